@@ -1,0 +1,43 @@
+# The three commands of the README. Everything else is CMake.
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc)
+PYTHON ?= /usr/bin/python3
+CMAKE_FLAGS ?=
+
+.PHONY: build run test unit integration deps deps-test bench clean format asan tsan
+
+build: deps
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+run: build
+	./$(BUILD_DIR)/cachet -p 11211 -l 127.0.0.1 -m 64 -t 4 $(if $(filter 0,$(shell id -u)),-u root,)
+
+test: deps-test build unit integration
+
+unit:
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+integration:
+	CACHET_BIN=$${CACHET_BIN:-$(CURDIR)/$(BUILD_DIR)/cachet} $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+
+deps:
+	@scripts/install-deps.sh build
+
+deps-test:
+	@scripts/install-deps.sh test
+
+# Sanitizer builds: make asan / make tsan (then run ctest or the integration suite with CACHET_BIN).
+asan:
+	$(MAKE) build BUILD_DIR=build-asan CMAKE_FLAGS="-DCACHET_SANITIZE=address -DCMAKE_BUILD_TYPE=RelWithDebInfo"
+tsan:
+	$(MAKE) build BUILD_DIR=build-tsan CMAKE_FLAGS="-DCACHET_SANITIZE=thread -DCMAKE_BUILD_TYPE=RelWithDebInfo"
+
+bench: build
+	@echo "The side-by-side benchmark kit is tracked in issue 6; see README.md."
+
+format:
+	clang-format -i $$(git ls-files '*.cc' '*.h')
+
+clean:
+	rm -rf $(BUILD_DIR)

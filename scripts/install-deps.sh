@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian packages cachet needs that are missing, and nothing else.
+#   install-deps.sh build   compiler, CMake, libraries
+#   install-deps.sh test    build + what the test suites drive (clients, Django, tools)
+set -euo pipefail
+
+build_pkgs=(g++ cmake make libgtest-dev libgmock-dev libxxhash-dev ccache)
+test_pkgs=(python3 python3-pytest python3-pymemcache python3-pylibmc python3-memcache
+           python3-binary-memcached python3-django libmemcached-tools memcached)
+
+pkgs=("${build_pkgs[@]}")
+if [ "${1:-build}" = "test" ]; then
+  pkgs+=("${test_pkgs[@]}")
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing: ${missing[*]}"
+sudo_cmd=""
+[ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo_cmd apt-get update -qq
+$sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Debian starts the memcached service on install; the tests start their own servers.
+if [[ " ${missing[*]} " == *" memcached "* ]] && command -v systemctl >/dev/null 2>&1; then
+  $sudo_cmd systemctl stop memcached >/dev/null 2>&1 || true
+fi

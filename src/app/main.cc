@@ -1,0 +1,85 @@
+// cachet: a memcached-compatible cache server. Builds Settings from the command line, then runs
+// the network front until SIGTERM or SIGINT.
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "app/flags.h"
+#include "common/clock.h"
+#include "net/net_server.h"
+#include "server/server_context.h"
+
+namespace {
+
+bool DropPrivileges(const std::string& user) {
+  if (::getuid() != 0 && ::geteuid() != 0) return true;  // only root switches, as memcached
+  if (user.empty()) {
+    std::fprintf(stderr, "can't run as root without the -u switch\n");
+    return false;
+  }
+  const passwd* pw = ::getpwnam(user.c_str());
+  if (pw == nullptr) {
+    std::fprintf(stderr, "can't find the user %s to switch to\n", user.c_str());
+    return false;
+  }
+  if (::setgroups(0, nullptr) < 0 && pw->pw_uid != 0) {
+    std::fprintf(stderr, "failed to drop supplementary groups\n");
+    return false;
+  }
+  if (::setgid(pw->pw_gid) < 0 || ::setuid(pw->pw_uid) < 0) {
+    std::fprintf(stderr, "failed to assume identity of user %s\n", user.c_str());
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  cachet::server::Settings settings;
+  int exit_code = 0;
+  switch (cachet::app::ParseFlags(argc, argv, &settings, &exit_code)) {
+    case cachet::app::FlagsResult::kExitOk:
+      return 0;
+    case cachet::app::FlagsResult::kExitError:
+      return exit_code;
+    case cachet::app::FlagsResult::kRun:
+      break;
+  }
+  if (const char* f = std::getenv("MEMCACHED_PORT_FILENAME")) settings.port_file = f;
+  if (const char* d = std::getenv("CACHET_DEBUGTIME")) settings.debugtime = std::strcmp(d, "1") == 0;
+
+  if (!DropPrivileges(settings.user)) return EXIT_FAILURE;
+
+  // Signals are taken synchronously by the acceptor loop through a signalfd; workers never see
+  // them (the mask is inherited by the threads started below).
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  const int stop_fd = ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (stop_fd < 0) {
+    std::perror("signalfd");
+    return EXIT_FAILURE;
+  }
+
+  cachet::common::SystemClock clock;
+  cachet::server::ServerContext context(settings, clock);
+  cachet::net::NetServer net(context);
+  if (!net.Listen()) return 71;  // memcached's EX_OSERR when it cannot bind
+  if (!settings.port_file.empty() &&
+      !cachet::net::WritePortFile(settings.port_file, net.listeners())) {
+    return EXIT_FAILURE;
+  }
+  net.Run(stop_fd);
+  ::close(stop_fd);
+  return 0;
+}

@@ -1,0 +1,74 @@
+#pragma once
+// A growable byte buffer with a read cursor: bytes are appended at the back and consumed from the
+// front. Memory is reused across requests; Compact() moves unread bytes to the front instead of
+// reallocating, and Shrink() gives a large buffer back once it is empty.
+#include <cstddef>
+#include <cstring>
+#include <memory>
+#include <string_view>
+
+namespace cachet::common {
+
+class ByteBuffer {
+ public:
+  explicit ByteBuffer(size_t initial_capacity = 4096)
+      : data_(new char[initial_capacity]), capacity_(initial_capacity) {}
+
+  std::string_view readable() const { return {data_.get() + read_, write_ - read_}; }
+  size_t size() const { return write_ - read_; }
+  bool empty() const { return write_ == read_; }
+  size_t capacity() const { return capacity_; }
+
+  void Consume(size_t n) {
+    read_ += n;
+    if (read_ == write_) read_ = write_ = 0;
+  }
+
+  // Room for at least n more bytes at the back; returns where to write.
+  char* Reserve(size_t n) {
+    if (capacity_ - write_ < n) MakeRoom(n);
+    return data_.get() + write_;
+  }
+  void Commit(size_t n) { write_ += n; }
+
+  void Append(std::string_view s) {
+    std::memcpy(Reserve(s.size()), s.data(), s.size());
+    write_ += s.size();
+  }
+  void Append(char c) {
+    *Reserve(1) = c;
+    ++write_;
+  }
+
+  // Frees a buffer that grew past `limit` once it holds nothing.
+  void ShrinkIfEmpty(size_t limit, size_t to) {
+    if (empty() && capacity_ > limit) {
+      data_.reset(new char[to]);
+      capacity_ = to;
+    }
+  }
+
+ private:
+  void MakeRoom(size_t n) {
+    const size_t used = write_ - read_;
+    if (read_ > 0 && capacity_ - used >= n && used <= capacity_ / 2) {
+      std::memmove(data_.get(), data_.get() + read_, used);  // compact, no allocation
+    } else {
+      size_t cap = capacity_ * 2;
+      while (cap < used + n) cap *= 2;
+      std::unique_ptr<char[]> bigger(new char[cap]);
+      std::memcpy(bigger.get(), data_.get() + read_, used);
+      data_ = std::move(bigger);
+      capacity_ = cap;
+    }
+    read_ = 0;
+    write_ = used;
+  }
+
+  std::unique_ptr<char[]> data_;
+  size_t capacity_;
+  size_t read_ = 0;
+  size_t write_ = 0;
+};
+
+}  // namespace cachet::common

@@ -1,0 +1,100 @@
+#include "net/connection.h"
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace cachet::net {
+namespace {
+constexpr size_t kReadChunk = 16 * 1024;
+constexpr size_t kIdleBufferLimit = 64 * 1024;
+constexpr size_t kIdleBufferSize = 4 * 1024;
+}  // namespace
+
+Connection::Connection(int fd, server::ServerContext& server, server::WorkerContext& worker)
+    : fd_(fd),
+      worker_(worker),
+      session_(server, worker),
+      in_(kIdleBufferSize),
+      out_(kIdleBufferSize),
+      // Enough for the longest accepted line plus the largest value; a client cannot make the
+      // server buffer more than this however it sends.
+      input_limit_(std::max<size_t>(server.settings().item_size_max, 1 << 20) + (4 << 20)) {}
+
+Connection::~Connection() { ::close(fd_); }
+
+uint32_t Connection::WantedEvents() const {
+  uint32_t ev = 0;
+  // Stop reading while replies pile up: a client that does not read costs bounded memory.
+  if (out_.size() < server::TextSession::kOutputHighWater && in_.size() < input_limit_ &&
+      !peer_closed_) {
+    ev |= EPOLLIN;
+  }
+  if (!out_.empty()) ev |= EPOLLOUT;
+  return ev;
+}
+
+bool Connection::OnEvent(uint32_t events) {
+  if (events & EPOLLIN) {
+    if (!ReadSome()) peer_closed_ = true;
+  }
+  if (!Drive()) return false;
+  if (peer_closed_ && out_.empty()) return false;
+  if ((events & (EPOLLERR | EPOLLHUP)) && !(events & EPOLLIN)) return false;
+  in_.ShrinkIfEmpty(kIdleBufferLimit, kIdleBufferSize);
+  out_.ShrinkIfEmpty(kIdleBufferLimit, kIdleBufferSize);
+  return true;
+}
+
+bool Connection::ReadSome() {
+  if (in_.size() >= input_limit_) return true;  // the session will consume first
+  const size_t wanted = session_.input_wanted();
+  size_t chunk = kReadChunk;
+  if (wanted > in_.size()) chunk = std::max(chunk, wanted - in_.size());
+  chunk = std::min(chunk, input_limit_ - in_.size());
+  char* dst = in_.Reserve(chunk);
+  const ssize_t n = ::recv(fd_, dst, chunk, 0);
+  if (n > 0) {
+    in_.Commit(static_cast<size_t>(n));
+    worker_.stats.bytes_read.Add(static_cast<uint64_t>(n));
+    return true;
+  }
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return true;
+  return false;
+}
+
+bool Connection::Drive() {
+  while (true) {
+    if (session_.Process(in_, out_) == server::TextSession::Action::kClose) {
+      Flush();  // best effort: deliver what was answered before the close
+      return false;
+    }
+    const size_t before = out_.size();
+    if (!Flush()) return false;
+    // Loop only if writing made room for a paused multiget to continue.
+    const bool drained = out_.size() < before && out_.size() < server::TextSession::kOutputHighWater;
+    if (!drained || in_.empty()) return true;
+    if (before < server::TextSession::kOutputHighWater) return true;
+  }
+}
+
+bool Connection::Flush() {
+  while (!out_.empty()) {
+    const std::string_view data = out_.readable();
+    const ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      out_.Consume(static_cast<size_t>(n));
+      worker_.stats.bytes_written.Add(static_cast<uint64_t>(n));
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+    if (n < 0 && errno == EINTR) continue;
+    return false;
+  }
+  return true;
+}
+
+}  // namespace cachet::net

@@ -1,0 +1,40 @@
+#pragma once
+// One client connection on a worker's event loop: moves bytes between the socket and a
+// TextSession. Owned and used by exactly one worker thread.
+#include <cstdint>
+
+#include "common/byte_buffer.h"
+#include "server/server_context.h"
+#include "server/text_session.h"
+
+namespace cachet::net {
+
+class Connection {
+ public:
+  Connection(int fd, server::ServerContext& server, server::WorkerContext& worker);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  int fd() const { return fd_; }
+
+  // Handles readiness; returns false when the connection must be closed.
+  bool OnEvent(uint32_t events);
+  // The epoll interest the connection needs now.
+  uint32_t WantedEvents() const;
+
+ private:
+  bool ReadSome();      // false on EOF or a hard error
+  bool Drive();         // process + write until no progress; false = close
+  bool Flush();         // false on a hard write error
+
+  const int fd_;
+  server::WorkerContext& worker_;
+  server::TextSession session_;
+  common::ByteBuffer in_;
+  common::ByteBuffer out_;
+  size_t input_limit_;
+  bool peer_closed_ = false;
+};
+
+}  // namespace cachet::net

@@ -1,0 +1,22 @@
+#pragma once
+// Listening sockets from the settings: TCP on each -l address (or all interfaces) and port, or a
+// Unix socket (-s with -a mask), exactly as memcached binds them.
+#include <string>
+#include <vector>
+
+#include "server/settings.h"
+
+namespace cachet::net {
+
+struct ListenSocket {
+  int fd = -1;
+  std::string description;  // for the port file: "TCP INET: 11211"
+};
+
+// Opens every listening socket; on failure prints memcached-style errors and returns false.
+bool OpenListeners(const server::Settings& settings, std::vector<ListenSocket>* out);
+
+// Writes memcached's MEMCACHED_PORT_FILENAME file ("TCP INET: <port>" lines), atomically.
+bool WritePortFile(const std::string& path, const std::vector<ListenSocket>& listeners);
+
+}  // namespace cachet::net

@@ -1,0 +1,89 @@
+#include "net/net_server.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+
+#include "protocol/text_reply.h"
+
+namespace cachet::net {
+
+NetServer::NetServer(server::ServerContext& server) : server_(server) {
+  for (int i = 0; i < server.settings().threads; ++i) {
+    workers_.push_back(std::make_unique<Worker>(server, server.AddWorker()));
+  }
+}
+
+NetServer::~NetServer() {
+  for (auto& w : workers_) w->Stop();
+  for (auto& l : listeners_) ::close(l.fd);
+}
+
+bool NetServer::Listen() { return OpenListeners(server_.settings(), &listeners_); }
+
+void NetServer::Run(int stop_fd) {
+  for (auto& w : workers_) w->Start();
+  const int ep = ::epoll_create1(EPOLL_CLOEXEC);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = stop_fd;
+  ::epoll_ctl(ep, EPOLL_CTL_ADD, stop_fd, &ev);
+  for (const auto& l : listeners_) {
+    ev.data.fd = l.fd;
+    ::epoll_ctl(ep, EPOLL_CTL_ADD, l.fd, &ev);
+  }
+  bool running = true;
+  epoll_event events[16];
+  while (running) {
+    const int n = ::epoll_wait(ep, events, 16, -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      std::perror("epoll_wait");
+      break;
+    }
+    for (int i = 0; i < n; ++i) {
+      if (events[i].data.fd == stop_fd) {
+        running = false;
+      } else {
+        Accept(events[i].data.fd);
+      }
+    }
+  }
+  ::close(ep);
+  for (auto& w : workers_) w->Stop();
+}
+
+void NetServer::Accept(int listen_fd) {
+  for (int i = 0; i < 64; ++i) {
+    const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED) {
+        return;
+      }
+      if (errno == EMFILE || errno == ENFILE) return;  // try again on the next readiness
+      std::perror("accept()");
+      return;
+    }
+    server::ConnectionCounters& conns = server_.connections();
+    if (conns.current.load() >= server_.settings().max_connections) {
+      const std::string_view msg = protocol::kTooManyConnections;
+      [[maybe_unused]] ssize_t w = ::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL);
+      ::close(fd);
+      conns.rejected.fetch_add(1);
+      continue;
+    }
+    const int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));  // fails harmlessly on Unix
+    conns.current.fetch_add(1);
+    conns.total.fetch_add(1);
+    workers_[next_worker_]->Hand(fd);
+    next_worker_ = (next_worker_ + 1) % workers_.size();
+  }
+}
+
+}  // namespace cachet::net

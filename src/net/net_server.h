@@ -1,0 +1,35 @@
+#pragma once
+// The network front: listening sockets, an acceptor loop on the calling thread, and the worker
+// threads it hands connections to round-robin. Enforces -c like memcached: a connection over the
+// limit is told "ERROR Too many open connections" and closed.
+#include <memory>
+#include <vector>
+
+#include "net/listener.h"
+#include "net/worker.h"
+#include "server/server_context.h"
+
+namespace cachet::net {
+
+class NetServer {
+ public:
+  explicit NetServer(server::ServerContext& server);
+  ~NetServer();
+
+  // Binds every listener; false (with a message on stderr) if one fails.
+  bool Listen();
+  const std::vector<ListenSocket>& listeners() const { return listeners_; }
+
+  // Starts the workers and accepts until `stop_fd` becomes readable (e.g. a signalfd).
+  void Run(int stop_fd);
+
+ private:
+  void Accept(int listen_fd);
+
+  server::ServerContext& server_;
+  std::vector<ListenSocket> listeners_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  size_t next_worker_ = 0;
+};
+
+}  // namespace cachet::net

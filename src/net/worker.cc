@@ -1,0 +1,119 @@
+#include "net/worker.h"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+
+namespace cachet::net {
+
+Worker::Worker(server::ServerContext& server, server::WorkerContext& context)
+    : server_(server), context_(context) {
+  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (epoll_fd_ < 0 || wake_fd_ < 0) {
+    std::perror("cachet: cannot create the event loop");
+    std::abort();  // environment failure at startup
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.ptr = nullptr;  // nullptr marks the wake-up fd
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+}
+
+Worker::~Worker() {
+  Stop();
+  ::close(epoll_fd_);
+  ::close(wake_fd_);
+}
+
+void Worker::Start() { thread_ = std::thread([this] { Run(); }); }
+
+void Worker::Hand(int fd) {
+  {
+    std::lock_guard lock(pending_mu_);
+    pending_.push_back(fd);
+  }
+  const uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof(one));
+}
+
+void Worker::Stop() {
+  if (!thread_.joinable()) return;
+  stopping_.store(true);
+  const uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof(one));
+  thread_.join();
+}
+
+void Worker::AdoptPending() {
+  std::vector<int> fds;
+  {
+    std::lock_guard lock(pending_mu_);
+    fds.swap(pending_);
+  }
+  for (int fd : fds) {
+    auto conn = std::make_unique<Connection>(fd, server_, context_);
+    Connection* c = conn.get();
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = c;
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+      server_.connections().current.fetch_sub(1);
+      continue;  // the unique_ptr closes it
+    }
+    interest_[c] = EPOLLIN;
+    connections_.emplace(c, std::move(conn));
+  }
+}
+
+void Worker::Close(Connection* c) {
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c->fd(), nullptr);
+  interest_.erase(c);
+  connections_.erase(c);
+  server_.connections().current.fetch_sub(1);
+}
+
+void Worker::UpdateInterest(Connection* c, uint32_t current) {
+  const uint32_t wanted = c->WantedEvents();
+  if (wanted == current) return;
+  epoll_event ev{};
+  ev.events = wanted;
+  ev.data.ptr = c;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c->fd(), &ev);
+  interest_[c] = wanted;
+}
+
+void Worker::Run() {
+  constexpr int kMaxEvents = 128;
+  epoll_event events[kMaxEvents];
+  while (!stopping_.load()) {
+    const int n = ::epoll_wait(epoll_fd_, events, kMaxEvents, -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      std::perror("epoll_wait");
+      break;
+    }
+    for (int i = 0; i < n; ++i) {
+      auto* c = static_cast<Connection*>(events[i].data.ptr);
+      if (c == nullptr) {
+        uint64_t v;
+        [[maybe_unused]] ssize_t r = ::read(wake_fd_, &v, sizeof(v));
+        AdoptPending();
+        continue;
+      }
+      if (connections_.find(c) == connections_.end()) continue;  // closed earlier in this batch
+      if (!c->OnEvent(events[i].events)) {
+        Close(c);
+        continue;
+      }
+      UpdateInterest(c, interest_[c]);
+    }
+  }
+  while (!connections_.empty()) Close(connections_.begin()->first);
+}
+
+}  // namespace cachet::net

@@ -1,0 +1,50 @@
+#pragma once
+// A worker thread: one epoll loop that owns its connections. The acceptor hands new sockets over
+// through a small locked queue and an eventfd; nothing else crosses threads.
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "net/connection.h"
+#include "server/server_context.h"
+
+namespace cachet::net {
+
+class Worker {
+ public:
+  Worker(server::ServerContext& server, server::WorkerContext& context);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void Start();
+  // Takes ownership of a connected socket (any thread).
+  void Hand(int fd);
+  // Asks the loop to close everything and exit, then joins it.
+  void Stop();
+
+ private:
+  void Run();
+  void AdoptPending();
+  void Close(Connection* c);
+  void UpdateInterest(Connection* c, uint32_t current);
+
+  server::ServerContext& server_;
+  server::WorkerContext& context_;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+
+  std::mutex pending_mu_;
+  std::vector<int> pending_;  // guarded by pending_mu_
+
+  // Owned by the worker thread only.
+  std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
+  std::unordered_map<Connection*, uint32_t> interest_;
+};
+
+}  // namespace cachet::net

@@ -1,0 +1,318 @@
+#include "protocol/text_parser.h"
+
+#include <array>
+#include <cstring>
+#include <limits>
+
+#include "common/numbers.h"
+
+namespace cachet::protocol {
+namespace {
+
+// memcached tokenizes at most 23 tokens; a longer line leaves its rest in a final token that no
+// fixed-arity command accepts. `count` mirrors memcached's ntokens (tokens + terminal marker).
+constexpr size_t kMaxTokens = 24;
+
+struct Tokens {
+  std::array<std::string_view, kMaxTokens> t;
+  size_t count = 0;        // memcached's ntokens: real tokens + 1
+  std::string_view rest;   // what follows the first token (for get-family and stats)
+};
+
+void Tokenize(std::string_view line, Tokens* out) {
+  size_t n = 0;
+  size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && line[i] == ' ') ++i;
+    if (i == line.size()) break;
+    if (n == kMaxTokens - 1) {  // the remainder stays unparsed, as in memcached
+      out->t[n] = line.substr(i);
+      ++n;
+      break;
+    }
+    size_t j = i;
+    while (j < line.size() && line[j] != ' ') ++j;
+    out->t[n++] = line.substr(i, j - i);
+    if (n == 1) out->rest = line.substr(j);
+    i = j;
+  }
+  // A line with more than 23 tokens counts as 24 (its remainder is the terminal token).
+  out->count = n >= kMaxTokens ? kMaxTokens : n + 1;
+}
+
+bool BadKey(std::string_view key) { return !KeyIsValid(key); }
+
+bool ParseExptime(std::string_view token, int32_t* out) {
+  int64_t v;
+  if (!common::ParseI64(token, &v)) return false;
+  *out = static_cast<int32_t>(v);  // memcached's strtol-into-int32 truncation (4294967295 -> -1)
+  return true;
+}
+
+// memcached's set_noreply_maybe: the last token decides.
+bool NoReply(const Tokens& tk) { return tk.count >= 2 && tk.t[tk.count - 2] == "noreply"; }
+
+void ParseStorage(const Tokens& tk, TextRequest* req) {
+  const bool is_cas = req->command == TextCommand::kCas;
+  const size_t base = is_cas ? 7 : 6;
+  if (tk.count != base && tk.count != base + 1) {
+    req->error = TextError::kUnknownCommand;
+    return;
+  }
+  req->noreply = NoReply(tk);
+  req->key = tk.t[1];
+  if (BadKey(req->key)) {
+    req->error = TextError::kBadFormat;
+    return;
+  }
+  uint64_t flags;
+  // Unlike memcached, flags and lengths >= 2^32 are refused instead of silently wrapped.
+  if (!common::ParseUnsignedMax(tk.t[2], std::numeric_limits<uint32_t>::max(), &flags) ||
+      !ParseExptime(tk.t[3], &req->exptime)) {
+    req->error = TextError::kBadFormat;
+    return;
+  }
+  int64_t len;
+  if (!common::ParseI64(tk.t[4], &len) || len < 0 ||
+      len > std::numeric_limits<int32_t>::max() - 2) {
+    req->error = TextError::kBadFormat;
+    return;
+  }
+  if (is_cas && !common::ParseU64(tk.t[5], &req->cas)) {
+    req->error = TextError::kBadFormat;
+    return;
+  }
+  req->flags = static_cast<uint32_t>(flags);
+  req->bytes = static_cast<uint32_t>(len);
+}
+
+void ParseGet(const Tokens& tk, TextRequest* req) {
+  if (tk.count < 3) {
+    req->error = TextError::kUnknownCommand;
+    return;
+  }
+  req->keys = tk.rest;
+  if (req->command == TextCommand::kGat || req->command == TextCommand::kGats) {
+    if (!ParseExptime(tk.t[1], &req->exptime)) {
+      req->error = TextError::kInvalidExptime;
+      return;
+    }
+    NextKey(&req->keys);  // skip the exptime token
+  }
+}
+
+void ParseDelete(const Tokens& tk, TextRequest* req) {
+  if (tk.count < 3 || tk.count > 5) {
+    req->error = TextError::kUnknownCommand;
+    return;
+  }
+  if (tk.count > 3) {
+    const bool hold_is_zero = tk.t[2] == "0";
+    const bool noreply = NoReply(tk);
+    const bool valid =
+        (tk.count == 4 && (hold_is_zero || noreply)) || (tk.count == 5 && hold_is_zero && noreply);
+    req->noreply = noreply;
+    if (!valid) {
+      req->error = TextError::kBadDeleteFormat;
+      return;
+    }
+  }
+  req->key = tk.t[1];
+  if (BadKey(req->key)) req->error = TextError::kBadFormat;
+}
+
+void ParseArith(const Tokens& tk, TextRequest* req) {
+  if (tk.count != 4 && tk.count != 5) {
+    req->error = TextError::kUnknownCommand;
+    return;
+  }
+  req->noreply = NoReply(tk);
+  req->key = tk.t[1];
+  if (BadKey(req->key)) {
+    req->error = TextError::kBadFormat;
+    return;
+  }
+  if (!common::ParseU64(tk.t[2], &req->delta)) req->error = TextError::kInvalidDelta;
+}
+
+void ParseTouch(const Tokens& tk, TextRequest* req) {
+  if (tk.count != 4 && tk.count != 5) {
+    req->error = TextError::kUnknownCommand;
+    return;
+  }
+  req->noreply = NoReply(tk);
+  req->key = tk.t[1];
+  if (BadKey(req->key)) {
+    req->error = TextError::kBadFormat;
+    return;
+  }
+  if (!ParseExptime(tk.t[2], &req->exptime)) req->error = TextError::kInvalidExptime;
+}
+
+void ParseFlushAll(const Tokens& tk, TextRequest* req) {
+  if (tk.count < 2 || tk.count > 4) {
+    req->error = TextError::kUnknownCommand;
+    return;
+  }
+  req->noreply = NoReply(tk);
+  if (tk.count != (req->noreply ? 3u : 2u)) {
+    int32_t delay;
+    if (!ParseExptime(tk.t[1], &delay)) {
+      req->error = TextError::kBadFormat;
+      return;
+    }
+    req->number = delay;
+    req->has_number = true;
+  }
+}
+
+void ParseVerbosity(const Tokens& tk, TextRequest* req) {
+  if (tk.count != 3 && tk.count != 4) {
+    req->error = TextError::kUnknownCommand;
+    return;
+  }
+  req->noreply = NoReply(tk);
+  uint64_t level;
+  if (!common::ParseU64(tk.t[1], &level)) {
+    req->error = TextError::kBadFormat;
+    return;
+  }
+  req->number = static_cast<int64_t>(level);
+  req->has_number = true;
+}
+
+void ParseDebugTime(const Tokens& tk, TextRequest* req) {
+  if (tk.count != 3 || !common::ParseI64(tk.t[1], &req->number)) {
+    req->error = TextError::kBadFormat;
+    return;
+  }
+  req->has_number = true;
+}
+
+struct CommandName {
+  std::string_view name;
+  TextCommand command;
+};
+constexpr CommandName kCommands[] = {
+    {"get", TextCommand::kGet},          {"gets", TextCommand::kGets},
+    {"gat", TextCommand::kGat},          {"gats", TextCommand::kGats},
+    {"bget", TextCommand::kGet},         {"set", TextCommand::kSet},
+    {"add", TextCommand::kAdd},          {"replace", TextCommand::kReplace},
+    {"append", TextCommand::kAppend},    {"prepend", TextCommand::kPrepend},
+    {"cas", TextCommand::kCas},          {"delete", TextCommand::kDelete},
+    {"incr", TextCommand::kIncr},        {"decr", TextCommand::kDecr},
+    {"touch", TextCommand::kTouch},      {"flush_all", TextCommand::kFlushAll},
+    {"version", TextCommand::kVersion},  {"verbosity", TextCommand::kVerbosity},
+    {"quit", TextCommand::kQuit},        {"stats", TextCommand::kStats},
+    {"debugtime", TextCommand::kDebugTime},
+};
+
+}  // namespace
+
+bool KeyIsValid(std::string_view key) {
+  if (key.empty() || key.size() > kMaxKeyLength) return false;
+  for (char c : key) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7f) return false;
+  }
+  return true;
+}
+
+void ParseCommandLine(std::string_view line, TextRequest* req) {
+  *req = TextRequest{};
+  Tokens tk;
+  Tokenize(line, &tk);
+  // No command is shorter than two bytes.
+  if (tk.count < 2 || tk.t[0].size() < 2) {
+    req->error = TextError::kUnknownCommand;
+    return;
+  }
+  const CommandName* found = nullptr;
+  for (const auto& c : kCommands) {
+    if (c.name == tk.t[0]) {
+      found = &c;
+      break;
+    }
+  }
+  if (found == nullptr) {
+    // memcached hangs up on what looks like an HTTP request instead of answering ERROR.
+    req->error = tk.count >= 2 && tk.t[tk.count - 2].starts_with("HTTP/")
+                     ? TextError::kCloseConnection
+                     : TextError::kUnknownCommand;
+    return;
+  }
+  req->command = found->command;
+  switch (req->command) {
+    case TextCommand::kGet:
+    case TextCommand::kGets:
+    case TextCommand::kGat:
+    case TextCommand::kGats:
+      ParseGet(tk, req);
+      break;
+    case TextCommand::kSet:
+    case TextCommand::kAdd:
+    case TextCommand::kReplace:
+    case TextCommand::kAppend:
+    case TextCommand::kPrepend:
+    case TextCommand::kCas:
+      ParseStorage(tk, req);
+      break;
+    case TextCommand::kDelete:
+      ParseDelete(tk, req);
+      break;
+    case TextCommand::kIncr:
+    case TextCommand::kDecr:
+      ParseArith(tk, req);
+      break;
+    case TextCommand::kTouch:
+      ParseTouch(tk, req);
+      break;
+    case TextCommand::kFlushAll:
+      ParseFlushAll(tk, req);
+      break;
+    case TextCommand::kVerbosity:
+      ParseVerbosity(tk, req);
+      break;
+    case TextCommand::kStats:
+      req->args = tk.rest;
+      break;
+    case TextCommand::kDebugTime:
+      ParseDebugTime(tk, req);
+      break;
+    case TextCommand::kVersion:
+    case TextCommand::kQuit:
+      break;
+  }
+}
+
+ParseStatus ParseTextRequest(std::string_view input, TextRequest* req, size_t* consumed) {
+  const size_t nl = input.find('\n');
+  if (nl == std::string_view::npos) {
+    if (input.size() <= kMaxPlainLine) return ParseStatus::kNeedMore;
+    // Only a multiget may be this long (memcached allows up to 100 leading spaces).
+    size_t i = 0;
+    while (i < input.size() && input[i] == ' ') ++i;
+    const std::string_view head = input.substr(i);
+    const bool multiget = i <= 100 && (head.starts_with("get ") || head.starts_with("gets "));
+    if (!multiget || input.size() > kMaxGetLine) return ParseStatus::kLineTooLong;
+    return ParseStatus::kNeedMore;
+  }
+  std::string_view line = input.substr(0, nl);
+  // memcached strips a CR only when something precedes it.
+  if (line.size() > 1 && line.back() == '\r') line.remove_suffix(1);
+  const size_t line_len = nl + 1;
+  ParseCommandLine(line, req);
+  if (req->error != TextError::kNone || !req->is_storage()) {
+    *consumed = line_len;
+    return ParseStatus::kDone;
+  }
+  *consumed = line_len;
+  const size_t total = line_len + size_t{req->bytes} + 2;
+  if (input.size() < total) return ParseStatus::kNeedData;
+  req->data = input.substr(line_len, req->bytes);
+  *consumed = total;
+  if (input[total - 2] != '\r' || input[total - 1] != '\n') return ParseStatus::kBadDataChunk;
+  return ParseStatus::kDone;
+}
+
+}  // namespace cachet::protocol

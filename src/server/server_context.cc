@@ -1,0 +1,82 @@
+#include "server/server_context.h"
+
+#include <algorithm>
+
+namespace cachet::server {
+
+namespace {
+storage::StoreConfig StoreConfigFor(const Settings& s) {
+  storage::StoreConfig c;
+  c.memory_limit = s.memory_limit;
+  // A segment holds the largest item; memcached's per-item overhead exceeds ours, so an item
+  // that passes its size check always fits.
+  c.segment_size = std::max<size_t>(size_t{1} << 20, s.item_size_max);
+  // Each writing thread holds one open segment; eviction needs a spare and something sealed.
+  c.min_segments = static_cast<size_t>(s.threads) + 4;
+  c.evict = s.evict_to_free;
+  return c;
+}
+}  // namespace
+
+ServerContext::ServerContext(const Settings& settings, const common::Clock& clock)
+    : settings_(settings),
+      debug_clock_(clock),
+      time_(debug_clock_),
+      store_(std::make_unique<storage::Store>(StoreConfigFor(settings))),
+      verbosity_(settings.verbose) {}
+
+WorkerContext& ServerContext::AddWorker() {
+  workers_.push_back(std::make_unique<WorkerContext>(*store_));
+  return *workers_.back();
+}
+
+void ServerContext::Flush(uint32_t at) {
+  if (at == 0) {
+    flush_at_.store(0, std::memory_order_relaxed);
+    store_->Flush();
+  } else {
+    flush_at_.store(at, std::memory_order_relaxed);
+  }
+}
+
+StatsTotals ServerContext::ThreadTotals() const {
+  StatsTotals t;
+  for (const auto& w : workers_) t.Add(w->stats);
+  std::lock_guard lock(reset_mu_);
+  t.Subtract(thread_base_);
+  return t;
+}
+
+storage::StoreStats ServerContext::StoreTotals() const {
+  storage::StoreStats s = store_->Stats();
+  std::lock_guard lock(reset_mu_);
+  s.total_items -= store_base_.total_items;
+  s.evictions -= store_base_.evictions;
+  s.evicted_unfetched -= store_base_.evicted_unfetched;
+  s.reclaimed -= store_base_.reclaimed;
+  s.expired_unfetched -= store_base_.expired_unfetched;
+  return s;
+}
+
+uint64_t ServerContext::TotalConnections() const {
+  std::lock_guard lock(reset_mu_);
+  return connections_.total.load(std::memory_order_relaxed) - total_conn_base_;
+}
+
+uint64_t ServerContext::RejectedConnections() const {
+  std::lock_guard lock(reset_mu_);
+  return connections_.rejected.load(std::memory_order_relaxed) - rejected_base_;
+}
+
+void ServerContext::ResetStats() {
+  StatsTotals t;
+  for (const auto& w : workers_) t.Add(w->stats);
+  const storage::StoreStats s = store_->Stats();
+  std::lock_guard lock(reset_mu_);
+  thread_base_ = t;
+  store_base_ = s;
+  total_conn_base_ = connections_.total.load(std::memory_order_relaxed);
+  rejected_base_ = connections_.rejected.load(std::memory_order_relaxed);
+}
+
+}  // namespace cachet::server

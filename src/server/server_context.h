@@ -1,0 +1,85 @@
+#pragma once
+// State shared by every worker: settings, the store, the clock, per-thread stats and the
+// connection counters that net/ keeps. Built once in app/ and passed down by reference.
+//
+// Threading: settings are immutable after start; the store is internally synchronised; each
+// ThreadStats is written by its own worker only; connection counters are atomics written by net/.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "common/clock.h"
+#include "server/server_time.h"
+#include "server/settings.h"
+#include "server/thread_stats.h"
+#include "storage/store.h"
+
+namespace cachet::server {
+
+// What net/ reports about connections (memcached's curr/total/rejected_connections).
+struct ConnectionCounters {
+  std::atomic<int64_t> current{0};
+  std::atomic<uint64_t> total{0};
+  std::atomic<uint64_t> rejected{0};
+};
+
+// A worker thread's own pieces: its stats and its append position in the store.
+struct WorkerContext {
+  explicit WorkerContext(storage::Store& store) : writer(store) {}
+  ThreadStats stats;
+  storage::Store::Writer writer;
+};
+
+class ServerContext {
+ public:
+  ServerContext(const Settings& settings, const common::Clock& clock);
+
+  const Settings& settings() const { return settings_; }
+  storage::Store& store() { return *store_; }
+  const ServerTime& time() const { return time_; }
+  ConnectionCounters& connections() { return connections_; }
+
+  // Creates the context of one worker; call before the workers start.
+  WorkerContext& AddWorker();
+
+  // `debugtime`: moves the server clock forward (test builds or CACHET_DEBUGTIME=1 only).
+  void AdvanceClock(int64_t seconds) { debug_clock_.Advance(seconds); }
+
+  // flush_all: `at` is a server time, 0 for now. A delayed flush runs on the first request at
+  // or after its time.
+  void Flush(uint32_t at);
+  void RunPendingFlush(uint32_t now) {
+    uint32_t at = flush_at_.load(std::memory_order_relaxed);
+    if (at != 0 && now >= at && flush_at_.compare_exchange_strong(at, 0)) store_->Flush();
+  }
+
+  int verbosity() const { return verbosity_.load(std::memory_order_relaxed); }
+  void set_verbosity(int level) { verbosity_.store(level, std::memory_order_relaxed); }
+
+  // Sums over all workers, less what `stats reset` recorded.
+  StatsTotals ThreadTotals() const;
+  storage::StoreStats StoreTotals() const;
+  uint64_t TotalConnections() const;
+  uint64_t RejectedConnections() const;
+  void ResetStats();
+
+ private:
+  const Settings settings_;
+  common::OffsetClock debug_clock_;
+  ServerTime time_;
+  std::unique_ptr<storage::Store> store_;
+  ConnectionCounters connections_;
+  std::vector<std::unique_ptr<WorkerContext>> workers_;  // fixed once workers start
+  std::atomic<uint32_t> flush_at_{0};
+  std::atomic<int> verbosity_;
+
+  mutable std::mutex reset_mu_;
+  StatsTotals thread_base_;           // guarded by reset_mu_
+  storage::StoreStats store_base_;    // guarded by reset_mu_
+  uint64_t total_conn_base_ = 0;      // guarded by reset_mu_
+  uint64_t rejected_base_ = 0;        // guarded by reset_mu_
+};
+
+}  // namespace cachet::server

@@ -1,0 +1,132 @@
+// The general `stats` reply: memcached 1.6.18's 92 keys in its order. Counters cachet has are
+// real; those of memcached machinery cachet does not have (slab mover, LRU crawler, ...) are 0.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "server/text_session.h"
+
+namespace cachet::server {
+namespace {
+
+class StatWriter {
+ public:
+  explicit StatWriter(common::ByteBuffer& out) : out_(out) {}
+  void U(const char* name, uint64_t v) {
+    char buf[128];
+    const int n = std::snprintf(buf, sizeof(buf), "STAT %s %llu\r\n", name,
+                                static_cast<unsigned long long>(v));
+    out_.Append(std::string_view(buf, static_cast<size_t>(n)));
+  }
+  void S(const char* name, const char* v) {
+    char buf[192];
+    const int n = std::snprintf(buf, sizeof(buf), "STAT %s %s\r\n", name, v);
+    out_.Append(std::string_view(buf, static_cast<size_t>(n)));
+  }
+  void Time(const char* name, const timeval& tv) {
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "%ld.%06ld", static_cast<long>(tv.tv_sec),
+                  static_cast<long>(tv.tv_usec));
+    S(name, buf);
+  }
+
+ private:
+  common::ByteBuffer& out_;
+};
+
+}  // namespace
+
+void AppendGeneralStats(ServerContext& server, common::ByteBuffer& out) {
+  const Settings& settings = server.settings();
+  const StatsTotals t = server.ThreadTotals();
+  const storage::StoreStats s = server.StoreTotals();
+  const ConnectionCounters& conns = server.connections();
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  const int64_t current = conns.current.load(std::memory_order_relaxed);
+
+  StatWriter w(out);
+  w.U("pid", static_cast<uint64_t>(::getpid()));
+  w.U("uptime", server.time().Now());
+  w.U("time", static_cast<uint64_t>(server.time().UnixNow()));
+  w.S("version", "1.6.18");
+  w.S("libevent", "none");  // cachet uses epoll directly
+  w.U("pointer_size", sizeof(void*) * 8);
+  w.Time("rusage_user", usage.ru_utime);
+  w.Time("rusage_system", usage.ru_stime);
+  w.U("max_connections", static_cast<uint64_t>(settings.max_connections));
+  w.U("curr_connections", static_cast<uint64_t>(current > 0 ? current : 0));
+  w.U("total_connections", server.TotalConnections());
+  w.U("rejected_connections", server.RejectedConnections());
+  w.U("connection_structures", static_cast<uint64_t>(current > 0 ? current : 0));
+  w.U("response_obj_oom", 0);
+  w.U("response_obj_count", 0);
+  w.U("response_obj_bytes", 0);
+  w.U("read_buf_count", 0);
+  w.U("read_buf_bytes", 0);
+  w.U("read_buf_bytes_free", 0);
+  w.U("read_buf_oom", 0);
+  w.U("reserved_fds", 20);
+  w.U("cmd_get", t.cmd_get);
+  w.U("cmd_set", t.cmd_set);
+  w.U("cmd_flush", t.cmd_flush);
+  w.U("cmd_touch", t.cmd_touch);
+  w.U("cmd_meta", 0);
+  w.U("get_hits", t.get_hits);
+  w.U("get_misses", t.get_misses);
+  w.U("get_expired", t.get_expired);
+  w.U("get_flushed", t.get_flushed);
+  w.U("delete_misses", t.delete_misses);
+  w.U("delete_hits", t.delete_hits);
+  w.U("incr_misses", t.incr_misses);
+  w.U("incr_hits", t.incr_hits);
+  w.U("decr_misses", t.decr_misses);
+  w.U("decr_hits", t.decr_hits);
+  w.U("cas_misses", t.cas_misses);
+  w.U("cas_hits", t.cas_hits);
+  w.U("cas_badval", t.cas_badval);
+  w.U("touch_hits", t.touch_hits);
+  w.U("touch_misses", t.touch_misses);
+  w.U("store_too_large", t.store_too_large);
+  w.U("store_no_memory", t.store_no_memory);
+  w.U("auth_cmds", 0);
+  w.U("auth_errors", 0);
+  w.U("bytes_read", t.bytes_read);
+  w.U("bytes_written", t.bytes_written);
+  w.U("limit_maxbytes", settings.memory_limit);
+  w.U("accepting_conns", 1);
+  w.U("listen_disabled_num", 0);
+  w.U("time_in_listen_disabled_us", 0);
+  w.U("threads", static_cast<uint64_t>(settings.threads));
+  w.U("conn_yields", t.conn_yields);
+  w.U("hash_power_level", 16);
+  w.U("hash_bytes", s.index_bytes);
+  w.U("hash_is_expanding", 0);
+  for (const char* name :
+       {"slab_reassign_rescues", "slab_reassign_chunk_rescues", "slab_reassign_evictions_nomem",
+        "slab_reassign_inline_reclaim", "slab_reassign_busy_items", "slab_reassign_busy_deletes",
+        "slab_reassign_running", "slabs_moved", "lru_crawler_running", "lru_crawler_starts",
+        "lru_maintainer_juggles", "malloc_fails", "log_worker_dropped", "log_worker_written",
+        "log_watcher_skipped", "log_watcher_sent", "log_watchers", "unexpected_napi_ids",
+        "round_robin_fallback"}) {
+    w.U(name, 0);
+  }
+  w.U("bytes", s.bytes);
+  w.U("curr_items", s.curr_items);
+  w.U("total_items", s.total_items);
+  w.U("slab_global_page_pool", 0);
+  w.U("expired_unfetched", s.expired_unfetched);
+  w.U("evicted_unfetched", s.evicted_unfetched);
+  w.U("evicted_active", 0);
+  w.U("evictions", s.evictions);
+  w.U("reclaimed", s.reclaimed);
+  for (const char* name :
+       {"crawler_reclaimed", "crawler_items_checked", "lrutail_reflocked", "moves_to_cold",
+        "moves_to_warm", "moves_within_lru", "direct_reclaims", "lru_bumps_dropped"}) {
+    w.U(name, 0);
+  }
+  out.Append("END\r\n");
+}
+
+}  // namespace cachet::server

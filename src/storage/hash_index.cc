@@ -1,0 +1,63 @@
+#include "storage/hash_index.h"
+
+#include <algorithm>
+#include <cassert>
+
+namespace cachet::storage {
+namespace {
+// Linear probing stays short below this load; growing by 1.5x keeps the load in [0.53, 0.8].
+constexpr size_t kMaxLoadPercent = 80;
+}  // namespace
+
+HashIndex::HashIndex(int loc_bits, size_t initial_capacity)
+    : loc_mask_((uint64_t{1} << loc_bits) - 1),
+      hash_mask_(~((uint64_t{1} << (loc_bits + 2)) - 1)),
+      capacity_(std::max<size_t>(initial_capacity, 8)),
+      table_(new uint64_t[capacity_]()) {}
+
+void HashIndex::Insert(uint64_t hash, uint64_t location) {
+  assert(location != 0 && (location & ~loc_mask_) == 0);
+  if ((size_ + 1) * 100 > capacity_ * kMaxLoadPercent) Grow();
+  const uint64_t entry = (hash & hash_mask_) | location;
+  size_t i = Home(entry & hash_mask_);
+  while (table_[i] != 0) i = Next(i);
+  table_[i] = entry;
+  ++size_;
+}
+
+void HashIndex::EraseAt(size_t slot) {
+  size_t hole = slot;
+  for (size_t j = Next(slot);; j = Next(j)) {
+    const uint64_t e = table_[j];
+    if (e == 0) break;
+    const size_t home = Home(e & hash_mask_);
+    // The entry may move into the hole only if its home is not cyclically within (hole, j].
+    const bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+    if (stays) continue;
+    table_[hole] = e;
+    hole = j;
+  }
+  table_[hole] = 0;
+  --size_;
+}
+
+void HashIndex::Clear() {
+  std::fill_n(table_.get(), capacity_, 0);
+  size_ = 0;
+}
+
+void HashIndex::Grow() {
+  const size_t old_capacity = capacity_;
+  std::unique_ptr<uint64_t[]> old = std::move(table_);
+  capacity_ = old_capacity + old_capacity / 2;
+  table_.reset(new uint64_t[capacity_]());
+  for (size_t k = 0; k < old_capacity; ++k) {
+    const uint64_t e = old[k];
+    if (e == 0) continue;
+    size_t i = Home(e & hash_mask_);
+    while (table_[i] != 0) i = Next(i);
+    table_[i] = e;
+  }
+}
+
+}  // namespace cachet::storage

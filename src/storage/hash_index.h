@@ -1,0 +1,69 @@
+#pragma once
+// Open-addressing hash index: one 8-byte entry per item, linear probing, backward-shift deletion.
+//
+// An entry is (hash bits) | fetched | accessed | (item location in the arena, loc_bits wide).
+// The stored hash bits decide the home slot, so the table grows without reading any key, and they
+// filter almost all non-matching entries before a key is compared. The two access bits live here
+// rather than in the item so that readers never write to segment memory. Location 0 is never
+// used, so 0 marks an empty slot. Not thread-safe: each Store shard owns one and guards it with
+// the shard lock.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace cachet::storage {
+
+class HashIndex {
+ public:
+  static constexpr size_t kNotFound = ~size_t{0};
+
+  explicit HashIndex(int loc_bits, size_t initial_capacity = 64);
+
+  uint64_t Location(uint64_t entry) const { return entry & loc_mask_; }
+  uint64_t entry_at(size_t slot) const { return table_[slot]; }
+
+  // Access bits of the entry in `slot`.
+  uint64_t accessed_bit() const { return loc_mask_ + 1; }
+  uint64_t fetched_bit() const { return (loc_mask_ + 1) << 1; }
+  void SetBits(size_t slot, uint64_t bits) { table_[slot] |= bits; }
+  bool HasBits(size_t slot, uint64_t bits) const { return (table_[slot] & bits) == bits; }
+
+  // Calls matches(location) for each entry whose stored hash bits equal `hash`'s, in probe order,
+  // and returns the slot of the first for which it returns true.
+  template <typename Match>
+  size_t Find(uint64_t hash, Match&& matches) const {
+    const uint64_t want = hash & hash_mask_;
+    for (size_t i = Home(want);; i = Next(i)) {
+      const uint64_t e = table_[i];
+      if (e == 0) return kNotFound;
+      if ((e & hash_mask_) == want && matches(e & loc_mask_)) return i;
+    }
+  }
+
+  void Insert(uint64_t hash, uint64_t location);
+  // Points the entry at a new location; `keep_bits` says which access bits survive.
+  void SetLocation(size_t slot, uint64_t location, uint64_t keep_bits) {
+    table_[slot] = (table_[slot] & (hash_mask_ | keep_bits)) | location;
+  }
+  void EraseAt(size_t slot);
+  void Clear();
+
+  size_t size() const { return size_; }
+  size_t capacity() const { return capacity_; }
+  size_t memory_bytes() const { return capacity_ * sizeof(uint64_t); }
+
+ private:
+  size_t Home(uint64_t hash_bits) const {
+    return static_cast<size_t>((static_cast<unsigned __int128>(hash_bits) * capacity_) >> 64);
+  }
+  size_t Next(size_t i) const { return i + 1 == capacity_ ? 0 : i + 1; }
+  void Grow();
+
+  uint64_t loc_mask_;
+  uint64_t hash_mask_;  // the stored hash bits: everything above location and access bits
+  size_t capacity_;
+  size_t size_ = 0;
+  std::unique_ptr<uint64_t[]> table_;
+};
+
+}  // namespace cachet::storage

@@ -1,0 +1,73 @@
+#pragma once
+// The byte layout of one item inside a segment. Items are packed back to back with no padding:
+//
+//   meta:u8  key_len:u8  value_len:varint  [flags:varint]  [exptime:u32le]  key  value
+//
+// `flags` is present only when non-zero and `exptime` only when the item expires, so a small item
+// without either carries 3 bytes of header. CAS is not stored: it is derived from where the item
+// was written (see store.h).
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+namespace cachet::storage {
+
+namespace item_meta {
+inline constexpr uint8_t kHasFlags = 1u << 0;
+inline constexpr uint8_t kHasExptime = 1u << 1;
+inline constexpr uint8_t kAccessed = 1u << 2;  // read since written or last kept by eviction
+inline constexpr uint8_t kFetched = 1u << 3;   // read at least once since written
+}  // namespace item_meta
+
+inline constexpr size_t kMaxItemHeader = 1 + 1 + 5 + 5 + 4;
+inline constexpr size_t kMaxKeyLength = 250;
+
+struct ItemFields {
+  std::string_view key;
+  uint32_t value_len = 0;
+  uint32_t flags = 0;
+  uint32_t exptime = 0;  // server time (see Store); 0 = never expires
+};
+
+// A decoded header that points into segment memory.
+struct ItemRef {
+  uint8_t* base = nullptr;  // the meta byte
+  uint8_t meta = 0;
+  uint32_t header_len = 0;
+  uint32_t exptime_offset = 0;  // offset of the exptime field from base, 0 if absent
+  std::string_view key;
+  uint32_t value_len = 0;
+  uint32_t flags = 0;
+
+  const char* value() const { return key.data() + key.size(); }
+  uint32_t total_size() const { return header_len + static_cast<uint32_t>(key.size()) + value_len; }
+};
+
+size_t EncodedHeaderSize(const ItemFields& f);
+inline size_t EncodedSize(const ItemFields& f) {
+  return EncodedHeaderSize(f) + f.key.size() + f.value_len;
+}
+
+// Writes header and key at `dst`; returns a pointer where value_len value bytes go.
+uint8_t* EncodeHeaderAndKey(const ItemFields& f, uint8_t* dst);
+
+// Decodes the item at `p`. Segment contents are written only by this process, so no bounds
+// checks beyond the caller's: the format is trusted. Everything it reads is immutable once the
+// item is published, so eviction may decode without the shard lock; the exptime (which touch
+// rewrites in place) is read separately, under the lock.
+ItemRef DecodeItem(uint8_t* p);
+
+inline uint32_t LoadExptime(const ItemRef& item) {
+  if (item.exptime_offset == 0) return 0;
+  uint32_t v;
+  std::memcpy(&v, item.base + item.exptime_offset, sizeof(v));
+  return v;
+}
+
+// Rewrites an existing exptime field in place.
+inline void StoreExptime(const ItemRef& item, uint32_t exptime) {
+  std::memcpy(item.base + item.exptime_offset, &exptime, sizeof(exptime));
+}
+
+}  // namespace cachet::storage

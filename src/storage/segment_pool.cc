@@ -1,0 +1,87 @@
+#include "storage/segment_pool.h"
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <bit>
+#include <cstdio>
+#include <cstdlib>
+
+namespace cachet::storage {
+
+SegmentPool::SegmentPool(size_t memory_limit, size_t segment_size, size_t min_segments)
+    : memory_limit_(memory_limit),
+      segment_size_(std::bit_ceil(segment_size)),
+      segment_shift_(std::countr_zero(std::bit_ceil(segment_size))),
+      segment_count_(std::max(memory_limit / std::bit_ceil(segment_size), min_segments)),
+      location_bits_(std::bit_width(kArenaHeader + segment_count_ * std::bit_ceil(segment_size))),
+      min_segments_(min_segments),
+      epochs_(new std::atomic<uint64_t>[segment_count_]) {
+  mapped_bytes_ = kArenaHeader + segment_count_ * segment_size_;
+  // NORESERVE: pages become resident only when written, so RSS tracks what is stored.
+  void* p = ::mmap(nullptr, mapped_bytes_, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) {
+    std::perror("cachet: cannot map the item arena");
+    std::abort();  // an environment failure at startup, not client input
+  }
+  base_ = static_cast<uint8_t*>(p);
+  free_.reserve(segment_count_);
+  for (size_t i = segment_count_; i-- > 0;) {
+    free_.push_back(static_cast<uint32_t>(i));
+    epochs_[i].store(0, std::memory_order_relaxed);
+  }
+}
+
+SegmentPool::~SegmentPool() { ::munmap(base_, mapped_bytes_); }
+
+size_t SegmentPool::CapacityLocked() const {
+  const size_t index = index_bytes();
+  const size_t for_segments = memory_limit_ > index ? memory_limit_ - index : 0;
+  return std::clamp(for_segments / segment_size_, min_segments_, segment_count_);
+}
+
+bool SegmentPool::OverBudget() const {
+  std::lock_guard lock(mu_);
+  return InUseLocked() > CapacityLocked();
+}
+
+size_t SegmentPool::segments_in_use() const {
+  std::lock_guard lock(mu_);
+  return InUseLocked();
+}
+
+std::optional<uint32_t> SegmentPool::TakeFree() {
+  std::lock_guard lock(mu_);
+  if (free_.empty() || InUseLocked() >= CapacityLocked()) return std::nullopt;
+  const uint32_t seg = free_.back();
+  free_.pop_back();
+  epochs_[seg].store(next_epoch_++, std::memory_order_relaxed);
+  return seg;
+}
+
+std::optional<SegmentPool::Sealed> SegmentPool::TakeOldest() {
+  std::lock_guard lock(mu_);
+  if (sealed_.empty()) return std::nullopt;
+  const Sealed s = sealed_.front();
+  sealed_.pop_front();
+  return s;
+}
+
+void SegmentPool::Seal(uint32_t segment, uint32_t used) {
+  std::lock_guard lock(mu_);
+  sealed_.push_back({segment, used});
+}
+
+void SegmentPool::Renew(uint32_t segment) {
+  std::lock_guard lock(mu_);
+  epochs_[segment].store(next_epoch_++, std::memory_order_relaxed);
+}
+
+void SegmentPool::Release(uint32_t segment) {
+  ::madvise(base_ + SegmentStart(segment), segment_size_, MADV_DONTNEED);
+  std::lock_guard lock(mu_);
+  free_.push_back(segment);
+}
+
+}  // namespace cachet::storage

@@ -1,0 +1,94 @@
+#pragma once
+// The memory arena: one anonymous mapping cut into equal segments, each filled front to back by
+// one writer and then sealed into a FIFO that eviction takes from the old end.
+//
+// A location is a byte offset into the arena (segment i starts at kArenaHeader + i * size), so
+// the hash index stores locations instead of pointers in fewer bits. Each time a segment is
+// handed out for writing it gets a new epoch; an item's CAS is (epoch << log2(size)) | offset, so
+// every version ever written has a distinct CAS without storing one.
+//
+// Threading: all methods lock the pool's mutex; callers must not hold a Store shard lock when
+// calling (lock order: eviction mutex -> shard lock; the pool mutex is a leaf).
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+namespace cachet::storage {
+
+class SegmentPool {
+ public:
+  static constexpr uint64_t kArenaHeader = 64;  // keeps location 0 unused
+  static constexpr uint32_t kNoSegment = ~uint32_t{0};
+
+  struct Sealed {
+    uint32_t segment;
+    uint32_t used;
+  };
+
+  // `memory_limit` bytes are shared by segments and the hash index (index_bytes); at least
+  // `min_segments` segments exist whatever the limit.
+  SegmentPool(size_t memory_limit, size_t segment_size, size_t min_segments);
+  ~SegmentPool();
+  SegmentPool(const SegmentPool&) = delete;
+  SegmentPool& operator=(const SegmentPool&) = delete;
+
+  uint8_t* At(uint64_t location) const { return base_ + location; }
+  uint64_t SegmentStart(uint32_t segment) const {
+    return kArenaHeader + static_cast<uint64_t>(segment) * segment_size_;
+  }
+  uint32_t SegmentOf(uint64_t location) const {
+    return static_cast<uint32_t>((location - kArenaHeader) >> segment_shift_);
+  }
+  uint64_t CasOf(uint64_t location) const {
+    const uint32_t seg = SegmentOf(location);
+    return (epochs_[seg].load(std::memory_order_relaxed) << segment_shift_) |
+           ((location - kArenaHeader) & (segment_size_ - 1));
+  }
+  size_t segment_size() const { return segment_size_; }
+  size_t segment_count() const { return segment_count_; }
+  int location_bits() const { return location_bits_; }
+
+  // A never-used or released segment, with a fresh epoch, if the budget allows one more.
+  std::optional<uint32_t> TakeFree();
+  // The oldest sealed segment, removed from the FIFO.
+  std::optional<Sealed> TakeOldest();
+  void Seal(uint32_t segment, uint32_t used);
+  // Gives the segment a fresh epoch for reuse by its current owner.
+  void Renew(uint32_t segment);
+  // Returns a segment to the free list and its pages to the kernel.
+  void Release(uint32_t segment);
+
+  // The hash index shares the budget; more index means fewer segments.
+  void AddIndexBytes(int64_t delta) { index_bytes_.fetch_add(delta, std::memory_order_relaxed); }
+  size_t index_bytes() const { return index_bytes_.load(std::memory_order_relaxed); }
+  bool OverBudget() const;
+  size_t segments_in_use() const;
+  size_t memory_limit() const { return memory_limit_; }
+
+ private:
+  size_t CapacityLocked() const;
+  size_t InUseLocked() const { return segment_count_ - free_.size(); }
+
+  const size_t memory_limit_;
+  const size_t segment_size_;
+  const int segment_shift_;
+  const size_t segment_count_;
+  const int location_bits_;
+  const size_t min_segments_;
+  uint8_t* base_ = nullptr;
+  size_t mapped_bytes_ = 0;
+  std::unique_ptr<std::atomic<uint64_t>[]> epochs_;
+  std::atomic<int64_t> index_bytes_{0};
+
+  mutable std::mutex mu_;
+  uint64_t next_epoch_ = 1;           // guarded by mu_
+  std::vector<uint32_t> free_;        // guarded by mu_
+  std::deque<Sealed> sealed_;         // guarded by mu_
+};
+
+}  // namespace cachet::storage

@@ -1,0 +1,320 @@
+#include "storage/store.h"
+
+#include <xxhash.h>
+
+#include <cstring>
+
+#include "common/numbers.h"
+
+namespace cachet::storage {
+
+using common::Outcome;
+
+namespace {
+bool Expired(uint32_t exptime, uint32_t now) { return exptime != 0 && exptime <= now; }
+// Space to reserve for a rewrite of `old`: touch may set its exptime between the planning and the
+// building phase, so always leave room for the field.
+size_t RewriteBound(std::string_view key, const ItemRef& old, uint32_t value_len) {
+  return EncodedSize({key, value_len, old.flags, /*exptime=*/1});
+}
+// A read-modify-write retries when eviction moved the item between its two locked phases.
+constexpr int kMaxRmwAttempts = 16;
+}  // namespace
+
+Store::Store(const StoreConfig& config)
+    : config_(config),
+      pool_(config.memory_limit, config.segment_size, config.min_segments),
+      shard_mask_((uint64_t{1} << config.shard_bits) - 1) {
+  shards_.reserve(size_t{1} << config.shard_bits);
+  for (size_t i = 0; i < (size_t{1} << config.shard_bits); ++i) {
+    shards_.push_back(std::make_unique<Shard>(pool_.location_bits()));
+    pool_.AddIndexBytes(static_cast<int64_t>(shards_.back()->index.memory_bytes()));
+  }
+  // The spare segment that eviction compacts survivors into.
+  if (auto seg = pool_.TakeFree()) spare_ = *seg;
+}
+
+Store::Writer::~Writer() { store_.RetireWriterSegment(*this); }
+
+uint64_t Store::Hash(std::string_view key) { return XXH3_64bits(key.data(), key.size()); }
+
+Store::Found Store::FindLocked(Shard& shard, uint64_t hash, std::string_view key, uint32_t now,
+                               bool* expired) {
+  Found f;
+  f.slot = shard.index.Find(hash, [&](uint64_t location) {
+    ItemRef item = DecodeItem(pool_.At(location));
+    if (item.key != key) return false;
+    f.location = location;
+    f.item = item;
+    return true;
+  });
+  if (expired) *expired = false;
+  if (f.slot != HashIndex::kNotFound && Expired(LoadExptime(f.item), now)) {
+    if (expired) *expired = true;
+    if (!shard.index.HasBits(f.slot, shard.index.fetched_bit())) {
+      expired_unfetched_.fetch_add(1, std::memory_order_relaxed);
+    }
+    EraseLocked(shard, f);
+    f = Found{};
+  }
+  return f;
+}
+
+void Store::EraseLocked(Shard& shard, const Found& f) {
+  shard.bytes -= f.item.total_size();
+  shard.index.EraseAt(f.slot);
+}
+
+void Store::InsertLocked(Shard& shard, uint64_t hash, uint64_t location, uint32_t size) {
+  const size_t before = shard.index.memory_bytes();
+  shard.index.Insert(hash, location);
+  const size_t after = shard.index.memory_bytes();
+  if (after != before) pool_.AddIndexBytes(static_cast<int64_t>(after - before));
+  shard.bytes += size;
+}
+
+ItemView Store::ViewOf(const Found& f, const Shard& shard) const {
+  return ItemView{f.item.key,
+                  std::string_view(f.item.value(), f.item.value_len),
+                  f.item.flags,
+                  LoadExptime(f.item),
+                  pool_.CasOf(f.location),
+                  shard.index.HasBits(f.slot, shard.index.fetched_bit())};
+}
+
+ReadStatus Store::Get(std::string_view key, uint32_t now, ReadFn fn) {
+  const uint64_t h = Hash(key);
+  Shard& shard = ShardFor(h);
+  std::lock_guard lock(shard.mu);
+  bool expired;
+  Found f = FindLocked(shard, h, key, now, &expired);
+  if (f.slot == HashIndex::kNotFound) return expired ? ReadStatus::kExpired : ReadStatus::kMiss;
+  fn(ViewOf(f, shard));
+  shard.index.SetBits(f.slot, shard.index.accessed_bit() | shard.index.fetched_bit());
+  return ReadStatus::kHit;
+}
+
+ReadStatus Store::GetAndTouch(Writer& w, std::string_view key, uint32_t exptime, uint32_t now,
+                              ReadFn fn) {
+  const Outcome touched = Touch(w, key, exptime, now);
+  if (touched != Outcome::kTouched) return ReadStatus::kMiss;
+  // A delete racing between the two steps shows as a miss, as if it came first.
+  return Get(key, now, fn);
+}
+
+Outcome Store::Put(Writer& w, StoreMode mode, std::string_view key, std::string_view value,
+                   uint32_t flags, uint32_t exptime, uint64_t cas, uint32_t now) {
+  if (mode == StoreMode::kAppend || mode == StoreMode::kPrepend) {
+    const bool append = mode == StoreMode::kAppend;
+    Outcome result = ReadModifyWrite(
+        w, key, now,
+        [&](const ItemRef& old, Outcome* outcome) -> size_t {
+          const size_t size =
+              RewriteBound(key, old, old.value_len + static_cast<uint32_t>(value.size()));
+          if (size > max_item_size()) {
+            *outcome = Outcome::kTooLarge;
+            return 0;
+          }
+          return size;
+        },
+        [&](const ItemRef& old, uint8_t* dst) -> size_t {
+          const ItemFields f{key, old.value_len + static_cast<uint32_t>(value.size()), old.flags,
+                             LoadExptime(old)};
+          uint8_t* p = EncodeHeaderAndKey(f, dst);
+          if (!append) {
+            std::memcpy(p, value.data(), value.size());
+            p += value.size();
+          }
+          std::memcpy(p, old.value(), old.value_len);
+          p += old.value_len;
+          if (append) {
+            std::memcpy(p, value.data(), value.size());
+            p += value.size();
+          }
+          return static_cast<size_t>(p - dst);
+        });
+    // memcached answers NOT_STORED for a missing item (and for one it cannot grow).
+    if (result == Outcome::kNotFound || result == Outcome::kTooLarge) return Outcome::kNotStored;
+    return result;
+  }
+
+  const ItemFields fields{key, static_cast<uint32_t>(value.size()), flags, exptime};
+  const size_t size = EncodedSize(fields);
+  if (size > max_item_size()) return Outcome::kTooLarge;
+  const uint64_t location = Reserve(w, size, now);
+  if (location == 0) return Outcome::kNoMemory;
+  uint8_t* p = EncodeHeaderAndKey(fields, pool_.At(location));
+  std::memcpy(p, value.data(), value.size());
+
+  const uint64_t h = Hash(key);
+  Shard& shard = ShardFor(h);
+  {
+    std::lock_guard lock(shard.mu);
+    Found f = FindLocked(shard, h, key, now, nullptr);
+    const bool exists = f.slot != HashIndex::kNotFound;
+    switch (mode) {
+      case StoreMode::kAdd:
+        if (exists) {
+          // memcached bumps an existing item's LRU position on a failed add.
+          shard.index.SetBits(f.slot, shard.index.accessed_bit());
+          return Outcome::kNotStored;  // the reservation is simply not committed
+        }
+        break;
+      case StoreMode::kReplace:
+        if (!exists) return Outcome::kNotStored;
+        break;
+      case StoreMode::kCas:
+        if (!exists) return Outcome::kNotFound;
+        if (pool_.CasOf(f.location) != cas) return Outcome::kExists;
+        break;
+      default:
+        break;
+    }
+    if (exists) {
+      shard.bytes = shard.bytes - f.item.total_size() + size;
+      shard.index.SetLocation(f.slot, location, 0);
+    } else {
+      InsertLocked(shard, h, location, static_cast<uint32_t>(size));
+    }
+  }
+  Commit(w, size);
+  total_items_.fetch_add(1, std::memory_order_relaxed);
+  return Outcome::kStored;
+}
+
+Outcome Store::ReadModifyWrite(Writer& w, std::string_view key, uint32_t now, PlanFn plan,
+                               BuildFn build) {
+  const uint64_t h = Hash(key);
+  Shard& shard = ShardFor(h);
+  for (int attempt = 0; attempt < kMaxRmwAttempts; ++attempt) {
+    uint64_t seen_location;
+    size_t size;
+    {
+      std::lock_guard lock(shard.mu);
+      Found f = FindLocked(shard, h, key, now, nullptr);
+      if (f.slot == HashIndex::kNotFound) return Outcome::kNotFound;
+      Outcome outcome = Outcome::kStored;
+      size = plan(f.item, &outcome);
+      if (size == 0) return outcome;
+      seen_location = f.location;
+    }
+    // Reserve without the shard lock: it may evict, which takes shard locks.
+    const uint64_t location = Reserve(w, size, now);
+    if (location == 0) return Outcome::kNoMemory;
+    size_t written;
+    {
+      std::lock_guard lock(shard.mu);
+      Found f = FindLocked(shard, h, key, now, nullptr);
+      if (f.slot == HashIndex::kNotFound) return Outcome::kNotFound;
+      if (f.location != seen_location) continue;  // changed meanwhile: plan again
+      written = build(f.item, pool_.At(location));
+      shard.bytes = shard.bytes - f.item.total_size() + written;
+      shard.index.SetLocation(f.slot, location, 0);
+    }
+    Commit(w, written);
+    total_items_.fetch_add(1, std::memory_order_relaxed);
+    return Outcome::kStored;
+  }
+  return Outcome::kNoMemory;
+}
+
+Outcome Store::Delete(std::string_view key, uint32_t now) {
+  const uint64_t h = Hash(key);
+  Shard& shard = ShardFor(h);
+  std::lock_guard lock(shard.mu);
+  Found f = FindLocked(shard, h, key, now, nullptr);
+  if (f.slot == HashIndex::kNotFound) return Outcome::kNotFound;
+  EraseLocked(shard, f);
+  return Outcome::kDeleted;
+}
+
+Outcome Store::Touch(Writer& w, std::string_view key, uint32_t exptime, uint32_t now) {
+  const uint64_t h = Hash(key);
+  Shard& shard = ShardFor(h);
+  {
+    std::lock_guard lock(shard.mu);
+    Found f = FindLocked(shard, h, key, now, nullptr);
+    if (f.slot == HashIndex::kNotFound) return Outcome::kNotFound;
+    shard.index.SetBits(f.slot, shard.index.accessed_bit());
+    if (f.item.exptime_offset != 0) {
+      StoreExptime(f.item, exptime);
+      return Outcome::kTouched;
+    }
+    if (exptime == 0) return Outcome::kTouched;
+  }
+  // The item was stored without an exptime field: write a version that has one.
+  const Outcome rewritten = ReadModifyWrite(
+      w, key, now,
+      [&](const ItemRef& old, Outcome*) -> size_t {
+        return EncodedSize({key, old.value_len, old.flags, exptime});
+      },
+      [&](const ItemRef& old, uint8_t* dst) -> size_t {
+        uint8_t* p = EncodeHeaderAndKey({key, old.value_len, old.flags, exptime}, dst);
+        std::memcpy(p, old.value(), old.value_len);
+        return static_cast<size_t>(p + old.value_len - dst);
+      });
+  return rewritten == Outcome::kStored ? Outcome::kTouched : rewritten;
+}
+
+Outcome Store::Arith(Writer& w, std::string_view key, bool incr, uint64_t delta, uint32_t now,
+                     uint64_t* result) {
+  char digits[20];
+  size_t digits_len = 0;
+  return ReadModifyWrite(
+      w, key, now,
+      [&](const ItemRef& old, Outcome* outcome) -> size_t {
+        uint64_t value;
+        if (!common::ParseU64(std::string_view(old.value(), old.value_len), &value)) {
+          *outcome = Outcome::kNonNumeric;
+          return 0;
+        }
+        if (incr) {
+          value += delta;
+        } else {
+          value = delta > value ? 0 : value - delta;
+        }
+        *result = value;
+        digits_len = common::FormatU64(value, digits);
+        // Like memcached: a result that fits the old length is space-padded to it.
+        const uint32_t len = digits_len <= old.value_len ? old.value_len
+                                                         : static_cast<uint32_t>(digits_len);
+        return RewriteBound(key, old, len);
+      },
+      [&](const ItemRef& old, uint8_t* dst) -> size_t {
+        const uint32_t len = digits_len <= old.value_len ? old.value_len
+                                                         : static_cast<uint32_t>(digits_len);
+        uint8_t* p = EncodeHeaderAndKey({key, len, old.flags, LoadExptime(old)}, dst);
+        std::memcpy(p, digits, digits_len);
+        std::memset(p + digits_len, ' ', len - digits_len);
+        return static_cast<size_t>(p + len - dst);
+      });
+}
+
+void Store::Flush() {
+  for (auto& shard : shards_) {
+    std::lock_guard lock(shard->mu);
+    shard->index.Clear();
+    shard->bytes = 0;
+  }
+}
+
+StoreStats Store::Stats() const {
+  StoreStats s;
+  for (const auto& shard : shards_) {
+    std::lock_guard lock(shard->mu);
+    s.curr_items += shard->index.size();
+    s.bytes += shard->bytes;
+  }
+  s.total_items = total_items_.load(std::memory_order_relaxed);
+  s.evictions = evictions_.load(std::memory_order_relaxed);
+  s.evicted_unfetched = evicted_unfetched_.load(std::memory_order_relaxed);
+  s.reclaimed = reclaimed_.load(std::memory_order_relaxed);
+  s.expired_unfetched = expired_unfetched_.load(std::memory_order_relaxed);
+  s.index_bytes = pool_.index_bytes();
+  s.segments_in_use = pool_.segments_in_use();
+  s.segment_size = pool_.segment_size();
+  s.limit_bytes = pool_.memory_limit();
+  return s;
+}
+
+}  // namespace cachet::storage

@@ -1,0 +1,162 @@
+#pragma once
+// The item store: a log-structured arena of segments (segment_pool.h) indexed by a sharded hash
+// index (hash_index.h). Density comes from a 3-16 byte item header, an 8-byte index entry and a
+// CAS derived from the write location; see docs/design/storage.md.
+//
+// Ownership and threading:
+// - Every mutation appends a whole new item version into the calling thread's Writer segment
+//   (no lock), then publishes it in the key's shard under that shard's mutex. Readers look up and
+//   copy under the same mutex, so nobody sees a torn or mixed value.
+// - A full Writer segment is sealed into the pool's FIFO. When no free segment is left, the
+//   thread that needs one evicts the oldest sealed segment: recently read live items are copied
+//   into a spare segment (which the writer then continues), the rest are dropped.
+// - Times are "server seconds" (see server/clock); exptime 0 means never, an item with
+//   0 < exptime <= now is expired and never returned.
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string_view>
+#include <vector>
+
+#include "common/function_ref.h"
+#include "common/outcome.h"
+#include "storage/hash_index.h"
+#include "storage/item_format.h"
+#include "storage/segment_pool.h"
+
+namespace cachet::storage {
+
+struct StoreConfig {
+  size_t memory_limit = size_t{64} << 20;  // bytes for items and index together
+  size_t segment_size = size_t{1} << 20;   // must hold the largest item
+  size_t min_segments = 8;                 // floor whatever the limit (writers + spare + FIFO)
+  bool evict = true;                       // false (-M): refuse writes when full
+  int shard_bits = 8;
+};
+
+struct ItemView {
+  std::string_view key;
+  std::string_view value;
+  uint32_t flags;
+  uint32_t exptime;
+  uint64_t cas;
+  bool fetched_before;  // whether it had been read before this access
+};
+
+enum class StoreMode : uint8_t { kSet, kAdd, kReplace, kAppend, kPrepend, kCas };
+
+enum class ReadStatus : uint8_t { kHit, kMiss, kExpired };
+
+struct StoreStats {
+  uint64_t curr_items = 0;
+  uint64_t bytes = 0;  // encoded size of live items
+  uint64_t total_items = 0;
+  uint64_t evictions = 0;
+  uint64_t evicted_unfetched = 0;
+  uint64_t reclaimed = 0;  // expired items whose space eviction took back
+  uint64_t expired_unfetched = 0;
+  uint64_t index_bytes = 0;
+  uint64_t segments_in_use = 0;
+  uint64_t segment_size = 0;
+  uint64_t limit_bytes = 0;
+};
+
+class Store {
+ public:
+  // A thread's append position. One per writing thread; not shareable.
+  class Writer {
+   public:
+    explicit Writer(Store& store) : store_(store) {}
+    ~Writer();
+    Writer(const Writer&) = delete;
+    Writer& operator=(const Writer&) = delete;
+
+   private:
+    friend class Store;
+    Store& store_;
+    uint32_t segment_ = SegmentPool::kNoSegment;
+    uint32_t used_ = 0;
+  };
+
+  using ReadFn = common::FunctionRef<void(const ItemView&)>;
+
+  explicit Store(const StoreConfig& config);
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Calls `fn` with the shard lock held; it must copy what it needs and not re-enter the store.
+  ReadStatus Get(std::string_view key, uint32_t now, ReadFn fn);
+  // Get, and set the exptime of a hit.
+  ReadStatus GetAndTouch(Writer& w, std::string_view key, uint32_t exptime, uint32_t now,
+                         ReadFn fn);
+
+  // set/add/replace/cas use flags and exptime; append/prepend keep the item's own.
+  common::Outcome Put(Writer& w, StoreMode mode, std::string_view key, std::string_view value,
+                      uint32_t flags, uint32_t exptime, uint64_t cas, uint32_t now);
+  common::Outcome Delete(std::string_view key, uint32_t now);
+  common::Outcome Touch(Writer& w, std::string_view key, uint32_t exptime, uint32_t now);
+  // incr/decr with memcached's rules: incr wraps at 2^64, decr stops at 0, and a shorter result
+  // is padded with spaces to the old length. kStored with *result set on success.
+  common::Outcome Arith(Writer& w, std::string_view key, bool incr, uint64_t delta, uint32_t now,
+                        uint64_t* result);
+  // Drops every item now.
+  void Flush();
+
+  StoreStats Stats() const;
+  // The largest item (header + key + value) that fits a segment.
+  size_t max_item_size() const { return pool_.segment_size(); }
+
+ private:
+  struct Shard {
+    explicit Shard(int loc_bits) : index(loc_bits) {}
+    mutable std::mutex mu;
+    HashIndex index;  // guarded by mu
+    uint64_t bytes = 0;  // guarded by mu
+  };
+  struct Found {
+    size_t slot = HashIndex::kNotFound;
+    uint64_t location = 0;
+    ItemRef item;
+  };
+  // Per-attempt callbacks of a read-modify-write; both run under the shard lock on the current
+  // version. `plan` returns the new encoded size (0 = stop with *outcome); `build` writes it.
+  using PlanFn = common::FunctionRef<size_t(const ItemRef& old, common::Outcome* outcome)>;
+  using BuildFn = common::FunctionRef<size_t(const ItemRef& old, uint8_t* dst)>;
+
+  static uint64_t Hash(std::string_view key);
+  Shard& ShardFor(uint64_t hash) { return *shards_[hash & shard_mask_]; }
+  // Finds a live version under the shard lock; erases an expired one it meets.
+  Found FindLocked(Shard& shard, uint64_t hash, std::string_view key, uint32_t now,
+                   bool* expired);
+  void EraseLocked(Shard& shard, const Found& f);
+  void InsertLocked(Shard& shard, uint64_t hash, uint64_t location, uint32_t size);
+  ItemView ViewOf(const Found& f, const Shard& shard) const;
+  common::Outcome ReadModifyWrite(Writer& w, std::string_view key, uint32_t now, PlanFn plan,
+                                  BuildFn build);
+
+  // store_eviction.cc: writer space and segment turnover.
+  uint64_t Reserve(Writer& w, size_t size, uint32_t now);  // 0 when no memory
+  void Commit(Writer& w, size_t size) { w.used_ += static_cast<uint32_t>(size); }
+  void RetireWriterSegment(Writer& w);
+  bool AcquireSegment(Writer& w, uint32_t now);
+  uint32_t CompactInto(SegmentPool::Sealed victim, uint32_t target, size_t keep_limit,
+                       uint32_t now);
+
+  const StoreConfig config_;
+  SegmentPool pool_;
+  const uint64_t shard_mask_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+
+  std::mutex evict_mu_;                           // one eviction at a time
+  uint32_t spare_ = SegmentPool::kNoSegment;      // guarded by evict_mu_
+
+  std::atomic<uint64_t> total_items_{0};
+  std::atomic<uint64_t> evictions_{0};
+  std::atomic<uint64_t> evicted_unfetched_{0};
+  std::atomic<uint64_t> reclaimed_{0};
+  std::atomic<uint64_t> expired_unfetched_{0};
+};
+
+}  // namespace cachet::storage

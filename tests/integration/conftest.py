@@ -1,0 +1,200 @@
+"""Shared fixtures: start the server under test on loopback and talk to it.
+
+The binary is build/cachet unless CACHET_BIN points elsewhere (e.g. /usr/bin/memcached), so the
+same suite shows any difference between cachet and Debian's memcached side by side.
+"""
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CACHET_BIN = os.environ.get("CACHET_BIN", os.path.join(REPO, "build", "cachet"))
+IS_MEMCACHED = os.path.basename(CACHET_BIN).startswith("memcached")
+
+
+def memcached_only_difference(reason):
+    """Marks a check that documents a deliberate difference from memcached 1.6.18."""
+    return pytest.mark.skipif(IS_MEMCACHED, reason="deliberate difference: " + reason)
+
+
+class Server:
+    """One running server process. `port` is None for a Unix-socket-only server."""
+
+    def __init__(self, args, unix=False, env=None):
+        self.tmpdir = tempfile.mkdtemp(prefix="cachet-test-")
+        port_file = os.path.join(self.tmpdir, "ports")
+        self.socket_path = os.path.join(self.tmpdir, "cachet.sock") if unix else None
+        cmd = [CACHET_BIN, "-U", "0"]
+        if unix:
+            cmd += ["-s", self.socket_path]
+        else:
+            cmd += ["-l", "127.0.0.1", "-p", "-1"]
+        if os.geteuid() == 0:
+            cmd += ["-u", "root"]
+        cmd += list(args)
+        full_env = dict(os.environ)
+        full_env["MEMCACHED_PORT_FILENAME"] = port_file
+        full_env["CACHET_DEBUGTIME"] = "1"  # test-only clock control; memcached ignores it
+        if env:
+            full_env.update(env)
+        self.args = cmd
+        self.proc = subprocess.Popen(cmd, env=full_env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE)
+        self.port = None
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                out, err = self.proc.communicate()
+                raise RuntimeError(f"server exited {self.proc.returncode}: {err.decode()}")
+            if unix:
+                if os.path.exists(self.socket_path):
+                    try:
+                        self.raw().close()
+                        break
+                    except OSError:
+                        pass
+            elif os.path.exists(port_file):
+                with open(port_file) as f:
+                    for line in f:
+                        if line.startswith("TCP INET:"):
+                            self.port = int(line.split(":")[1])
+                if self.port:
+                    break
+            time.sleep(0.01)  # polling for startup, not synchronising on server behaviour
+        else:
+            self.stop()
+            raise RuntimeError("server did not start")
+        self.host = "127.0.0.1"
+
+    @property
+    def address(self):
+        return (self.host, self.port)
+
+    @property
+    def location(self):
+        """Django-style LOCATION string."""
+        return f"unix:{self.socket_path}" if self.socket_path else f"{self.host}:{self.port}"
+
+    def raw(self, timeout=5):
+        if self.socket_path:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(timeout)
+            s.connect(self.socket_path)
+        else:
+            s = socket.create_connection(self.address, timeout=timeout)
+        return s
+
+    def rss_kib(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream:
+                stream.close()
+
+
+class Conn:
+    """A raw text-protocol connection that reads exact bytes."""
+
+    def __init__(self, server, timeout=5):
+        self.sock = server.raw(timeout)
+        self.buf = b""
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def read_exactly(self, n):
+        while len(self.buf) < n:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed")
+            self.buf += chunk
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def read_line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line + b"\r\n"
+
+    def read_until(self, terminator):
+        while terminator not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed")
+            self.buf += chunk
+        idx = self.buf.index(terminator) + len(terminator)
+        out, self.buf = self.buf[:idx], self.buf[idx:]
+        return out
+
+    def call(self, data, terminator=b"\r\n"):
+        """Sends `data` and returns the reply up to and including `terminator`."""
+        self.send(data)
+        return self.read_until(terminator)
+
+    def is_closed(self, timeout=5):
+        self.sock.settimeout(timeout)
+        try:
+            return self.sock.recv(1) == b""
+        except ConnectionResetError:
+            return True
+
+    def close(self):
+        self.sock.close()
+
+
+def debugtime(server, seconds):
+    """Moves the server clock forward; skips the test when the server has no debugtime."""
+    c = Conn(server)
+    try:
+        reply = c.call(f"debugtime {seconds}\r\n".encode())
+    finally:
+        c.close()
+    if reply != b"OK\r\n":
+        pytest.skip("server has no debugtime command (release memcached)")
+
+
+@pytest.fixture
+def server_factory():
+    started = []
+
+    def start(*args, unix=False, env=None):
+        s = Server(args, unix=unix, env=env)
+        started.append(s)
+        return s
+
+    yield start
+    for s in started:
+        s.stop()
+
+
+@pytest.fixture
+def server(server_factory):
+    return server_factory()
+
+
+@pytest.fixture
+def conn(server):
+    c = Conn(server)
+    yield c
+    c.close()
