@@ -1,0 +1,204 @@
+// Every case is replayed whole and split into fragments of 1, 2, 5 and 10 bytes: the parser must
+// give the same requests whatever the split, and never a result before its bytes arrived.
+#include "protocol/text_parser.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace cachet::protocol {
+namespace {
+
+struct Parsed {
+  ParseStatus status;
+  TextCommand command;
+  TextError error;
+  std::string key;
+  std::string keys;
+  std::string data;
+  uint32_t flags;
+  int32_t exptime;
+  uint64_t cas;
+  uint64_t delta;
+  bool noreply;
+  bool operator==(const Parsed&) const = default;
+};
+
+Parsed Snapshot(ParseStatus s, const TextRequest& r) {
+  return {s,          r.command, r.error, std::string(r.key), std::string(r.keys),
+          std::string(r.data), r.flags, r.exptime, r.cas,   r.delta,
+          r.noreply};
+}
+
+// Feeds `input` in chunks of `step` bytes (0 = whole) and collects every finished request.
+std::vector<Parsed> Feed(const std::string& input, size_t step, bool* closed) {
+  std::vector<Parsed> out;
+  std::string buf;
+  *closed = false;
+  size_t pos = 0;
+  while (pos < input.size() && !*closed) {
+    const size_t n = step == 0 ? input.size() : std::min(step, input.size() - pos);
+    buf.append(input, pos, n);
+    pos += n;
+    while (!buf.empty()) {
+      TextRequest req;
+      size_t consumed = 0;
+      const ParseStatus s = ParseTextRequest(buf, &req, &consumed);
+      if (s == ParseStatus::kNeedMore || s == ParseStatus::kNeedData) break;
+      if (s == ParseStatus::kLineTooLong) {
+        *closed = true;
+        break;
+      }
+      EXPECT_LE(consumed, buf.size());
+      out.push_back(Snapshot(s, req));
+      buf.erase(0, consumed);
+    }
+  }
+  return out;
+}
+
+struct Case {
+  const char* name;
+  std::string input;
+  size_t expected_requests;
+};
+
+class FragmentTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(FragmentTest, SameResultAtEveryFragmentSize) {
+  const Case& c = GetParam();
+  bool closed_whole = false;
+  const std::vector<Parsed> whole = Feed(c.input, 0, &closed_whole);
+  EXPECT_EQ(whole.size(), c.expected_requests);
+  for (size_t step : {1, 2, 5, 10}) {
+    bool closed = false;
+    EXPECT_EQ(Feed(c.input, step, &closed), whole) << c.name << " at fragment size " << step;
+    EXPECT_EQ(closed, closed_whole);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, FragmentTest,
+    ::testing::Values(
+        Case{"get", "get foo\r\n", 1}, Case{"multiget", "get a bb ccc dddd\r\n", 1},
+        Case{"set", "set k 5 10 3\r\nabc\r\n", 1},
+        Case{"set_noreply", "set k 0 0 1 noreply\r\nx\r\n", 1},
+        Case{"binary_data", std::string("set k 0 0 6\r\n\0\r\n\r\na\r\n", 21), 1},
+        Case{"pipeline", "set a 0 0 1\r\n1\r\nget a\r\ndelete a\r\nincr n 5\r\nversion\r\n", 5},
+        Case{"cas", "cas k 1 2 3 99\r\nabc\r\n", 1},
+        Case{"bad_chunk", "set k 0 0 1\r\nabc\r\nget k\r\n", 3},
+        Case{"lf_only", "get a\nget b\n", 2}, Case{"empty_line", "\r\n", 1},
+        Case{"zero_length", "set k 0 0 0\r\n\r\n", 1},
+        Case{"too_long_line", std::string(3000, 'x'), 0},
+        Case{"touch_gat", "touch k 10\r\ngat 5 a b\r\ngats 0 c\r\n", 3},
+        Case{"flush_verbosity", "flush_all\r\nflush_all 10 noreply\r\nverbosity 1\r\n", 3}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TextRequest Line(std::string_view line) {
+  TextRequest r;
+  ParseCommandLine(line, &r);
+  return r;
+}
+
+TEST(TextParser, StorageFields) {
+  TextRequest r = Line("set key 42 100 5 noreply");
+  EXPECT_EQ(r.command, TextCommand::kSet);
+  EXPECT_EQ(r.error, TextError::kNone);
+  EXPECT_EQ(r.key, "key");
+  EXPECT_EQ(r.flags, 42u);
+  EXPECT_EQ(r.exptime, 100);
+  EXPECT_EQ(r.bytes, 5u);
+  EXPECT_TRUE(r.noreply);
+}
+
+TEST(TextParser, ExptimeTruncatesToInt32LikeMemcached) {
+  EXPECT_EQ(Line("set k 0 4294967295 1").exptime, -1);
+  EXPECT_EQ(Line("set k 0 -5 1").exptime, -5);
+  EXPECT_EQ(Line("set k 0 abc 1").error, TextError::kBadFormat);
+}
+
+TEST(TextParser, RefusesOutOfRangeFlagsAndLengths) {
+  EXPECT_EQ(Line("set k 4294967295 0 1").error, TextError::kNone);
+  EXPECT_EQ(Line("set k 4294967296 0 1").error, TextError::kBadFormat);
+  EXPECT_EQ(Line("set k 0 0 4294967296").error, TextError::kBadFormat);
+  EXPECT_EQ(Line("set k 0 0 -1").error, TextError::kBadFormat);
+  EXPECT_EQ(Line("set k -1 0 1").error, TextError::kBadFormat);
+}
+
+TEST(TextParser, KeyLimits) {
+  EXPECT_EQ(Line("get " + std::string(250, 'k')).error, TextError::kNone);
+  EXPECT_EQ(Line("set " + std::string(251, 'k') + " 0 0 1").error, TextError::kBadFormat);
+  EXPECT_EQ(Line("set a\x01z 0 0 1").error, TextError::kBadFormat);
+  EXPECT_EQ(Line("delete a\x7f").error, TextError::kBadFormat);
+  EXPECT_TRUE(KeyIsValid(std::string(250, 'a')));
+  EXPECT_FALSE(KeyIsValid(std::string(251, 'a')));
+  EXPECT_FALSE(KeyIsValid(""));
+}
+
+TEST(TextParser, TokenCountsFollowMemcached) {
+  EXPECT_EQ(Line("set k 0 0").error, TextError::kUnknownCommand);
+  EXPECT_EQ(Line("set k 0 0 1 noreply extra").error, TextError::kUnknownCommand);
+  EXPECT_EQ(Line("get").error, TextError::kUnknownCommand);
+  EXPECT_EQ(Line("x").error, TextError::kUnknownCommand);
+  EXPECT_EQ(Line("bogus command").error, TextError::kUnknownCommand);
+  EXPECT_EQ(Line("GET / HTTP/1.1").error, TextError::kCloseConnection);
+  // More than 24 tokens: the get family still sees every key.
+  std::string many = "get";
+  for (int i = 0; i < 100; ++i) many += " k" + std::to_string(i);
+  TextRequest r = Line(many);
+  EXPECT_EQ(r.error, TextError::kNone);
+  std::string_view keys = r.keys;
+  int n = 0;
+  while (!NextKey(&keys).empty()) ++n;
+  EXPECT_EQ(n, 100);
+}
+
+TEST(TextParser, DeleteForms) {
+  EXPECT_EQ(Line("delete k").error, TextError::kNone);
+  EXPECT_EQ(Line("delete k 0").error, TextError::kNone);
+  EXPECT_TRUE(Line("delete k noreply").noreply);
+  EXPECT_EQ(Line("delete k 0 noreply").error, TextError::kNone);
+  EXPECT_EQ(Line("delete k 1").error, TextError::kBadDeleteFormat);
+  EXPECT_EQ(Line("delete k ").error, TextError::kNone);  // python-memcached's trailing space
+}
+
+TEST(TextParser, ArithAndTouch) {
+  TextRequest r = Line("incr n 18446744073709551615");
+  EXPECT_EQ(r.delta, 18446744073709551615ull);
+  EXPECT_EQ(Line("incr n -1").error, TextError::kInvalidDelta);
+  EXPECT_EQ(Line("decr n abc").error, TextError::kInvalidDelta);
+  EXPECT_EQ(Line("touch k abc").error, TextError::kInvalidExptime);
+  EXPECT_EQ(Line("gat abc k").error, TextError::kInvalidExptime);
+  TextRequest g = Line("gat 10 a b");
+  EXPECT_EQ(g.exptime, 10);
+  std::string_view keys = g.keys;
+  EXPECT_EQ(NextKey(&keys), "a");
+  EXPECT_EQ(NextKey(&keys), "b");
+}
+
+TEST(TextParser, DataBlock) {
+  TextRequest r;
+  size_t consumed = 0;
+  EXPECT_EQ(ParseTextRequest("set k 0 0 3\r\nab", &r, &consumed), ParseStatus::kNeedData);
+  EXPECT_EQ(consumed, 13u);
+  EXPECT_EQ(ParseTextRequest("set k 0 0 3\r\nabc\r\nget", &r, &consumed), ParseStatus::kDone);
+  EXPECT_EQ(consumed, 18u);
+  EXPECT_EQ(r.data, "abc");
+  EXPECT_EQ(ParseTextRequest("set k 0 0 3\r\nabcde", &r, &consumed), ParseStatus::kBadDataChunk);
+  EXPECT_EQ(consumed, 18u);
+}
+
+TEST(TextParser, LongLines) {
+  TextRequest r;
+  size_t consumed = 0;
+  EXPECT_EQ(ParseTextRequest(std::string(2048, 'a'), &r, &consumed), ParseStatus::kNeedMore);
+  EXPECT_EQ(ParseTextRequest(std::string(2049, 'a'), &r, &consumed), ParseStatus::kLineTooLong);
+  std::string get = "get " + std::string(5000, 'k');
+  EXPECT_EQ(ParseTextRequest(get, &r, &consumed), ParseStatus::kNeedMore);
+  EXPECT_EQ(ParseTextRequest("gat 1 " + std::string(5000, 'k'), &r, &consumed),
+            ParseStatus::kLineTooLong);
+}
+
+}  // namespace
+}  // namespace cachet::protocol

@@ -1,0 +1,34 @@
+#include "storage/item_format.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace cachet::storage {
+namespace {
+
+TEST(ItemFormat, RoundTripsAndStaysSmall) {
+  struct C {
+    uint32_t value_len, flags, exptime;
+    size_t header;
+  };
+  for (const C& c : {C{32, 0, 0, 3}, C{100, 0, 0, 3}, C{200, 0, 0, 4}, C{5, 16, 0, 4},
+                     C{5, 0, 123456, 7}, C{1u << 20, 4294967295u, 4294967295u, 2 + 3 + 5 + 4}}) {
+    const std::string key = "key0123456";
+    const ItemFields f{key, c.value_len, c.flags, c.exptime};
+    EXPECT_EQ(EncodedHeaderSize(f), c.header);
+    std::vector<uint8_t> buf(EncodedSize(f));
+    uint8_t* value = EncodeHeaderAndKey(f, buf.data());
+    EXPECT_EQ(static_cast<size_t>(value - buf.data()), c.header + key.size());
+    const ItemRef r = DecodeItem(buf.data());
+    EXPECT_EQ(r.key, key);
+    EXPECT_EQ(r.value_len, c.value_len);
+    EXPECT_EQ(r.flags, c.flags);
+    EXPECT_EQ(LoadExptime(r), c.exptime);
+    EXPECT_EQ(r.total_size(), buf.size());
+    EXPECT_EQ(reinterpret_cast<const uint8_t*>(r.value()), value);
+  }
+}
+
+}  // namespace
+}  // namespace cachet::storage
