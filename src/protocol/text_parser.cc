@@ -158,7 +158,7 @@ void ParseFlushAll(const Tokens& tk, TextRequest* req) {
   if (tk.count != (req->noreply ? 3u : 2u)) {
     int32_t delay;
     if (!ParseExptime(tk.t[1], &delay)) {
-      req->error = TextError::kBadFormat;
+      req->error = TextError::kInvalidExptime;
       return;
     }
     req->number = delay;

@@ -14,6 +14,9 @@ storage::StoreConfig StoreConfigFor(const Settings& s) {
   // Each writing thread holds one open segment; eviction needs a spare and something sealed.
   c.min_segments = static_cast<size_t>(s.threads) + 4;
   c.evict = s.evict_to_free;
+  // memcached's item_size_ok(): a 48-byte item header, the key's NUL, the data's CRLF and an
+  // 8-byte CAS, plus 4 bytes for non-zero flags, must fit -I.
+  c.size_rule = {s.item_size_max, 48 + 1 + 2 + 8, 4};
   return c;
 }
 }  // namespace

@@ -22,11 +22,12 @@ void Reply(ByteBuffer& out, std::string_view text, bool noreply) {
   if (!noreply) out.Append(text);
 }
 
-// memcached's item_size_ok(): its item header (48 bytes), the key and a NUL, 4 bytes for
-// non-zero flags, the data with its CRLF and an 8-byte CAS must fit -I. Using its formula keeps
-// the largest accepted value identical, although cachet's own overhead is far smaller.
-size_t MemcachedItemSize(const TextRequest& req) {
-  return 48 + req.key.size() + 1 + (req.flags != 0 ? 4 : 0) + size_t{req.bytes} + 2 + 8;
+// memcached refuses a whole get line when any key is bad, answering only the error.
+bool AllKeysValid(std::string_view keys) {
+  for (std::string_view k = protocol::NextKey(&keys); !k.empty(); k = protocol::NextKey(&keys)) {
+    if (!protocol::KeyIsValid(k)) return false;
+  }
+  return true;
 }
 
 storage::StoreMode ModeOf(TextCommand c) {
@@ -105,7 +106,7 @@ TextSession::Action TextSession::Process(ByteBuffer& in, ByteBuffer& out) {
 }
 
 bool TextSession::TooLarge(const TextRequest& req) const {
-  return MemcachedItemSize(req) > server_.settings().item_size_max;
+  return !server_.store().size_rule().Fits(req.key.size(), req.flags, req.bytes);
 }
 
 void TextSession::RefuseTooLarge(const TextRequest& req, ByteBuffer& out) {
@@ -155,8 +156,14 @@ TextSession::Step TextSession::ExecuteLine(const TextRequest& req, ByteBuffer& o
     }
     case TextCommand::kFlushAll:
       stats.cmd_flush.Add();
-      // Like memcached: a delay <= 0 flushes now; otherwise it is a relative or absolute time.
-      server_.Flush(req.has_number && req.number > 0 ? time.ToServerTime(req.number) : 0);
+      if (!req.has_number || req.number <= 0) {
+        server_.Flush(0);
+      } else {
+        // memcached invalidates items last written at or before realtime(delay) - 1, from that
+        // second on; a time in the past (realtime() = 1) therefore flushes nothing.
+        const uint32_t at = time.ToServerTime(req.number) - 1;
+        if (at != 0) server_.Flush(at <= time.Now() ? 0 : at);
+      }
       Reply(out, protocol::kOk, req.noreply);
       return Step::kDone;
     case TextCommand::kVersion:
@@ -193,6 +200,10 @@ TextSession::Step TextSession::ExecuteGet(const TextRequest& req, ByteBuffer& ou
   ThreadStats& stats = worker_.stats;
   std::string_view keys = req.keys.substr(std::min(get_resume_, req.keys.size()));
   const size_t total = req.keys.size();
+  if (get_resume_ == 0 && !AllKeysValid(req.keys)) {
+    out.Append(protocol::kBadFormat);
+    return Step::kDone;
+  }
 
   while (true) {
     if (out.size() >= kOutputHighWater) {
@@ -201,13 +212,8 @@ TextSession::Step TextSession::ExecuteGet(const TextRequest& req, ByteBuffer& ou
     }
     const std::string_view key = protocol::NextKey(&keys);
     if (key.empty()) break;
-    if (!protocol::KeyIsValid(key)) {
-      get_resume_ = 0;
-      out.Append(protocol::kBadFormat);
-      return Step::kDone;
-    }
-    stats.cmd_get.Add();
-    if (touch) stats.cmd_touch.Add();
+    // memcached counts gat/gats keys as touches only.
+    (touch ? stats.cmd_touch : stats.cmd_get).Add();
     auto emit = [&](const storage::ItemView& item) {
       char* p = out.Reserve(protocol::kMaxValueHeader + item.value.size() + 2);
       size_t n = protocol::FormatValueHeader(p, item.key, item.flags,
@@ -286,7 +292,7 @@ void TextSession::ExecuteStats(const TextRequest& req, ByteBuffer& out) {
   const std::string_view group = protocol::NextKey(&args);
   if (group.empty()) {
     AppendGeneralStats(server_, out);
-  } else if (group == "reset" && protocol::NextKey(&args).empty()) {
+  } else if (group == "reset") {
     server_.ResetStats();
     out.Append(protocol::kReset);
   } else {

@@ -39,6 +39,7 @@ size_t EncodedHeaderSize(const ItemFields& f) {
   size_t n = 2 + VarintSize(f.value_len);
   if (f.flags != 0) n += VarintSize(f.flags);
   if (f.exptime != 0) n += sizeof(uint32_t);
+  if (f.cas != 0) n += sizeof(uint64_t);
   return n;
 }
 
@@ -46,6 +47,7 @@ uint8_t* EncodeHeaderAndKey(const ItemFields& f, uint8_t* dst) {
   uint8_t meta = 0;
   if (f.flags != 0) meta |= item_meta::kHasFlags;
   if (f.exptime != 0) meta |= item_meta::kHasExptime;
+  if (f.cas != 0) meta |= item_meta::kHasCas;
   uint8_t* p = dst;
   *p++ = meta;
   *p++ = static_cast<uint8_t>(f.key.size());
@@ -54,6 +56,10 @@ uint8_t* EncodeHeaderAndKey(const ItemFields& f, uint8_t* dst) {
   if (f.exptime != 0) {
     std::memcpy(p, &f.exptime, sizeof(f.exptime));
     p += sizeof(f.exptime);
+  }
+  if (f.cas != 0) {
+    std::memcpy(p, &f.cas, sizeof(f.cas));
+    p += sizeof(f.cas);
   }
   std::memcpy(p, f.key.data(), f.key.size());
   return p + f.key.size();
@@ -69,6 +75,10 @@ ItemRef DecodeItem(uint8_t* p) {
   if (r.meta & item_meta::kHasExptime) {
     r.exptime_offset = static_cast<uint32_t>(q - p);
     q += sizeof(uint32_t);
+  }
+  if (r.meta & item_meta::kHasCas) {
+    std::memcpy(&r.stored_cas, q, sizeof(r.stored_cas));
+    q += sizeof(r.stored_cas);
   }
   r.header_len = static_cast<uint32_t>(q - p);
   r.key = std::string_view(reinterpret_cast<const char*>(q), key_len);

@@ -1,11 +1,12 @@
 #pragma once
 // The byte layout of one item inside a segment. Items are packed back to back with no padding:
 //
-//   meta:u8  key_len:u8  value_len:varint  [flags:varint]  [exptime:u32le]  key  value
+//   meta:u8  key_len:u8  value_len:varint  [flags:varint]  [exptime:u32le]  [cas:u64le]  key  value
 //
 // `flags` is present only when non-zero and `exptime` only when the item expires, so a small item
-// without either carries 3 bytes of header. CAS is not stored: it is derived from where the item
-// was written (see store.h).
+// without either carries 3 bytes of header. CAS is normally not stored: it is derived from where
+// the item was written (see segment_pool.h). Only a version that moves without changing (touch
+// adding an exptime field, eviction keeping a recently read item) stores the CAS it had.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -16,11 +17,10 @@ namespace cachet::storage {
 namespace item_meta {
 inline constexpr uint8_t kHasFlags = 1u << 0;
 inline constexpr uint8_t kHasExptime = 1u << 1;
-inline constexpr uint8_t kAccessed = 1u << 2;  // read since written or last kept by eviction
-inline constexpr uint8_t kFetched = 1u << 3;   // read at least once since written
+inline constexpr uint8_t kHasCas = 1u << 2;
 }  // namespace item_meta
 
-inline constexpr size_t kMaxItemHeader = 1 + 1 + 5 + 5 + 4;
+inline constexpr size_t kMaxItemHeader = 1 + 1 + 5 + 5 + 4 + 8;
 inline constexpr size_t kMaxKeyLength = 250;
 
 struct ItemFields {
@@ -28,6 +28,7 @@ struct ItemFields {
   uint32_t value_len = 0;
   uint32_t flags = 0;
   uint32_t exptime = 0;  // server time (see Store); 0 = never expires
+  uint64_t cas = 0;      // 0 = derived from the location
 };
 
 // A decoded header that points into segment memory.
@@ -36,6 +37,7 @@ struct ItemRef {
   uint8_t meta = 0;
   uint32_t header_len = 0;
   uint32_t exptime_offset = 0;  // offset of the exptime field from base, 0 if absent
+  uint64_t stored_cas = 0;      // 0 when the CAS is derived from the location
   std::string_view key;
   uint32_t value_len = 0;
   uint32_t flags = 0;

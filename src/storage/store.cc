@@ -13,9 +13,9 @@ using common::Outcome;
 namespace {
 bool Expired(uint32_t exptime, uint32_t now) { return exptime != 0 && exptime <= now; }
 // Space to reserve for a rewrite of `old`: touch may set its exptime between the planning and the
-// building phase, so always leave room for the field.
+// building phase, so always leave room for the field (and for a stored CAS).
 size_t RewriteBound(std::string_view key, const ItemRef& old, uint32_t value_len) {
-  return EncodedSize({key, value_len, old.flags, /*exptime=*/1});
+  return EncodedSize({key, value_len, old.flags, /*exptime=*/1, /*cas=*/1});
 }
 // A read-modify-write retries when eviction moved the item between its two locked phases.
 constexpr int kMaxRmwAttempts = 16;
@@ -78,7 +78,7 @@ ItemView Store::ViewOf(const Found& f, const Shard& shard) const {
                   std::string_view(f.item.value(), f.item.value_len),
                   f.item.flags,
                   LoadExptime(f.item),
-                  pool_.CasOf(f.location),
+                  CasOf(f.item, f.location),
                   shard.index.HasBits(f.slot, shard.index.fetched_bit())};
 }
 
@@ -96,10 +96,24 @@ ReadStatus Store::Get(std::string_view key, uint32_t now, ReadFn fn) {
 
 ReadStatus Store::GetAndTouch(Writer& w, std::string_view key, uint32_t exptime, uint32_t now,
                               ReadFn fn) {
-  const Outcome touched = Touch(w, key, exptime, now);
-  if (touched != Outcome::kTouched) return ReadStatus::kMiss;
-  // A delete racing between the two steps shows as a miss, as if it came first.
-  return Get(key, now, fn);
+  const uint64_t h = Hash(key);
+  Shard& shard = ShardFor(h);
+  {
+    std::lock_guard lock(shard.mu);
+    bool expired;
+    Found f = FindLocked(shard, h, key, now, &expired);
+    if (f.slot == HashIndex::kNotFound) return expired ? ReadStatus::kExpired : ReadStatus::kMiss;
+    fn(ViewOf(f, shard));
+    shard.index.SetBits(f.slot, shard.index.accessed_bit() | shard.index.fetched_bit());
+    if (f.item.exptime_offset != 0) {
+      StoreExptime(f.item, exptime);
+      return ReadStatus::kHit;
+    }
+    if (exptime == 0) return ReadStatus::kHit;
+  }
+  // A rewrite that loses a race with a delete simply leaves the item deleted.
+  RewriteExptime(w, key, exptime, now);
+  return ReadStatus::kHit;
 }
 
 Outcome Store::Put(Writer& w, StoreMode mode, std::string_view key, std::string_view value,
@@ -107,17 +121,16 @@ Outcome Store::Put(Writer& w, StoreMode mode, std::string_view key, std::string_
   if (mode == StoreMode::kAppend || mode == StoreMode::kPrepend) {
     const bool append = mode == StoreMode::kAppend;
     Outcome result = ReadModifyWrite(
-        w, key, now,
+        w, key, now, /*new_item=*/true,
         [&](const ItemRef& old, Outcome* outcome) -> size_t {
-          const size_t size =
-              RewriteBound(key, old, old.value_len + static_cast<uint32_t>(value.size()));
-          if (size > max_item_size()) {
+          const size_t len = size_t{old.value_len} + value.size();
+          if (!config_.size_rule.Fits(key.size(), old.flags, len)) {
             *outcome = Outcome::kTooLarge;
             return 0;
           }
-          return size;
+          return RewriteBound(key, old, static_cast<uint32_t>(len));
         },
-        [&](const ItemRef& old, uint8_t* dst) -> size_t {
+        [&](const ItemRef& old, uint64_t, uint8_t* dst) -> size_t {
           const ItemFields f{key, old.value_len + static_cast<uint32_t>(value.size()), old.flags,
                              LoadExptime(old)};
           uint8_t* p = EncodeHeaderAndKey(f, dst);
@@ -138,9 +151,10 @@ Outcome Store::Put(Writer& w, StoreMode mode, std::string_view key, std::string_
     return result;
   }
 
+  if (!config_.size_rule.Fits(key.size(), flags, value.size())) return Outcome::kTooLarge;
   const ItemFields fields{key, static_cast<uint32_t>(value.size()), flags, exptime};
   const size_t size = EncodedSize(fields);
-  if (size > max_item_size()) return Outcome::kTooLarge;
+  if (size > pool_.segment_size()) return Outcome::kTooLarge;
   const uint64_t location = Reserve(w, size, now);
   if (location == 0) return Outcome::kNoMemory;
   uint8_t* p = EncodeHeaderAndKey(fields, pool_.At(location));
@@ -165,7 +179,7 @@ Outcome Store::Put(Writer& w, StoreMode mode, std::string_view key, std::string_
         break;
       case StoreMode::kCas:
         if (!exists) return Outcome::kNotFound;
-        if (pool_.CasOf(f.location) != cas) return Outcome::kExists;
+        if (CasOf(f.item, f.location) != cas) return Outcome::kExists;
         break;
       default:
         break;
@@ -182,8 +196,8 @@ Outcome Store::Put(Writer& w, StoreMode mode, std::string_view key, std::string_
   return Outcome::kStored;
 }
 
-Outcome Store::ReadModifyWrite(Writer& w, std::string_view key, uint32_t now, PlanFn plan,
-                               BuildFn build) {
+Outcome Store::ReadModifyWrite(Writer& w, std::string_view key, uint32_t now, bool new_item,
+                               PlanFn plan, BuildFn build) {
   const uint64_t h = Hash(key);
   Shard& shard = ShardFor(h);
   for (int attempt = 0; attempt < kMaxRmwAttempts; ++attempt) {
@@ -207,12 +221,12 @@ Outcome Store::ReadModifyWrite(Writer& w, std::string_view key, uint32_t now, Pl
       Found f = FindLocked(shard, h, key, now, nullptr);
       if (f.slot == HashIndex::kNotFound) return Outcome::kNotFound;
       if (f.location != seen_location) continue;  // changed meanwhile: plan again
-      written = build(f.item, pool_.At(location));
+      written = build(f.item, CasOf(f.item, f.location), pool_.At(location));
       shard.bytes = shard.bytes - f.item.total_size() + written;
       shard.index.SetLocation(f.slot, location, 0);
     }
     Commit(w, written);
-    total_items_.fetch_add(1, std::memory_order_relaxed);
+    if (new_item) total_items_.fetch_add(1, std::memory_order_relaxed);
     return Outcome::kStored;
   }
   return Outcome::kNoMemory;
@@ -242,26 +256,30 @@ Outcome Store::Touch(Writer& w, std::string_view key, uint32_t exptime, uint32_t
     }
     if (exptime == 0) return Outcome::kTouched;
   }
-  // The item was stored without an exptime field: write a version that has one.
-  const Outcome rewritten = ReadModifyWrite(
-      w, key, now,
-      [&](const ItemRef& old, Outcome*) -> size_t {
-        return EncodedSize({key, old.value_len, old.flags, exptime});
-      },
-      [&](const ItemRef& old, uint8_t* dst) -> size_t {
-        uint8_t* p = EncodeHeaderAndKey({key, old.value_len, old.flags, exptime}, dst);
+  const Outcome rewritten = RewriteExptime(w, key, exptime, now);
+  return rewritten == Outcome::kStored ? Outcome::kTouched : rewritten;
+}
+
+// The item was stored without an exptime field: write the same version with one, keeping its
+// CAS (touch does not make a new version).
+Outcome Store::RewriteExptime(Writer& w, std::string_view key, uint32_t exptime, uint32_t now) {
+  return ReadModifyWrite(
+      w, key, now, /*new_item=*/false,
+      [&](const ItemRef& old, Outcome*) -> size_t { return RewriteBound(key, old, old.value_len); },
+      [&](const ItemRef& old, uint64_t old_cas, uint8_t* dst) -> size_t {
+        uint8_t* p = EncodeHeaderAndKey({key, old.value_len, old.flags, exptime, old_cas}, dst);
         std::memcpy(p, old.value(), old.value_len);
         return static_cast<size_t>(p + old.value_len - dst);
       });
-  return rewritten == Outcome::kStored ? Outcome::kTouched : rewritten;
 }
 
 Outcome Store::Arith(Writer& w, std::string_view key, bool incr, uint64_t delta, uint32_t now,
                      uint64_t* result) {
   char digits[20];
   size_t digits_len = 0;
+  bool grows = false;
   return ReadModifyWrite(
-      w, key, now,
+      w, key, now, /*new_item=*/false,
       [&](const ItemRef& old, Outcome* outcome) -> size_t {
         uint64_t value;
         if (!common::ParseU64(std::string_view(old.value(), old.value_len), &value)) {
@@ -275,15 +293,18 @@ Outcome Store::Arith(Writer& w, std::string_view key, bool incr, uint64_t delta,
         }
         *result = value;
         digits_len = common::FormatU64(value, digits);
+        grows = digits_len > old.value_len;
         // Like memcached: a result that fits the old length is space-padded to it.
         const uint32_t len = digits_len <= old.value_len ? old.value_len
                                                          : static_cast<uint32_t>(digits_len);
         return RewriteBound(key, old, len);
       },
-      [&](const ItemRef& old, uint8_t* dst) -> size_t {
+      [&](const ItemRef& old, uint64_t, uint8_t* dst) -> size_t {
         const uint32_t len = digits_len <= old.value_len ? old.value_len
                                                          : static_cast<uint32_t>(digits_len);
         uint8_t* p = EncodeHeaderAndKey({key, len, old.flags, LoadExptime(old)}, dst);
+        // memcached relinks (and counts in total_items) only a result that outgrew the item.
+        if (grows) total_items_.fetch_add(1, std::memory_order_relaxed);
         std::memcpy(p, digits, digits_len);
         std::memset(p + digits_len, ' ', len - digits_len);
         return static_cast<size_t>(p + len - dst);

@@ -28,12 +28,25 @@
 
 namespace cachet::storage {
 
+// Which items are too large, as a formula the server chooses: key, value and a fixed overhead
+// (plus more when flags are non-zero) must fit max_total. cachet uses memcached's own formula so
+// the largest accepted value is the same, although its real per-item overhead is far smaller.
+struct ItemSizeRule {
+  size_t max_total = size_t{1} << 20;
+  size_t fixed_overhead = 0;
+  size_t flags_overhead = 0;
+  bool Fits(size_t key_len, uint32_t flags, size_t value_len) const {
+    return fixed_overhead + key_len + value_len + (flags != 0 ? flags_overhead : 0) <= max_total;
+  }
+};
+
 struct StoreConfig {
   size_t memory_limit = size_t{64} << 20;  // bytes for items and index together
   size_t segment_size = size_t{1} << 20;   // must hold the largest item
   size_t min_segments = 8;                 // floor whatever the limit (writers + spare + FIFO)
   bool evict = true;                       // false (-M): refuse writes when full
   int shard_bits = 8;
+  ItemSizeRule size_rule;                  // must admit only items that fit a segment
 };
 
 struct ItemView {
@@ -88,7 +101,7 @@ class Store {
 
   // Calls `fn` with the shard lock held; it must copy what it needs and not re-enter the store.
   ReadStatus Get(std::string_view key, uint32_t now, ReadFn fn);
-  // Get, and set the exptime of a hit.
+  // Get, and then set the exptime of a hit (the value is returned even if it expires now).
   ReadStatus GetAndTouch(Writer& w, std::string_view key, uint32_t exptime, uint32_t now,
                          ReadFn fn);
 
@@ -105,8 +118,7 @@ class Store {
   void Flush();
 
   StoreStats Stats() const;
-  // The largest item (header + key + value) that fits a segment.
-  size_t max_item_size() const { return pool_.segment_size(); }
+  const ItemSizeRule& size_rule() const { return config_.size_rule; }
 
  private:
   struct Shard {
@@ -121,9 +133,10 @@ class Store {
     ItemRef item;
   };
   // Per-attempt callbacks of a read-modify-write; both run under the shard lock on the current
-  // version. `plan` returns the new encoded size (0 = stop with *outcome); `build` writes it.
+  // version. `plan` returns an upper bound of the new encoded size (0 = stop with *outcome);
+  // `build` writes the new version and returns its size.
   using PlanFn = common::FunctionRef<size_t(const ItemRef& old, common::Outcome* outcome)>;
-  using BuildFn = common::FunctionRef<size_t(const ItemRef& old, uint8_t* dst)>;
+  using BuildFn = common::FunctionRef<size_t(const ItemRef& old, uint64_t old_cas, uint8_t* dst)>;
 
   static uint64_t Hash(std::string_view key);
   Shard& ShardFor(uint64_t hash) { return *shards_[hash & shard_mask_]; }
@@ -132,9 +145,14 @@ class Store {
                    bool* expired);
   void EraseLocked(Shard& shard, const Found& f);
   void InsertLocked(Shard& shard, uint64_t hash, uint64_t location, uint32_t size);
+  uint64_t CasOf(const ItemRef& item, uint64_t location) const {
+    return item.stored_cas != 0 ? item.stored_cas : pool_.CasOf(location);
+  }
   ItemView ViewOf(const Found& f, const Shard& shard) const;
-  common::Outcome ReadModifyWrite(Writer& w, std::string_view key, uint32_t now, PlanFn plan,
-                                  BuildFn build);
+  // `new_item`: whether the rewrite counts in total_items (memcached counts a relinked item).
+  common::Outcome ReadModifyWrite(Writer& w, std::string_view key, uint32_t now, bool new_item,
+                                  PlanFn plan, BuildFn build);
+  common::Outcome RewriteExptime(Writer& w, std::string_view key, uint32_t exptime, uint32_t now);
 
   // store_eviction.cc: writer space and segment turnover.
   uint64_t Reserve(Writer& w, size_t size, uint32_t now);  // 0 when no memory

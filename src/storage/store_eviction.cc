@@ -89,11 +89,17 @@ uint32_t Store::CompactInto(SegmentPool::Sealed victim, uint32_t target, size_t 
       reclaimed_.fetch_add(1, std::memory_order_relaxed);
       if (!fetched) expired_unfetched_.fetch_add(1, std::memory_order_relaxed);
     } else if (shard.index.HasBits(slot, shard.index.accessed_bit()) &&
-               kept + size <= keep_limit) {
-      // Recently read: keep it, with its access bit cleared so it must earn the next round.
-      std::memcpy(pool_.At(target_start + kept), item.base, size);
+               kept + size + sizeof(uint64_t) <= keep_limit) {
+      // Recently read: keep it, with its access bit cleared so it must earn the next round. The
+      // copy stores the CAS the version had, since its new location would derive another.
+      const ItemFields f{item.key, item.value_len, item.flags, exptime, CasOf(item, location)};
+      uint8_t* dst = pool_.At(target_start + kept);
+      uint8_t* p = EncodeHeaderAndKey(f, dst);
+      std::memcpy(p, item.value(), item.value_len);
+      const uint32_t new_size = static_cast<uint32_t>(p + item.value_len - dst);
       shard.index.SetLocation(slot, target_start + kept, shard.index.fetched_bit());
-      kept += size;
+      shard.bytes = shard.bytes - size + new_size;
+      kept += new_size;
       continue;
     } else {
       evictions_.fetch_add(1, std::memory_order_relaxed);

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from conftest import Conn, Server
+from conftest import Conn, Server, memcached_only_difference
 from text_helpers import (OUT_OF_MEMORY, TOO_LARGE, TOO_MANY_CONNS, VERSION_LINE, assert_quiet,
                           get, stats, storage, store, value_block)
 
@@ -178,11 +178,20 @@ def _fill(conn, prefix, sizes, batch=64):
         assert conn.read_exactly(8 * len(chunk)) == b"STORED\r\n" * len(chunk)
 
 
+def rss_limit_kib(m, extra_mib=8):
+    """cachet's memory budget: -m + 10% + 8 MiB of RSS."""
+    return int((m * 1.1 + extra_mib) * 1024)
+
+
+def mixed_sizes(count, seed=7):
+    rnd = random.Random(seed)
+    return [rnd.choice([10, 100, 1000, 5000, 20000, 50000]) for _ in range(count)]
+
+
 def test_eviction_keeps_rss_bounded(server_factory):
     m = 16
     s = server_factory("-m", str(m))
     c = Conn(s, timeout=10)
-    limit_kib = int((m * 1.1 + 8) * 1024)  # -m + 10% + 8 MiB (memcached: ~21.8 MiB here)
     n = 4 * m * MIB // 10000
     _fill(c, b"u", [10000] * n)
     st = stats(c)
@@ -191,11 +200,35 @@ def test_eviction_keeps_rss_bounded(server_factory):
     assert get(c, b"u0") == b"END\r\n"  # the oldest is gone
     for i in range(n - 20, n):  # the newest are there
         assert get(c, b"u%d" % i) == value_block(b"u%d" % i, b"x" * 10000) + b"END\r\n"
-    assert s.rss_kib() < limit_kib, (s.rss_kib(), limit_kib)
-    rnd = random.Random(7)
-    _fill(c, b"m", [rnd.choice([10, 100, 1000, 5000, 20000, 50000]) for _ in range(3000)])
-    assert s.rss_kib() < limit_kib, (s.rss_kib(), limit_kib)
+    # one value size: memcached stays at ~21.3 MiB, inside cachet's budget (25.6 MiB)
+    assert s.rss_kib() < rss_limit_kib(m), (s.rss_kib(), rss_limit_kib(m))
+    _fill(c, b"m", mixed_sizes(3000))
+    # mixed sizes: memcached's slab classes overshoot (~27.3 MiB), so a looser bound here
+    assert s.rss_kib() < rss_limit_kib(m, extra_mib=16), (s.rss_kib(), rss_limit_kib(m, 16))
     assert_quiet(c)
+    c.close()
+
+
+def test_eviction_rss_budget_with_mixed_sizes(server_factory):
+    m = 16
+    s = server_factory("-m", str(m))
+    c = Conn(s, timeout=10)
+    _fill(c, b"m", mixed_sizes(6000))
+    _fill(c, b"n", mixed_sizes(3000, seed=8))
+    # memcached: ~21.3 MiB
+    assert s.rss_kib() < rss_limit_kib(m), (s.rss_kib(), rss_limit_kib(m))
+    assert int(stats(c)["evictions"]) > 0
+    c.close()
+
+
+@memcached_only_difference("memcached's slabs overshoot -m + 10% + 8 MiB when value sizes shift")
+def test_eviction_rss_budget_when_value_sizes_shift(server_factory):
+    m = 16
+    s = server_factory("-m", str(m))
+    c = Conn(s, timeout=10)
+    _fill(c, b"u", [10000] * (4 * m * MIB // 10000))
+    _fill(c, b"m", mixed_sizes(3000))
+    assert s.rss_kib() < rss_limit_kib(m), (s.rss_kib(), rss_limit_kib(m))
     c.close()
 
 

@@ -19,6 +19,7 @@ StoreConfig SmallConfig(size_t limit = size_t{1} << 20) {
   c.segment_size = 64 * 1024;
   c.min_segments = 4;
   c.shard_bits = 4;
+  c.size_rule.max_total = 32 * 1024;
   return c;
 }
 
