@@ -6,7 +6,7 @@ set -euo pipefail
 
 build_pkgs=(g++ cmake make libgtest-dev libgmock-dev libxxhash-dev ccache)
 test_pkgs=(python3 python3-pytest python3-pymemcache python3-pylibmc python3-memcache
-           python3-binary-memcached python3-django libmemcached-tools memcached)
+           python3-binary-memcached python3-django libmemcached-tools)
 
 pkgs=("${build_pkgs[@]}")
 if [ "${1:-build}" = "test" ]; then
@@ -27,7 +27,3 @@ sudo_cmd=""
 export DEBIAN_FRONTEND=noninteractive
 $sudo_cmd apt-get update -qq
 $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
-# Debian starts the memcached service on install; the tests start their own servers.
-if [[ " ${missing[*]} " == *" memcached "* ]] && command -v systemctl >/dev/null 2>&1; then
-  $sudo_cmd systemctl stop memcached >/dev/null 2>&1 || true
-fi

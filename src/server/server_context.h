@@ -50,6 +50,7 @@ class ServerContext {
   // flush_all: `at` is a server time, 0 for now. A delayed flush runs on the first request at
   // or after its time.
   void Flush(uint32_t at);
+  void CancelPendingFlush() { flush_at_.store(0, std::memory_order_relaxed); }
   void RunPendingFlush(uint32_t now) {
     uint32_t at = flush_at_.load(std::memory_order_relaxed);
     if (at != 0 && now >= at && flush_at_.compare_exchange_strong(at, 0)) store_->Flush();

@@ -160,9 +160,14 @@ TextSession::Step TextSession::ExecuteLine(const TextRequest& req, ByteBuffer& o
         server_.Flush(0);
       } else {
         // memcached invalidates items last written at or before realtime(delay) - 1, from that
-        // second on; a time in the past (realtime() = 1) therefore flushes nothing.
+        // second on; a time in the past (realtime() = 1) flushes nothing and cancels a pending
+        // flush.
         const uint32_t at = time.ToServerTime(req.number) - 1;
-        if (at != 0) server_.Flush(at <= time.Now() ? 0 : at);
+        if (at == 0) {
+          server_.CancelPendingFlush();
+        } else {
+          server_.Flush(at <= time.Now() ? 0 : at);
+        }
       }
       Reply(out, protocol::kOk, req.noreply);
       return Step::kDone;

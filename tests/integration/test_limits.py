@@ -1,6 +1,7 @@
 """Size, memory and connection limits (-I, -m, -M, -c) and hostile clients."""
 import random
 import select
+import socket
 import time
 
 import pytest
@@ -78,6 +79,28 @@ def test_too_large_set_swallows_data_and_deletes_old_value(mc):
     mc.send(b"set a 0 0 %d\r\n" % (10 * MIB) + b"v" * (10 * MIB) + b"\r\n")
     assert mc.read_line() == TOO_LARGE
     assert_quiet(mc)
+
+
+def nothing_received(conn, wait=0.3):
+    """True if the server sends nothing within `wait` seconds (a bounded negative check)."""
+    if conn.buf:
+        return False
+    conn.sock.settimeout(wait)
+    try:
+        conn.sock.recv(1)  # data or EOF: something was sent
+        return False
+    except socket.timeout:
+        return True
+    finally:
+        conn.sock.settimeout(10)
+
+
+def test_too_large_reply_comes_after_the_swallowed_data(mc):
+    n = 2000000
+    mc.send(b"set a 0 0 %d\r\n" % n + b"v" * (n // 2))
+    assert nothing_received(mc)  # memcached answers only once all n+2 bytes are consumed
+    mc.send(b"v" * (n - n // 2) + b"\r\nversion\r\n")
+    assert mc.read_exactly(len(TOO_LARGE) + len(VERSION_LINE)) == TOO_LARGE + VERSION_LINE
 
 
 @pytest.mark.parametrize("cmd", [b"add", b"replace", b"append", b"prepend", b"cas"])

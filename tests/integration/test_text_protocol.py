@@ -2,8 +2,11 @@
 
 Every expected byte string here was probed against Debian's /usr/bin/memcached 1.6.18; see
 docs/design/memcached-text-behaviour.md. Most tests share one server per module (memcached takes
-about a second to stop on SIGTERM); each test gets a fresh connection and an emptied cache.
-Tests that need pristine counters or a pending delayed flush start their own server.
+about a second to stop on SIGTERM); each test gets a fresh connection and an emptied cache
+(the fixture's immediate flush_all also replaces any delayed flush a previous test left pending).
+Tests that need pristine counters start their own server. Expiry tests move the clock with
+debugtime; against release memcached they skip at the first clock jump, after their
+memcached-compatible part has run.
 """
 import pytest
 
@@ -25,6 +28,7 @@ def mc(shared):
     c = Conn(shared)
     assert c.call(b"flush_all\r\n") == b"OK\r\n"  # also cancels any pending delayed flush
     yield c
+    c.close()
 
 
 # --- misc commands -------------------------------------------------------------------------
@@ -756,6 +760,16 @@ def test_later_flush_all_replaces_pending_delayed_flush(shared, mc):
     assert get(c, b"a") == value_block(b"a", b"x") + b"END\r\n"
     debugtime(server, 90)
     assert get(c, b"a") == b"END\r\n"
+
+
+def test_flush_all_with_past_absolute_time_cancels_pending_flush(shared, mc):
+    c, server = mc, shared
+    assert store(c, b"a", b"x") == b"STORED\r\n"
+    assert c.call(b"flush_all 10\r\n") == b"OK\r\n"
+    assert c.call(b"flush_all 2592001\r\n") == b"OK\r\n"
+    assert get(c, b"a") == value_block(b"a", b"x") + b"END\r\n"
+    debugtime(server, 20)
+    assert get(c, b"a") == value_block(b"a", b"x") + b"END\r\n"
 
 
 def test_mutations_keep_ttl(shared, mc):

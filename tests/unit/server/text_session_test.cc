@@ -99,6 +99,11 @@ TEST_F(SessionTest, DelayedFlush) {
   clock_.Advance(10);
   EXPECT_EQ(Run("get a\r\n"), "END\r\n");
   EXPECT_EQ(Run("set a 0 0 1\r\ny\r\nflush_all noreply\r\nget a\r\n"), "STORED\r\nEND\r\n");
+  // A flush time in the past flushes nothing and cancels a pending one.
+  Run("set a 0 0 1\r\nz\r\n");
+  EXPECT_EQ(Run("flush_all 5\r\nflush_all 2592001\r\n"), "OK\r\nOK\r\n");
+  clock_.Advance(10);
+  EXPECT_EQ(Run("get a\r\n"), "VALUE a 0 1\r\nz\r\nEND\r\n");
 }
 
 TEST_F(SessionTest, IncrDecr) {
