@@ -58,6 +58,8 @@ TextSession::Action TextSession::Process(ByteBuffer& in, ByteBuffer& out) {
       in.Consume(n);
       swallow_ -= n;
       if (swallow_ > 0) return Action::kContinue;
+      out.Append(swallow_reply_);  // like memcached, answer once the data is gone
+      swallow_reply_ = {};
     }
     if (out.size() >= kOutputHighWater || in.empty()) return Action::kContinue;
 
@@ -72,7 +74,7 @@ TextSession::Action TextSession::Process(ByteBuffer& in, ByteBuffer& out) {
       case ParseStatus::kNeedData:
         if (TooLarge(req)) {
           in.Consume(consumed);
-          RefuseTooLarge(req, out);
+          RefuseTooLarge(req);
           continue;
         }
         input_wanted_ = consumed + req.bytes + 2;
@@ -95,7 +97,7 @@ TextSession::Action TextSession::Process(ByteBuffer& in, ByteBuffer& out) {
       // Everything arrived at once: drop the line, then discard the data as usual.
       const size_t line = consumed - req.bytes - 2;
       in.Consume(line);
-      RefuseTooLarge(req, out);
+      RefuseTooLarge(req);
       continue;
     }
     const Step step = ExecuteLine(req, out);
@@ -109,10 +111,10 @@ bool TextSession::TooLarge(const TextRequest& req) const {
   return !server_.store().size_rule().Fits(req.key.size(), req.flags, req.bytes);
 }
 
-void TextSession::RefuseTooLarge(const TextRequest& req, ByteBuffer& out) {
+void TextSession::RefuseTooLarge(const TextRequest& req) {
   worker_.stats.store_too_large.Add();
   swallow_ = uint64_t{req.bytes} + 2;
-  Reply(out, protocol::kTooLarge, req.noreply);
+  swallow_reply_ = req.noreply ? std::string_view() : protocol::kTooLarge;
   // Like memcached, a failed set must not leave the old value readable.
   if (req.command == TextCommand::kSet) server_.store().Delete(req.key, server_.time().Now());
 }

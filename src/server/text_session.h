@@ -7,6 +7,7 @@
 // call, and data for an item that is too large is discarded as it arrives, never buffered.
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 #include "common/byte_buffer.h"
 #include "protocol/text_request.h"
@@ -39,12 +40,13 @@ class TextSession {
   void ExecuteArith(const protocol::TextRequest& req, common::ByteBuffer& out);
   void ExecuteStats(const protocol::TextRequest& req, common::ByteBuffer& out);
   // Starts discarding the data block of a storage command that is refused before its data.
-  void RefuseTooLarge(const protocol::TextRequest& req, common::ByteBuffer& out);
+  void RefuseTooLarge(const protocol::TextRequest& req);
   bool TooLarge(const protocol::TextRequest& req) const;
 
   ServerContext& server_;
   WorkerContext& worker_;
-  uint64_t swallow_ = 0;       // data bytes still to discard
+  uint64_t swallow_ = 0;             // data bytes still to discard
+  std::string_view swallow_reply_;   // sent when the discarding ends (a static string)
   size_t get_resume_ = 0;      // bytes of a paused multiget's key list already answered
   size_t input_wanted_ = 0;
 };
