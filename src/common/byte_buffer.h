@@ -32,6 +32,7 @@ class ByteBuffer {
   void Commit(size_t n) { write_ += n; }
 
   void Append(std::string_view s) {
+    if (s.empty()) return;  // an empty view may carry a null pointer, which memcpy must not get
     std::memcpy(Reserve(s.size()), s.data(), s.size());
     write_ += s.size();
   }

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from conftest import Conn, Server, memcached_only_difference
+from conftest import Conn, Server, memcached_only_difference, rss_bound_check
 from text_helpers import (OUT_OF_MEMORY, TOO_LARGE, TOO_MANY_CONNS, VERSION_LINE, assert_quiet,
                           get, stats, storage, store, value_block)
 
@@ -211,6 +211,7 @@ def mixed_sizes(count, seed=7):
     return [rnd.choice([10, 100, 1000, 5000, 20000, 50000]) for _ in range(count)]
 
 
+@rss_bound_check
 def test_eviction_keeps_rss_bounded(server_factory):
     m = 16
     s = server_factory("-m", str(m))
@@ -232,6 +233,7 @@ def test_eviction_keeps_rss_bounded(server_factory):
     c.close()
 
 
+@rss_bound_check
 def test_eviction_rss_budget_with_mixed_sizes(server_factory):
     m = 16
     s = server_factory("-m", str(m))
@@ -244,6 +246,7 @@ def test_eviction_rss_budget_with_mixed_sizes(server_factory):
     c.close()
 
 
+@rss_bound_check
 @memcached_only_difference("memcached's slabs overshoot -m + 10% + 8 MiB when value sizes shift")
 def test_eviction_rss_budget_when_value_sizes_shift(server_factory):
     m = 16
