@@ -58,21 +58,71 @@ const option kLongOptions[] = {
 
 // -o suboptions memcached knows; cachet accepts them (most tune memcached's slab allocator or
 // LRU, which cachet does not have, so they change nothing here).
-constexpr const char* kSubOptions[] = {
-    "maxconns_fast", "no_maxconns_fast", "hashpower", "tail_repair_time", "hash_algorithm",
-    "lru_crawler", "no_lru_crawler", "lru_crawler_sleep", "lru_crawler_tocrawl",
-    "read_buf_mem_limit", "lru_maintainer", "no_lru_maintainer", "hot_lru_pct", "warm_lru_pct",
-    "hot_max_factor", "warm_max_factor", "temporary_ttl", "idle_timeout", "slab_chunk_max",
-    "watcher_logbuf_size", "worker_logbuf_size", "track_sizes", "no_hashexpand", "modern",
-    "no_modern", "sock_cookie_id", "slab_reassign", "slab_automove", "slab_automove_ratio",
-    "slab_automove_window", "slab_automove_freeratio", "no_inline_ascii_resp",
-    "inline_ascii_resp", "drop_privileges", "no_drop_privileges", "lru_segmented",
-    "no_lru_segmented", "temp_lru", "no_temp_lru", "no_chunked_items", "ext_path",
-    "ext_page_size", "ext_wbuf_size", "ext_threads", "ext_item_size", "ext_item_age",
-    "ext_low_ttl", "ext_drop_unread", "ext_recache_rate", "ext_compact_under", "ext_drop_under",
-    "ext_max_frag", "ext_max_sleep", "ssl_chain_cert", "ssl_key", "ssl_keyformat",
-    "ssl_verify_mode", "ssl_ciphers", "ssl_ca_cert", "ssl_wbuf_size", "ssl_session_cache",
-    "ssl_kernel_tls", "ssl_min_version", "debug_sanity", "unsafe_allow_lru_crawler"};
+constexpr const char* kSubOptions[] = {"maxconns_fast",
+                                       "no_maxconns_fast",
+                                       "hashpower",
+                                       "tail_repair_time",
+                                       "hash_algorithm",
+                                       "lru_crawler",
+                                       "no_lru_crawler",
+                                       "lru_crawler_sleep",
+                                       "lru_crawler_tocrawl",
+                                       "read_buf_mem_limit",
+                                       "lru_maintainer",
+                                       "no_lru_maintainer",
+                                       "hot_lru_pct",
+                                       "warm_lru_pct",
+                                       "hot_max_factor",
+                                       "warm_max_factor",
+                                       "temporary_ttl",
+                                       "idle_timeout",
+                                       "slab_chunk_max",
+                                       "watcher_logbuf_size",
+                                       "worker_logbuf_size",
+                                       "track_sizes",
+                                       "no_hashexpand",
+                                       "modern",
+                                       "no_modern",
+                                       "sock_cookie_id",
+                                       "slab_reassign",
+                                       "slab_automove",
+                                       "slab_automove_ratio",
+                                       "slab_automove_window",
+                                       "slab_automove_freeratio",
+                                       "no_inline_ascii_resp",
+                                       "inline_ascii_resp",
+                                       "drop_privileges",
+                                       "no_drop_privileges",
+                                       "lru_segmented",
+                                       "no_lru_segmented",
+                                       "temp_lru",
+                                       "no_temp_lru",
+                                       "no_chunked_items",
+                                       "ext_path",
+                                       "ext_page_size",
+                                       "ext_wbuf_size",
+                                       "ext_threads",
+                                       "ext_item_size",
+                                       "ext_item_age",
+                                       "ext_low_ttl",
+                                       "ext_drop_unread",
+                                       "ext_recache_rate",
+                                       "ext_compact_under",
+                                       "ext_drop_under",
+                                       "ext_max_frag",
+                                       "ext_max_sleep",
+                                       "ssl_chain_cert",
+                                       "ssl_key",
+                                       "ssl_keyformat",
+                                       "ssl_verify_mode",
+                                       "ssl_ciphers",
+                                       "ssl_ca_cert",
+                                       "ssl_wbuf_size",
+                                       "ssl_session_cache",
+                                       "ssl_kernel_tls",
+                                       "ssl_min_version",
+                                       "debug_sanity",
+                                       "unsafe_allow_lru_crawler"};
 
 void PrintUsage() {
   std::printf(
@@ -218,8 +268,10 @@ FlagsResult ParseFlags(int argc, char** argv, server::Settings* s, int* exit_cod
           if (std::strcmp(optarg, "binary") == 0) {
             std::fprintf(stderr, "cachet: the binary protocol is not supported yet\n");
           } else {
-            std::fprintf(stderr, "Invalid value for binding protocol: %s\n"
-                         " -- should be one of auto, binary, or ascii\n", optarg);
+            std::fprintf(stderr,
+                         "Invalid value for binding protocol: %s\n"
+                         " -- should be one of auto, binary, or ascii\n",
+                         optarg);
           }
           *exit_code = kExUsage;
           return FlagsResult::kExitError;
@@ -231,10 +283,27 @@ FlagsResult ParseFlags(int argc, char** argv, server::Settings* s, int* exit_cod
           return FlagsResult::kExitError;
         }
         break;
-      case 'k': case 'r': case 'f': case 'n': case 'L': case 'R': case 'C': case 'D':
-      case 'N': case 'P': case 'i':
+      case 'k':
+      case 'r':
+      case 'f':
+      case 'n':
+      case 'L':
+      case 'R':
+      case 'C':
+      case 'D':
+      case 'N':
+      case 'P':
+      case 'i':
         break;  // accepted; they tune or report memcached internals cachet does not have
-      case 'd': case 'A': case 'S': case 'F': case 'X': case 'W': case 'Y': case 'e': case 'Z':
+      case 'd':
+      case 'A':
+      case 'S':
+      case 'F':
+      case 'X':
+      case 'W':
+      case 'Y':
+      case 'e':
+      case 'Z':
         std::fprintf(stderr, "cachet: option -%c is not supported yet\n", c);
         *exit_code = kExUsage;
         return FlagsResult::kExitError;

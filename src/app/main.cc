@@ -53,7 +53,8 @@ int main(int argc, char** argv) {
       break;
   }
   if (const char* f = std::getenv("MEMCACHED_PORT_FILENAME")) settings.port_file = f;
-  if (const char* d = std::getenv("CACHET_DEBUGTIME")) settings.debugtime = std::strcmp(d, "1") == 0;
+  if (const char* d = std::getenv("CACHET_DEBUGTIME"))
+    settings.debugtime = std::strcmp(d, "1") == 0;
 
   if (!DropPrivileges(settings.user)) return EXIT_FAILURE;
 

@@ -7,7 +7,7 @@ namespace cachet::common {
 enum class Outcome : uint8_t {
   kStored,
   kNotStored,
-  kExists,    // CAS mismatch
+  kExists,  // CAS mismatch
   kNotFound,
   kDeleted,
   kTouched,

@@ -75,7 +75,8 @@ bool Connection::Drive() {
     const size_t before = out_.size();
     if (!Flush()) return false;
     // Loop only if writing made room for a paused multiget to continue.
-    const bool drained = out_.size() < before && out_.size() < server::TextSession::kOutputHighWater;
+    const bool drained =
+        out_.size() < before && out_.size() < server::TextSession::kOutputHighWater;
     if (!drained || in_.empty()) return true;
     if (before < server::TextSession::kOutputHighWater) return true;
   }

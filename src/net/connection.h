@@ -24,9 +24,9 @@ class Connection {
   uint32_t WantedEvents() const;
 
  private:
-  bool ReadSome();      // false on EOF or a hard error
-  bool Drive();         // process + write until no progress; false = close
-  bool Flush();         // false on a hard write error
+  bool ReadSome();  // false on EOF or a hard error
+  bool Drive();     // process + write until no progress; false = close
+  bool Flush();     // false on a hard write error
 
   const int fd_;
   server::WorkerContext& worker_;

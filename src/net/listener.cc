@@ -79,8 +79,9 @@ bool OpenTcp(const server::Settings& settings, const std::string& address,
     any = true;
   }
   ::freeaddrinfo(res);
-  if (!any) std::fprintf(stderr, "failed to listen on TCP port %s: %s\n", port.c_str(),
-                         std::strerror(errno));
+  if (!any)
+    std::fprintf(stderr, "failed to listen on TCP port %s: %s\n", port.c_str(),
+                 std::strerror(errno));
   return any;
 }
 
@@ -92,7 +93,7 @@ bool OpenUnix(const server::Settings& settings, std::vector<ListenSocket>* out) 
     return false;
   }
   // Like memcached: a stale socket file from an earlier run is replaced.
-  struct stat st{};
+  struct stat st {};
   if (::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(path.c_str());
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {

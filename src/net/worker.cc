@@ -30,7 +30,9 @@ Worker::~Worker() {
   ::close(wake_fd_);
 }
 
-void Worker::Start() { thread_ = std::thread([this] { Run(); }); }
+void Worker::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
 
 void Worker::Hand(int fd) {
   {

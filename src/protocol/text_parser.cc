@@ -15,8 +15,8 @@ constexpr size_t kMaxTokens = 24;
 
 struct Tokens {
   std::array<std::string_view, kMaxTokens> t;
-  size_t count = 0;        // memcached's ntokens: real tokens + 1
-  std::string_view rest;   // what follows the first token (for get-family and stats)
+  size_t count = 0;       // memcached's ntokens: real tokens + 1
+  std::string_view rest;  // what follows the first token (for get-family and stats)
 };
 
 void Tokenize(std::string_view line, Tokens* out) {
@@ -194,16 +194,26 @@ struct CommandName {
   TextCommand command;
 };
 constexpr CommandName kCommands[] = {
-    {"get", TextCommand::kGet},          {"gets", TextCommand::kGets},
-    {"gat", TextCommand::kGat},          {"gats", TextCommand::kGats},
-    {"bget", TextCommand::kGet},         {"set", TextCommand::kSet},
-    {"add", TextCommand::kAdd},          {"replace", TextCommand::kReplace},
-    {"append", TextCommand::kAppend},    {"prepend", TextCommand::kPrepend},
-    {"cas", TextCommand::kCas},          {"delete", TextCommand::kDelete},
-    {"incr", TextCommand::kIncr},        {"decr", TextCommand::kDecr},
-    {"touch", TextCommand::kTouch},      {"flush_all", TextCommand::kFlushAll},
-    {"version", TextCommand::kVersion},  {"verbosity", TextCommand::kVerbosity},
-    {"quit", TextCommand::kQuit},        {"stats", TextCommand::kStats},
+    {"get", TextCommand::kGet},
+    {"gets", TextCommand::kGets},
+    {"gat", TextCommand::kGat},
+    {"gats", TextCommand::kGats},
+    {"bget", TextCommand::kGet},
+    {"set", TextCommand::kSet},
+    {"add", TextCommand::kAdd},
+    {"replace", TextCommand::kReplace},
+    {"append", TextCommand::kAppend},
+    {"prepend", TextCommand::kPrepend},
+    {"cas", TextCommand::kCas},
+    {"delete", TextCommand::kDelete},
+    {"incr", TextCommand::kIncr},
+    {"decr", TextCommand::kDecr},
+    {"touch", TextCommand::kTouch},
+    {"flush_all", TextCommand::kFlushAll},
+    {"version", TextCommand::kVersion},
+    {"verbosity", TextCommand::kVerbosity},
+    {"quit", TextCommand::kQuit},
+    {"stats", TextCommand::kStats},
     {"debugtime", TextCommand::kDebugTime},
 };
 

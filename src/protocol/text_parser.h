@@ -16,11 +16,11 @@ inline constexpr size_t kMaxPlainLine = 2048;
 inline constexpr size_t kMaxGetLine = size_t{2} << 20;
 
 enum class ParseStatus : uint8_t {
-  kNeedMore,     // no complete line yet
-  kNeedData,     // line parsed into *req (consumed = line length); the data block is incomplete
-  kDone,         // *req is complete (req->error may say it is an erroneous line)
-  kBadDataChunk, // data block not followed by CRLF; consumed covers line, data and 2 bytes
-  kLineTooLong,  // no newline within the limit: the connection must be closed
+  kNeedMore,      // no complete line yet
+  kNeedData,      // line parsed into *req (consumed = line length); the data block is incomplete
+  kDone,          // *req is complete (req->error may say it is an erroneous line)
+  kBadDataChunk,  // data block not followed by CRLF; consumed covers line, data and 2 bytes
+  kLineTooLong,   // no newline within the limit: the connection must be closed
 };
 
 // A key is 1..250 bytes without spaces or control characters. (memcached stores keys with

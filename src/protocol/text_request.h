@@ -32,12 +32,12 @@ enum class TextCommand : uint8_t {
 // Errors found while parsing a line; each maps to one fixed memcached reply (text_reply.h).
 enum class TextError : uint8_t {
   kNone,
-  kUnknownCommand,    // ERROR
-  kBadFormat,         // CLIENT_ERROR bad command line format
-  kBadDeleteFormat,   // CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]
-  kInvalidExptime,    // CLIENT_ERROR invalid exptime argument
-  kInvalidDelta,      // CLIENT_ERROR invalid numeric delta argument
-  kCloseConnection,   // an HTTP request line: memcached hangs up without a reply
+  kUnknownCommand,   // ERROR
+  kBadFormat,        // CLIENT_ERROR bad command line format
+  kBadDeleteFormat,  // CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]
+  kInvalidExptime,   // CLIENT_ERROR invalid exptime argument
+  kInvalidDelta,     // CLIENT_ERROR invalid numeric delta argument
+  kCloseConnection,  // an HTTP request line: memcached hangs up without a reply
 };
 
 struct TextRequest {
@@ -48,11 +48,11 @@ struct TextRequest {
   std::string_view keys;  // get family: space-separated keys (see NextKey)
   std::string_view args;  // stats: everything after the command
   uint32_t flags = 0;
-  int32_t exptime = 0;    // as memcached reads it: strtol truncated to int32
-  uint32_t bytes = 0;     // declared data length
+  int32_t exptime = 0;  // as memcached reads it: strtol truncated to int32
+  uint32_t bytes = 0;   // declared data length
   uint64_t cas = 0;
   uint64_t delta = 0;
-  int64_t number = 0;     // flush_all delay, verbosity level, debugtime seconds
+  int64_t number = 0;  // flush_all delay, verbosity level, debugtime seconds
   bool has_number = false;
   std::string_view data;  // the data block of a storage command, without its CRLF
 

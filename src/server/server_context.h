@@ -77,10 +77,10 @@ class ServerContext {
   std::atomic<int> verbosity_;
 
   mutable std::mutex reset_mu_;
-  StatsTotals thread_base_;           // guarded by reset_mu_
-  storage::StoreStats store_base_;    // guarded by reset_mu_
-  uint64_t total_conn_base_ = 0;      // guarded by reset_mu_
-  uint64_t rejected_base_ = 0;        // guarded by reset_mu_
+  StatsTotals thread_base_;         // guarded by reset_mu_
+  storage::StoreStats store_base_;  // guarded by reset_mu_
+  uint64_t total_conn_base_ = 0;    // guarded by reset_mu_
+  uint64_t rejected_base_ = 0;      // guarded by reset_mu_
 };
 
 }  // namespace cachet::server

@@ -12,8 +12,7 @@ class ServerTime {
   // Relative exptimes above this are absolute Unix times.
   static constexpr int64_t kMaxRelative = 60 * 60 * 24 * 30;
 
-  explicit ServerTime(const common::Clock& clock)
-      : clock_(clock), started_(clock.UnixNow() - 2) {}
+  explicit ServerTime(const common::Clock& clock) : clock_(clock), started_(clock.UnixNow() - 2) {}
 
   uint32_t Now() const { return static_cast<uint32_t>(clock_.UnixNow() - started_); }
   int64_t started() const { return started_; }

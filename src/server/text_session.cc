@@ -223,9 +223,8 @@ TextSession::Step TextSession::ExecuteGet(const TextRequest& req, ByteBuffer& ou
     (touch ? stats.cmd_touch : stats.cmd_get).Add();
     auto emit = [&](const storage::ItemView& item) {
       char* p = out.Reserve(protocol::kMaxValueHeader + item.value.size() + 2);
-      size_t n = protocol::FormatValueHeader(p, item.key, item.flags,
-                                             static_cast<uint32_t>(item.value.size()), with_cas,
-                                             item.cas);
+      size_t n = protocol::FormatValueHeader(
+          p, item.key, item.flags, static_cast<uint32_t>(item.value.size()), with_cas, item.cas);
       std::memcpy(p + n, item.value.data(), item.value.size());
       n += item.value.size();
       p[n++] = '\r';
@@ -251,9 +250,9 @@ void TextSession::ExecuteStorage(const TextRequest& req, ByteBuffer& out) {
   ThreadStats& stats = worker_.stats;
   const ServerTime& time = server_.time();
   stats.cmd_set.Add();
-  const Outcome o = server_.store().Put(worker_.writer, ModeOf(req.command), req.key, req.data,
-                                        req.flags, time.ToServerTime(req.exptime), req.cas,
-                                        time.Now());
+  const Outcome o =
+      server_.store().Put(worker_.writer, ModeOf(req.command), req.key, req.data, req.flags,
+                          time.ToServerTime(req.exptime), req.cas, time.Now());
   if (req.command == TextCommand::kCas) {
     if (o == Outcome::kStored) stats.cas_hits.Add();
     if (o == Outcome::kExists) stats.cas_badval.Add();
@@ -267,8 +266,8 @@ void TextSession::ExecuteStorage(const TextRequest& req, ByteBuffer& out) {
 void TextSession::ExecuteArith(const TextRequest& req, ByteBuffer& out) {
   const bool incr = req.command == TextCommand::kIncr;
   uint64_t value = 0;
-  const Outcome o = server_.store().Arith(worker_.writer, req.key, incr, req.delta,
-                                          server_.time().Now(), &value);
+  const Outcome o =
+      server_.store().Arith(worker_.writer, req.key, incr, req.delta, server_.time().Now(), &value);
   ThreadStats& stats = worker_.stats;
   if (o == Outcome::kNotFound) {
     (incr ? stats.incr_misses : stats.decr_misses).Add();

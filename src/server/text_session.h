@@ -45,9 +45,9 @@ class TextSession {
 
   ServerContext& server_;
   WorkerContext& worker_;
-  uint64_t swallow_ = 0;             // data bytes still to discard
-  std::string_view swallow_reply_;   // sent when the discarding ends (a static string)
-  size_t get_resume_ = 0;      // bytes of a paused multiget's key list already answered
+  uint64_t swallow_ = 0;            // data bytes still to discard
+  std::string_view swallow_reply_;  // sent when the discarding ends (a static string)
+  size_t get_resume_ = 0;           // bytes of a paused multiget's key list already answered
   size_t input_wanted_ = 0;
 };
 

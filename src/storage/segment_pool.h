@@ -86,9 +86,9 @@ class SegmentPool {
   std::atomic<int64_t> index_bytes_{0};
 
   mutable std::mutex mu_;
-  uint64_t next_epoch_ = 1;           // guarded by mu_
-  std::vector<uint32_t> free_;        // guarded by mu_
-  std::deque<Sealed> sealed_;         // guarded by mu_
+  uint64_t next_epoch_ = 1;     // guarded by mu_
+  std::vector<uint32_t> free_;  // guarded by mu_
+  std::deque<Sealed> sealed_;   // guarded by mu_
 };
 
 }  // namespace cachet::storage

@@ -295,13 +295,13 @@ Outcome Store::Arith(Writer& w, std::string_view key, bool incr, uint64_t delta,
         digits_len = common::FormatU64(value, digits);
         grows = digits_len > old.value_len;
         // Like memcached: a result that fits the old length is space-padded to it.
-        const uint32_t len = digits_len <= old.value_len ? old.value_len
-                                                         : static_cast<uint32_t>(digits_len);
+        const uint32_t len =
+            digits_len <= old.value_len ? old.value_len : static_cast<uint32_t>(digits_len);
         return RewriteBound(key, old, len);
       },
       [&](const ItemRef& old, uint64_t, uint8_t* dst) -> size_t {
-        const uint32_t len = digits_len <= old.value_len ? old.value_len
-                                                         : static_cast<uint32_t>(digits_len);
+        const uint32_t len =
+            digits_len <= old.value_len ? old.value_len : static_cast<uint32_t>(digits_len);
         uint8_t* p = EncodeHeaderAndKey({key, len, old.flags, LoadExptime(old)}, dst);
         // memcached relinks (and counts in total_items) only a result that outgrew the item.
         if (grows) total_items_.fetch_add(1, std::memory_order_relaxed);

@@ -46,7 +46,7 @@ struct StoreConfig {
   size_t min_segments = 8;                 // floor whatever the limit (writers + spare + FIFO)
   bool evict = true;                       // false (-M): refuse writes when full
   int shard_bits = 8;
-  ItemSizeRule size_rule;                  // must admit only items that fit a segment
+  ItemSizeRule size_rule;  // must admit only items that fit a segment
 };
 
 struct ItemView {
@@ -124,7 +124,7 @@ class Store {
   struct Shard {
     explicit Shard(int loc_bits) : index(loc_bits) {}
     mutable std::mutex mu;
-    HashIndex index;  // guarded by mu
+    HashIndex index;     // guarded by mu
     uint64_t bytes = 0;  // guarded by mu
   };
   struct Found {
@@ -141,8 +141,7 @@ class Store {
   static uint64_t Hash(std::string_view key);
   Shard& ShardFor(uint64_t hash) { return *shards_[hash & shard_mask_]; }
   // Finds a live version under the shard lock; erases an expired one it meets.
-  Found FindLocked(Shard& shard, uint64_t hash, std::string_view key, uint32_t now,
-                   bool* expired);
+  Found FindLocked(Shard& shard, uint64_t hash, std::string_view key, uint32_t now, bool* expired);
   void EraseLocked(Shard& shard, const Found& f);
   void InsertLocked(Shard& shard, uint64_t hash, uint64_t location, uint32_t size);
   uint64_t CasOf(const ItemRef& item, uint64_t location) const {
@@ -167,8 +166,8 @@ class Store {
   const uint64_t shard_mask_;
   std::vector<std::unique_ptr<Shard>> shards_;
 
-  std::mutex evict_mu_;                           // one eviction at a time
-  uint32_t spare_ = SegmentPool::kNoSegment;      // guarded by evict_mu_
+  std::mutex evict_mu_;                       // one eviction at a time
+  uint32_t spare_ = SegmentPool::kNoSegment;  // guarded by evict_mu_
 
   std::atomic<uint64_t> total_items_{0};
   std::atomic<uint64_t> evictions_{0};

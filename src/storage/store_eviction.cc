@@ -70,8 +70,7 @@ bool Store::AcquireSegment(Writer& w, uint32_t now) {
 uint32_t Store::CompactInto(SegmentPool::Sealed victim, uint32_t target, size_t keep_limit,
                             uint32_t now) {
   const uint64_t start = pool_.SegmentStart(victim.segment);
-  const uint64_t target_start =
-      target == SegmentPool::kNoSegment ? 0 : pool_.SegmentStart(target);
+  const uint64_t target_start = target == SegmentPool::kNoSegment ? 0 : pool_.SegmentStart(target);
   uint32_t kept = 0;
   for (uint32_t off = 0; off < victim.used;) {
     const uint64_t location = start + off;

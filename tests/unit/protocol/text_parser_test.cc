@@ -26,8 +26,16 @@ struct Parsed {
 };
 
 Parsed Snapshot(ParseStatus s, const TextRequest& r) {
-  return {s,          r.command, r.error, std::string(r.key), std::string(r.keys),
-          std::string(r.data), r.flags, r.exptime, r.cas,   r.delta,
+  return {s,
+          r.command,
+          r.error,
+          std::string(r.key),
+          std::string(r.keys),
+          std::string(r.data),
+          r.flags,
+          r.exptime,
+          r.cas,
+          r.delta,
           r.noreply};
 }
 

@@ -12,8 +12,11 @@ namespace {
 
 class SessionTest : public ::testing::Test {
  protected:
-  SessionTest() : clock_(1'700'000'000), context_(MakeSettings(), clock_),
-                  worker_(context_.AddWorker()), session_(context_, worker_) {}
+  SessionTest()
+      : clock_(1'700'000'000),
+        context_(MakeSettings(), clock_),
+        worker_(context_.AddWorker()),
+        session_(context_, worker_) {}
 
   static Settings MakeSettings() {
     Settings s;
@@ -113,7 +116,8 @@ TEST_F(SessionTest, IncrDecr) {
   EXPECT_EQ(Run("get n\r\n"), "VALUE n 0 2\r\n0 \r\nEND\r\n");
   EXPECT_EQ(Run("incr nope 1\r\n"), "NOT_FOUND\r\n");
   Run("set s 0 0 1\r\nx\r\n");
-  EXPECT_EQ(Run("incr s 1\r\n"), "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n");
+  EXPECT_EQ(Run("incr s 1\r\n"),
+            "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n");
   EXPECT_EQ(Run("incr n x\r\n"), "CLIENT_ERROR invalid numeric delta argument\r\n");
 }
 
@@ -142,9 +146,9 @@ TEST_F(SessionTest, TooLargeIsSwallowedAndDeletesOldValue) {
   const size_t max = n - 60;
   EXPECT_EQ(Run("set b 0 0 " + std::to_string(max) + "\r\n" + std::string(max, 'v') + "\r\n"),
             "STORED\r\n");
-  EXPECT_EQ(Run("set b 0 0 " + std::to_string(max + 1) + "\r\n" + std::string(max + 1, 'v') +
-                "\r\n"),
-            "SERVER_ERROR object too large for cache\r\n");
+  EXPECT_EQ(
+      Run("set b 0 0 " + std::to_string(max + 1) + "\r\n" + std::string(max + 1, 'v') + "\r\n"),
+      "SERVER_ERROR object too large for cache\r\n");
 }
 
 TEST_F(SessionTest, LongLinesCloseUnlessMultiget) {
@@ -155,7 +159,8 @@ TEST_F(SessionTest, LongLinesCloseUnlessMultiget) {
 
 TEST_F(SessionTest, LargeMultigetPausesAtTheHighWaterMark) {
   const std::string value(100000, 'v');
-  for (int i = 0; i < 10; ++i) Run("set k" + std::to_string(i) + " 0 0 100000\r\n" + value + "\r\n");
+  for (int i = 0; i < 10; ++i)
+    Run("set k" + std::to_string(i) + " 0 0 100000\r\n" + value + "\r\n");
   std::string line = "get";
   for (int i = 0; i < 10; ++i) line += " k" + std::to_string(i);
   in_.Append(line + "\r\n");

@@ -37,8 +37,8 @@ class StoreTest : public ::testing::Test {
     store_.Get(key, now, [&](const ItemView& v) { cas = v.cas; });
     return cas;
   }
-  Outcome Set(std::string_view key, std::string_view value, uint32_t exptime = 0,
-              uint32_t now = 10, StoreMode mode = StoreMode::kSet, uint64_t cas = 0) {
+  Outcome Set(std::string_view key, std::string_view value, uint32_t exptime = 0, uint32_t now = 10,
+              StoreMode mode = StoreMode::kSet, uint64_t cas = 0) {
     return store_.Put(writer_, mode, key, value, 0, exptime, cas, now);
   }
 
@@ -176,8 +176,7 @@ TEST(StoreEviction, StaysWithinBudgetAndKeepsRecentAndHotItems) {
   EXPECT_LE(s.segments_in_use * s.segment_size + s.index_bytes, limit + s.segment_size);
   int recent = 0;
   for (int i = total - 100; i < total; ++i) {
-    recent += store.Get("key" + std::to_string(i), 10, [](const ItemView&) {}) ==
-              ReadStatus::kHit;
+    recent += store.Get("key" + std::to_string(i), 10, [](const ItemView&) {}) == ReadStatus::kHit;
   }
   EXPECT_EQ(recent, 100);
   EXPECT_EQ(store.Get("key0", 10, [](const ItemView&) {}), ReadStatus::kHit);
@@ -239,11 +238,10 @@ TEST(StoreConcurrency, NoTornValues) {
         const size_t len = 10 + static_cast<size_t>((i * 13 + t) % 300);
         std::string v(len, fill);
         v[0] = static_cast<char>('0' + len % 10);
-        const Outcome o = (i % 5 == 0)
-                              ? store.Put(w, StoreMode::kAppend, "k" + std::to_string(k), "",
-                                          0, 0, 0, 10)
-                              : store.Put(w, StoreMode::kSet, "k" + std::to_string(k), v, 0,
-                                          0, 0, 10);
+        const Outcome o =
+            (i % 5 == 0)
+                ? store.Put(w, StoreMode::kAppend, "k" + std::to_string(k), "", 0, 0, 0, 10)
+                : store.Put(w, StoreMode::kSet, "k" + std::to_string(k), v, 0, 0, 0, 10);
         if (o == Outcome::kNoMemory) failed = true;
         // Filler keeps live data above the budget so eviction runs all along.
         store.Put(w, StoreMode::kSet, "f" + std::to_string(t) + "_" + std::to_string(i),
