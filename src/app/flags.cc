@@ -228,7 +228,7 @@ FlagsResult ParseFlags(int argc, char** argv, server::Settings* s, int* exit_cod
         PrintUsage();
         return FlagsResult::kExitOk;
       case 'V':
-        std::printf("memcached 1.6.18\n");  // tools parse this line; cachet is a drop-in
+        std::printf("cachet 0.1.0 (memcached 1.6.18 compatible)\n");
         return FlagsResult::kExitOk;
       case 'v':
         ++s->verbose;
