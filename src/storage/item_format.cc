@@ -43,7 +43,7 @@ size_t EncodedHeaderSize(const ItemFields& f) {
   return n;
 }
 
-uint8_t* EncodeHeaderAndKey(const ItemFields& f, uint8_t* dst) {
+uint8_t* EncodeHeader(const ItemFields& f, uint8_t* dst) {
   uint8_t meta = 0;
   if (f.flags != 0) meta |= item_meta::kHasFlags;
   if (f.exptime != 0) meta |= item_meta::kHasExptime;
@@ -61,6 +61,11 @@ uint8_t* EncodeHeaderAndKey(const ItemFields& f, uint8_t* dst) {
     std::memcpy(p, &f.cas, sizeof(f.cas));
     p += sizeof(f.cas);
   }
+  return p;
+}
+
+uint8_t* EncodeHeaderAndKey(const ItemFields& f, uint8_t* dst) {
+  uint8_t* p = EncodeHeader(f, dst);
   std::memcpy(p, f.key.data(), f.key.size());
   return p + f.key.size();
 }

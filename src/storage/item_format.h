@@ -51,6 +51,9 @@ inline size_t EncodedSize(const ItemFields& f) {
   return EncodedHeaderSize(f) + f.key.size() + f.value_len;
 }
 
+// Writes the header only (f.key gives just its length); returns where the key goes.
+uint8_t* EncodeHeader(const ItemFields& f, uint8_t* dst);
+
 // Writes header and key at `dst`; returns a pointer where value_len value bytes go.
 uint8_t* EncodeHeaderAndKey(const ItemFields& f, uint8_t* dst);
 

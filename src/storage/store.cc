@@ -2,6 +2,7 @@
 
 #include <xxhash.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/numbers.h"
@@ -12,13 +13,14 @@ using common::Outcome;
 
 namespace {
 bool Expired(uint32_t exptime, uint32_t now) { return exptime != 0 && exptime <= now; }
-// Space to reserve for a rewrite of `old`: touch may set its exptime between the planning and the
-// building phase, so always leave room for the field (and for a stored CAS).
+// An upper bound of a rewrite of `old` with value_len bytes: room for an exptime field and a
+// stored CAS whether or not the new version has them.
 size_t RewriteBound(std::string_view key, const ItemRef& old, uint32_t value_len) {
   return EncodedSize({key, value_len, old.flags, /*exptime=*/1, /*cas=*/1});
 }
-// A read-modify-write retries when eviction moved the item between its two locked phases.
-constexpr int kMaxRmwAttempts = 16;
+// A read-modify-write needs another round only when its space guess was too small; the guess
+// doubles up to a segment, so a few rounds always suffice.
+constexpr int kMaxRmwAttempts = 32;
 }  // namespace
 
 Store::Store(const StoreConfig& config)
@@ -30,8 +32,6 @@ Store::Store(const StoreConfig& config)
     shards_.push_back(std::make_unique<Shard>(pool_.location_bits()));
     pool_.AddIndexBytes(static_cast<int64_t>(shards_.back()->index.memory_bytes()));
   }
-  // The spare segment that eviction compacts survivors into.
-  if (auto seg = pool_.TakeFree()) spare_ = *seg;
 }
 
 Store::Writer::~Writer() { store_.RetireWriterSegment(*this); }
@@ -200,27 +200,25 @@ Outcome Store::ReadModifyWrite(Writer& w, std::string_view key, uint32_t now, bo
                                PlanFn plan, BuildFn build) {
   const uint64_t h = Hash(key);
   Shard& shard = ShardFor(h);
+  // Space is reserved before the lock (reserving may evict, which takes shard locks); the plan
+  // and the build then happen in one critical section, so concurrent updates of the key never
+  // make each other retry. Only a guess that was too small costs another round.
+  size_t want = kMaxItemHeader + key.size() + 64;
   for (int attempt = 0; attempt < kMaxRmwAttempts; ++attempt) {
-    uint64_t seen_location;
-    size_t size;
-    {
-      std::lock_guard lock(shard.mu);
-      Found f = FindLocked(shard, h, key, now, nullptr);
-      if (f.slot == HashIndex::kNotFound) return Outcome::kNotFound;
-      Outcome outcome = Outcome::kStored;
-      size = plan(f.item, &outcome);
-      if (size == 0) return outcome;
-      seen_location = f.location;
-    }
-    // Reserve without the shard lock: it may evict, which takes shard locks.
-    const uint64_t location = Reserve(w, size, now);
+    const uint64_t location = Reserve(w, want, now);
     if (location == 0) return Outcome::kNoMemory;
     size_t written;
     {
       std::lock_guard lock(shard.mu);
       Found f = FindLocked(shard, h, key, now, nullptr);
       if (f.slot == HashIndex::kNotFound) return Outcome::kNotFound;
-      if (f.location != seen_location) continue;  // changed meanwhile: plan again
+      Outcome outcome = Outcome::kStored;
+      const size_t size = plan(f.item, &outcome);
+      if (size == 0) return outcome;
+      if (size > want) {
+        want = std::min(std::max(size, want * 2), pool_.segment_size());
+        continue;
+      }
       written = build(f.item, CasOf(f.item, f.location), pool_.At(location));
       shard.bytes = shard.bytes - f.item.total_size() + written;
       shard.index.SetLocation(f.slot, location, 0);

@@ -8,8 +8,8 @@
 //   (no lock), then publishes it in the key's shard under that shard's mutex. Readers look up and
 //   copy under the same mutex, so nobody sees a torn or mixed value.
 // - A full Writer segment is sealed into the pool's FIFO. When no free segment is left, the
-//   thread that needs one evicts the oldest sealed segment: recently read live items are copied
-//   into a spare segment (which the writer then continues), the rest are dropped.
+//   thread that needs one evicts the oldest sealed segment: recently read live items are slid to
+//   its front (keeping their CAS), the rest are dropped, and the writer continues after them.
 // - Times are "server seconds" (see server/clock); exptime 0 means never, an item with
 //   0 < exptime <= now is expired and never returned.
 #include <atomic>
@@ -43,7 +43,7 @@ struct ItemSizeRule {
 struct StoreConfig {
   size_t memory_limit = size_t{64} << 20;  // bytes for items and index together
   size_t segment_size = size_t{1} << 20;   // must hold the largest item
-  size_t min_segments = 8;                 // floor whatever the limit (writers + spare + FIFO)
+  size_t min_segments = 8;                 // floor whatever the limit (writers + FIFO)
   bool evict = true;                       // false (-M): refuse writes when full
   int shard_bits = 8;
   ItemSizeRule size_rule;  // must admit only items that fit a segment
@@ -132,9 +132,9 @@ class Store {
     uint64_t location = 0;
     ItemRef item;
   };
-  // Per-attempt callbacks of a read-modify-write; both run under the shard lock on the current
-  // version. `plan` returns an upper bound of the new encoded size (0 = stop with *outcome);
-  // `build` writes the new version and returns its size.
+  // Callbacks of a read-modify-write, run in one critical section on the current version:
+  // `plan` returns an upper bound of the new encoded size (0 = stop with *outcome); `build`
+  // writes the new version and returns its size.
   using PlanFn = common::FunctionRef<size_t(const ItemRef& old, common::Outcome* outcome)>;
   using BuildFn = common::FunctionRef<size_t(const ItemRef& old, uint64_t old_cas, uint8_t* dst)>;
 
@@ -158,16 +158,17 @@ class Store {
   void Commit(Writer& w, size_t size) { w.used_ += static_cast<uint32_t>(size); }
   void RetireWriterSegment(Writer& w);
   bool AcquireSegment(Writer& w, uint32_t now);
-  uint32_t CompactInto(SegmentPool::Sealed victim, uint32_t target, size_t keep_limit,
-                       uint32_t now);
+  // Drops the victim's items except recently read ones, which slide to its front while they fit
+  // in keep_limit bytes; returns the bytes kept.
+  uint32_t Compact(SegmentPool::Sealed victim, size_t keep_limit, uint32_t now);
 
   const StoreConfig config_;
   SegmentPool pool_;
   const uint64_t shard_mask_;
   std::vector<std::unique_ptr<Shard>> shards_;
 
-  std::mutex evict_mu_;                       // one eviction at a time
-  uint32_t spare_ = SegmentPool::kNoSegment;  // guarded by evict_mu_
+  std::mutex evict_mu_;           // one eviction at a time
+  std::vector<uint32_t> pinned_;  // guarded by evict_mu_; reused by every Compact()
 
   std::atomic<uint64_t> total_items_{0};
   std::atomic<uint64_t> evictions_{0};

@@ -51,28 +51,28 @@ bool Store::AcquireSegment(Writer& w, uint32_t now) {
     }
     auto victim = pool_.TakeOldest();
     if (!victim) return false;  // every segment is some writer's open one
-    if (spare_ == SegmentPool::kNoSegment || pool_.OverBudget()) {
-      // The index grew into the budget (or there is no spare): give the segment back whole.
-      CompactInto(*victim, SegmentPool::kNoSegment, 0, now);
+    if (pool_.OverBudget()) {
+      // The index grew into the budget: give the segment back whole.
+      Compact(*victim, 0, now);
       pool_.Release(victim->segment);
       continue;
     }
-    const uint32_t kept =
-        CompactInto(*victim, spare_, pool_.segment_size() * kKeepPercent / 100, now);
-    w.segment_ = spare_;
-    w.used_ = kept;
+    const uint32_t kept = Compact(*victim, pool_.segment_size() * kKeepPercent / 100, now);
+    // Everything kept stores its CAS, so the segment may take a new epoch for what comes next.
     pool_.Renew(victim->segment);
-    spare_ = victim->segment;
+    w.segment_ = victim->segment;
+    w.used_ = kept;
     return true;
   }
 }
 
-uint32_t Store::CompactInto(SegmentPool::Sealed victim, uint32_t target, size_t keep_limit,
-                            uint32_t now) {
+uint32_t Store::Compact(SegmentPool::Sealed victim, size_t keep_limit, uint32_t now) {
   const uint64_t start = pool_.SegmentStart(victim.segment);
-  const uint64_t target_start = target == SegmentPool::kNoSegment ? 0 : pool_.SegmentStart(target);
   uint32_t kept = 0;
+  uint32_t pinned_bytes = 0;
+  pinned_.clear();
   for (uint32_t off = 0; off < victim.used;) {
+    const uint32_t item_off = off;
     const uint64_t location = start + off;
     const ItemRef item = DecodeItem(pool_.At(location));
     const uint32_t size = item.total_size();
@@ -87,25 +87,65 @@ uint32_t Store::CompactInto(SegmentPool::Sealed victim, uint32_t target, size_t 
     if (exptime != 0 && exptime <= now) {
       reclaimed_.fetch_add(1, std::memory_order_relaxed);
       if (!fetched) expired_unfetched_.fetch_add(1, std::memory_order_relaxed);
-    } else if (shard.index.HasBits(slot, shard.index.accessed_bit()) &&
-               kept + size + sizeof(uint64_t) <= keep_limit) {
-      // Recently read: keep it, with its access bit cleared so it must earn the next round. The
-      // copy stores the CAS the version had, since its new location would derive another.
-      const ItemFields f{item.key, item.value_len, item.flags, exptime, CasOf(item, location)};
-      uint8_t* dst = pool_.At(target_start + kept);
-      uint8_t* p = EncodeHeaderAndKey(f, dst);
-      std::memcpy(p, item.value(), item.value_len);
-      const uint32_t new_size = static_cast<uint32_t>(p + item.value_len - dst);
-      shard.index.SetLocation(slot, target_start + kept, shard.index.fetched_bit());
-      shard.bytes = shard.bytes - size + new_size;
-      kept += new_size;
+      shard.bytes -= size;
+      shard.index.EraseAt(slot);
       continue;
-    } else {
-      evictions_.fetch_add(1, std::memory_order_relaxed);
-      if (!fetched) evicted_unfetched_.fetch_add(1, std::memory_order_relaxed);
     }
+    if (shard.index.HasBits(slot, shard.index.accessed_bit())) {
+      // Recently read: slide it to the front, storing the CAS it had (its new location would
+      // derive another), with its access bit cleared so it must earn the next round. It may
+      // only move left over bytes already processed: its new header must end before its old one
+      // did, so no unprocessed item is overwritten.
+      const ItemFields f{item.key, item.value_len, item.flags, exptime, CasOf(item, location)};
+      const uint32_t header = static_cast<uint32_t>(EncodedHeaderSize(f));
+      const uint32_t body = static_cast<uint32_t>(item.key.size()) + item.value_len;
+      if (kept + header + body + pinned_bytes <= keep_limit) {
+        if (kept + header <= item_off + item.header_len) {
+          uint8_t* dst = pool_.At(start + kept);
+          std::memmove(dst + header, item.key.data(), body);
+          EncodeHeader(f, dst);
+          shard.index.SetLocation(slot, start + kept, shard.index.fetched_bit());
+          shard.bytes = shard.bytes - size + header + body;
+          kept += header + body;
+        } else {
+          // No room to grow it here (nothing before it was dropped): leave it in place for
+          // now and copy it behind everything else once the scan is done.
+          pinned_.push_back(item_off);
+          pinned_bytes += header + body;
+          kept = item_off + size;
+        }
+        continue;
+      }
+    }
+    evictions_.fetch_add(1, std::memory_order_relaxed);
+    if (!fetched) evicted_unfetched_.fetch_add(1, std::memory_order_relaxed);
     shard.bytes -= size;
     shard.index.EraseAt(slot);
+  }
+  // Pinned items are still intact at their old offsets (everything slid went behind them); copy
+  // each behind the kept ones with its CAS stored. Their old bytes become dead.
+  for (const uint32_t item_off : pinned_) {
+    const uint64_t location = start + item_off;
+    const ItemRef item = DecodeItem(pool_.At(location));
+    const uint64_t h = Hash(item.key);
+    Shard& shard = ShardFor(h);
+    std::lock_guard lock(shard.mu);
+    const size_t slot = shard.index.Find(h, [&](uint64_t l) { return l == location; });
+    if (slot == HashIndex::kNotFound) continue;  // replaced or deleted meanwhile
+    const ItemFields f{item.key, item.value_len, item.flags, LoadExptime(item),
+                       CasOf(item, location)};
+    const uint32_t new_size = static_cast<uint32_t>(EncodedSize(f));
+    if (kept + new_size > pool_.segment_size()) {
+      evictions_.fetch_add(1, std::memory_order_relaxed);
+      shard.bytes -= item.total_size();
+      shard.index.EraseAt(slot);
+      continue;
+    }
+    uint8_t* p = EncodeHeaderAndKey(f, pool_.At(start + kept));
+    std::memcpy(p, item.value(), item.value_len);
+    shard.index.SetLocation(slot, start + kept, shard.index.fetched_bit());
+    shard.bytes = shard.bytes - item.total_size() + new_size;
+    kept += new_size;
   }
   return kept;
 }

@@ -184,6 +184,34 @@ TEST(StoreEviction, StaysWithinBudgetAndKeepsRecentAndHotItems) {
   EXPECT_EQ(s.curr_items + s.evictions, static_cast<uint64_t>(total));
 }
 
+TEST(StoreEviction, KeptItemsKeepTheirCas) {
+  Store store(SmallConfig(size_t{1} << 20));
+  Store::Writer w(store);
+  const std::string value(100, 'v');
+  // A run of items that are all read: eviction must keep (most of) them, CAS unchanged.
+  std::vector<uint64_t> cas(50);
+  for (int i = 0; i < 50; ++i) {
+    store.Put(w, StoreMode::kSet, "hot" + std::to_string(i), value, 0, 0, 0, 10);
+  }
+  for (int round = 0; round < 40; ++round) {
+    for (int i = 0; i < 50; ++i) {
+      store.Get("hot" + std::to_string(i), 10, [&](const ItemView& v) {
+        if (round == 0) cas[i] = v.cas;
+        EXPECT_EQ(v.cas, cas[i]);
+      });
+    }
+    for (int j = 0; j < 1000; ++j) {
+      store.Put(w, StoreMode::kSet, "cold" + std::to_string(round * 1000 + j), value, 0, 0, 0, 10);
+    }
+  }
+  ASSERT_GT(store.Stats().evictions, 30000u);  // the budget turned over many times
+  int alive = 0;
+  for (int i = 0; i < 50; ++i) {
+    alive += store.Get("hot" + std::to_string(i), 10, [](const ItemView&) {}) == ReadStatus::kHit;
+  }
+  EXPECT_EQ(alive, 50);
+}
+
 TEST(StoreEviction, DisabledEvictionRefuses) {
   StoreConfig c = SmallConfig(size_t{1} << 20);
   c.evict = false;
