@@ -11,7 +11,7 @@ storage::StoreConfig StoreConfigFor(const Settings& s) {
   // A segment holds the largest item; memcached's per-item overhead exceeds ours, so an item
   // that passes its size check always fits.
   c.segment_size = std::max<size_t>(size_t{1} << 20, s.item_size_max);
-  // Each writing thread holds one open segment; eviction needs a spare and something sealed.
+  // Each writing thread holds one open segment; eviction needs sealed ones to take from.
   c.min_segments = static_cast<size_t>(s.threads) + 4;
   c.evict = s.evict_to_free;
   // memcached's item_size_ok(): a 48-byte item header, the key's NUL, the data's CRLF and an
