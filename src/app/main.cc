@@ -3,6 +3,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -16,6 +17,26 @@
 #include "server/server_context.h"
 
 namespace {
+
+// Like memcached, make room for -c connections; unlike it, never lower a higher limit.
+bool RaiseFileLimit(int max_connections) {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+    std::fprintf(stderr, "failed to getrlimit number of files\n");
+    return false;
+  }
+  const rlim_t want = static_cast<rlim_t>(max_connections) + 64;  // listeners, epoll, eventfds
+  if (rl.rlim_cur >= want) return true;
+  rl.rlim_cur = want;
+  if (rl.rlim_max < want) rl.rlim_max = want;
+  if (::setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+    std::fprintf(stderr,
+                 "failed to set rlimit for open files. Try starting as root or requesting "
+                 "smaller maxconns value.\n");
+    return false;
+  }
+  return true;
+}
 
 bool DropPrivileges(const std::string& user) {
   if (::getuid() != 0 && ::geteuid() != 0) return true;  // only root switches, as memcached
@@ -56,6 +77,7 @@ int main(int argc, char** argv) {
   if (const char* d = std::getenv("CACHET_DEBUGTIME"))
     settings.debugtime = std::strcmp(d, "1") == 0;
 
+  if (!RaiseFileLimit(settings.max_connections)) return 71;  // memcached's EX_OSERR
   if (!DropPrivileges(settings.user)) return EXIT_FAILURE;
 
   // Signals are taken synchronously by the acceptor loop through a signalfd; workers never see

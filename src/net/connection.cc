@@ -27,6 +27,7 @@ Connection::Connection(int fd, server::ServerContext& server, server::WorkerCont
 Connection::~Connection() { ::close(fd_); }
 
 uint32_t Connection::WantedEvents() const {
+  if (closing_) return EPOLLOUT;
   uint32_t ev = 0;
   // Stop reading while replies pile up: a client that does not read costs bounded memory.
   if (out_.size() < server::TextSession::kOutputHighWater && in_.size() < input_limit_ &&
@@ -38,6 +39,7 @@ uint32_t Connection::WantedEvents() const {
 }
 
 bool Connection::OnEvent(uint32_t events) {
+  if (closing_) return Flush() && !out_.empty();
   if (events & EPOLLIN) {
     if (!ReadSome()) peer_closed_ = true;
   }
@@ -69,8 +71,9 @@ bool Connection::ReadSome() {
 bool Connection::Drive() {
   while (true) {
     if (session_.Process(in_, out_) == server::TextSession::Action::kClose) {
-      Flush();  // best effort: deliver what was answered before the close
-      return false;
+      // Replies already produced still go out (memcached delivers them); nothing more is read.
+      closing_ = true;
+      return Flush() && !out_.empty();
     }
     const size_t before = out_.size();
     if (!Flush()) return false;

@@ -35,6 +35,7 @@ class Connection {
   common::ByteBuffer out_;
   size_t input_limit_;
   bool peer_closed_ = false;
+  bool closing_ = false;  // quit or a fatal line: deliver what was answered, then close
 };
 
 }  // namespace cachet::net

@@ -1,5 +1,6 @@
 #include "net/net_server.h"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
@@ -14,6 +15,7 @@
 namespace cachet::net {
 
 NetServer::NetServer(server::ServerContext& server) : server_(server) {
+  reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   for (int i = 0; i < server.settings().threads; ++i) {
     workers_.push_back(std::make_unique<Worker>(server, server.AddWorker()));
   }
@@ -22,6 +24,7 @@ NetServer::NetServer(server::ServerContext& server) : server_(server) {
 NetServer::~NetServer() {
   for (auto& w : workers_) w->Stop();
   for (auto& l : listeners_) ::close(l.fd);
+  if (reserve_fd_ >= 0) ::close(reserve_fd_);
 }
 
 bool NetServer::Listen() { return OpenListeners(server_.settings(), &listeners_); }
@@ -65,16 +68,16 @@ void NetServer::Accept(int listen_fd) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED) {
         return;
       }
-      if (errno == EMFILE || errno == ENFILE) return;  // try again on the next readiness
+      if (errno == EMFILE || errno == ENFILE) {
+        RefuseWithReserveFd(listen_fd);
+        continue;
+      }
       std::perror("accept()");
       return;
     }
     server::ConnectionCounters& conns = server_.connections();
     if (conns.current.load() >= server_.settings().max_connections) {
-      const std::string_view msg = protocol::kTooManyConnections;
-      [[maybe_unused]] ssize_t w = ::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL);
-      ::close(fd);
-      conns.rejected.fetch_add(1);
+      Refuse(fd);
       continue;
     }
     const int one = 1;
@@ -84,6 +87,23 @@ void NetServer::Accept(int listen_fd) {
     workers_[next_worker_]->Hand(fd);
     next_worker_ = (next_worker_ + 1) % workers_.size();
   }
+}
+
+void NetServer::Refuse(int fd) {
+  const std::string_view msg = protocol::kTooManyConnections;
+  [[maybe_unused]] ssize_t w = ::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL);
+  ::close(fd);
+  server_.connections().rejected.fetch_add(1);
+}
+
+void NetServer::RefuseWithReserveFd(int listen_fd) {
+  if (reserve_fd_ >= 0) {
+    ::close(reserve_fd_);
+    reserve_fd_ = -1;
+  }
+  const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+  if (fd >= 0) Refuse(fd);
+  reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
 }  // namespace cachet::net

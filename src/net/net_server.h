@@ -25,11 +25,16 @@ class NetServer {
 
  private:
   void Accept(int listen_fd);
+  // Out of descriptors: accept with the reserve one to refuse the client instead of leaving the
+  // listener ready forever (a busy loop) and the client hanging.
+  void RefuseWithReserveFd(int listen_fd);
+  void Refuse(int fd);
 
   server::ServerContext& server_;
   std::vector<ListenSocket> listeners_;
   std::vector<std::unique_ptr<Worker>> workers_;
   size_t next_worker_ = 0;
+  int reserve_fd_ = -1;
 };
 
 }  // namespace cachet::net

@@ -258,7 +258,11 @@ void TextSession::ExecuteStorage(const TextRequest& req, ByteBuffer& out) {
     if (o == Outcome::kExists) stats.cas_badval.Add();
     if (o == Outcome::kNotFound) stats.cas_misses.Add();
   }
-  if (o == Outcome::kNoMemory) stats.store_no_memory.Add();
+  if (o == Outcome::kNoMemory) {
+    stats.store_no_memory.Add();
+    // Like memcached: a set that cannot be stored must not leave the old value readable.
+    if (req.command == TextCommand::kSet) server_.store().Delete(req.key, time.Now());
+  }
   if (o == Outcome::kTooLarge) stats.store_too_large.Add();
   Reply(out, protocol::OutcomeReply(o), req.noreply);
 }

@@ -20,6 +20,10 @@ inline constexpr uint8_t kHasExptime = 1u << 1;
 inline constexpr uint8_t kHasCas = 1u << 2;
 }  // namespace item_meta
 
+// A byte that is not an item: fills the gaps eviction leaves, and a segment scan skips it. No
+// item's meta byte has its high bits set.
+inline constexpr uint8_t kPadByte = 0xff;
+
 inline constexpr size_t kMaxItemHeader = 1 + 1 + 5 + 5 + 4 + 8;
 inline constexpr size_t kMaxKeyLength = 250;
 

@@ -16,7 +16,8 @@ SegmentPool::SegmentPool(size_t memory_limit, size_t segment_size, size_t min_se
       segment_count_(std::max(memory_limit / std::bit_ceil(segment_size), min_segments)),
       location_bits_(std::bit_width(kArenaHeader + segment_count_ * std::bit_ceil(segment_size))),
       min_segments_(min_segments),
-      epochs_(new std::atomic<uint64_t>[segment_count_]) {
+      epochs_(new std::atomic<uint64_t>[segment_count_]),
+      live_(new std::atomic<int64_t>[segment_count_]) {
   mapped_bytes_ = kArenaHeader + segment_count_ * segment_size_;
   // NORESERVE: pages become resident only when written, so RSS tracks what is stored.
   void* p = ::mmap(nullptr, mapped_bytes_, PROT_READ | PROT_WRITE,
@@ -30,6 +31,7 @@ SegmentPool::SegmentPool(size_t memory_limit, size_t segment_size, size_t min_se
   for (size_t i = segment_count_; i-- > 0;) {
     free_.push_back(static_cast<uint32_t>(i));
     epochs_[i].store(0, std::memory_order_relaxed);
+    live_[i].store(0, std::memory_order_relaxed);
   }
 }
 
@@ -66,6 +68,19 @@ std::optional<SegmentPool::Sealed> SegmentPool::TakeOldest() {
   const Sealed s = sealed_.front();
   sealed_.pop_front();
   return s;
+}
+
+std::optional<uint32_t> SegmentPool::TakeDead() {
+  std::lock_guard lock(mu_);
+  for (auto it = sealed_.begin(); it != sealed_.end(); ++it) {
+    if (live_[it->segment].load(std::memory_order_relaxed) == 0) {
+      const uint32_t seg = it->segment;
+      sealed_.erase(it);
+      epochs_[seg].store(next_epoch_++, std::memory_order_relaxed);
+      return seg;
+    }
+  }
+  return std::nullopt;
 }
 
 void SegmentPool::Seal(uint32_t segment, uint32_t used) {

@@ -57,11 +57,20 @@ class SegmentPool {
   std::optional<uint32_t> TakeFree();
   // The oldest sealed segment, removed from the FIFO.
   std::optional<Sealed> TakeOldest();
+  // The oldest sealed segment that holds no live item, removed from the FIFO (for -M, where
+  // nothing may be evicted but the space of deleted and replaced items must come back).
+  std::optional<uint32_t> TakeDead();
   void Seal(uint32_t segment, uint32_t used);
   // Gives the segment a fresh epoch for reuse by its current owner.
   void Renew(uint32_t segment);
   // Returns a segment to the free list and its pages to the kernel.
   void Release(uint32_t segment);
+
+  // Bytes of live (indexed) items per segment, kept by the store under its shard locks. Only a
+  // sealed segment's count can reach 0 and stay there: nothing is published into it any more.
+  void AddLive(uint64_t location, int64_t delta) {
+    live_[SegmentOf(location)].fetch_add(delta, std::memory_order_relaxed);
+  }
 
   // The hash index shares the budget; more index means fewer segments.
   void AddIndexBytes(int64_t delta) { index_bytes_.fetch_add(delta, std::memory_order_relaxed); }
@@ -83,6 +92,7 @@ class SegmentPool {
   uint8_t* base_ = nullptr;
   size_t mapped_bytes_ = 0;
   std::unique_ptr<std::atomic<uint64_t>[]> epochs_;
+  std::unique_ptr<std::atomic<int64_t>[]> live_;
   std::atomic<int64_t> index_bytes_{0};
 
   mutable std::mutex mu_;

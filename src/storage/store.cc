@@ -61,7 +61,7 @@ Store::Found Store::FindLocked(Shard& shard, uint64_t hash, std::string_view key
 }
 
 void Store::EraseLocked(Shard& shard, const Found& f) {
-  shard.bytes -= f.item.total_size();
+  AccountLocked(shard, f.location, -static_cast<int64_t>(f.item.total_size()));
   shard.index.EraseAt(f.slot);
 }
 
@@ -70,7 +70,7 @@ void Store::InsertLocked(Shard& shard, uint64_t hash, uint64_t location, uint32_
   shard.index.Insert(hash, location);
   const size_t after = shard.index.memory_bytes();
   if (after != before) pool_.AddIndexBytes(static_cast<int64_t>(after - before));
-  shard.bytes += size;
+  AccountLocked(shard, location, size);
 }
 
 ItemView Store::ViewOf(const Found& f, const Shard& shard) const {
@@ -98,21 +98,25 @@ ReadStatus Store::GetAndTouch(Writer& w, std::string_view key, uint32_t exptime,
                               ReadFn fn) {
   const uint64_t h = Hash(key);
   Shard& shard = ShardFor(h);
+  uint64_t seen_cas;
   {
     std::lock_guard lock(shard.mu);
     bool expired;
     Found f = FindLocked(shard, h, key, now, &expired);
     if (f.slot == HashIndex::kNotFound) return expired ? ReadStatus::kExpired : ReadStatus::kMiss;
-    fn(ViewOf(f, shard));
+    const ItemView view = ViewOf(f, shard);
+    fn(view);
     shard.index.SetBits(f.slot, shard.index.accessed_bit() | shard.index.fetched_bit());
     if (f.item.exptime_offset != 0) {
       StoreExptime(f.item, exptime);
       return ReadStatus::kHit;
     }
     if (exptime == 0) return ReadStatus::kHit;
+    seen_cas = view.cas;
   }
-  // A rewrite that loses a race with a delete simply leaves the item deleted.
-  RewriteExptime(w, key, exptime, now);
+  // Only the version returned gets the new TTL: one written meanwhile keeps its own, as if the
+  // gat came first; one deleted meanwhile stays deleted.
+  RewriteExptime(w, key, exptime, seen_cas, now);
   return ReadStatus::kHit;
 }
 
@@ -121,8 +125,8 @@ Outcome Store::Put(Writer& w, StoreMode mode, std::string_view key, std::string_
   if (mode == StoreMode::kAppend || mode == StoreMode::kPrepend) {
     const bool append = mode == StoreMode::kAppend;
     Outcome result = ReadModifyWrite(
-        w, key, now, /*new_item=*/true,
-        [&](const ItemRef& old, Outcome* outcome) -> size_t {
+        w, key, now, /*new_item=*/true, /*same_version=*/false,
+        [&](const ItemRef& old, uint64_t, Outcome* outcome) -> size_t {
           const size_t len = size_t{old.value_len} + value.size();
           if (!config_.size_rule.Fits(key.size(), old.flags, len)) {
             *outcome = Outcome::kTooLarge;
@@ -185,7 +189,8 @@ Outcome Store::Put(Writer& w, StoreMode mode, std::string_view key, std::string_
         break;
     }
     if (exists) {
-      shard.bytes = shard.bytes - f.item.total_size() + size;
+      AccountLocked(shard, f.location, -static_cast<int64_t>(f.item.total_size()));
+      AccountLocked(shard, location, static_cast<int64_t>(size));
       shard.index.SetLocation(f.slot, location, 0);
     } else {
       InsertLocked(shard, h, location, static_cast<uint32_t>(size));
@@ -197,7 +202,7 @@ Outcome Store::Put(Writer& w, StoreMode mode, std::string_view key, std::string_
 }
 
 Outcome Store::ReadModifyWrite(Writer& w, std::string_view key, uint32_t now, bool new_item,
-                               PlanFn plan, BuildFn build) {
+                               bool same_version, PlanFn plan, BuildFn build) {
   const uint64_t h = Hash(key);
   Shard& shard = ShardFor(h);
   // Space is reserved before the lock (reserving may evict, which takes shard locks); the plan
@@ -213,15 +218,19 @@ Outcome Store::ReadModifyWrite(Writer& w, std::string_view key, uint32_t now, bo
       Found f = FindLocked(shard, h, key, now, nullptr);
       if (f.slot == HashIndex::kNotFound) return Outcome::kNotFound;
       Outcome outcome = Outcome::kStored;
-      const size_t size = plan(f.item, &outcome);
+      const uint64_t old_cas = CasOf(f.item, f.location);
+      const size_t size = plan(f.item, old_cas, &outcome);
       if (size == 0) return outcome;
       if (size > want) {
         want = std::min(std::max(size, want * 2), pool_.segment_size());
         continue;
       }
-      written = build(f.item, CasOf(f.item, f.location), pool_.At(location));
-      shard.bytes = shard.bytes - f.item.total_size() + written;
-      shard.index.SetLocation(f.slot, location, 0);
+      written = build(f.item, old_cas, pool_.At(location));
+      const uint64_t keep_bits =
+          same_version ? shard.index.accessed_bit() | shard.index.fetched_bit() : 0;
+      AccountLocked(shard, f.location, -static_cast<int64_t>(f.item.total_size()));
+      AccountLocked(shard, location, static_cast<int64_t>(written));
+      shard.index.SetLocation(f.slot, location, keep_bits);
     }
     Commit(w, written);
     if (new_item) total_items_.fetch_add(1, std::memory_order_relaxed);
@@ -254,16 +263,23 @@ Outcome Store::Touch(Writer& w, std::string_view key, uint32_t exptime, uint32_t
     }
     if (exptime == 0) return Outcome::kTouched;
   }
-  const Outcome rewritten = RewriteExptime(w, key, exptime, now);
+  const Outcome rewritten = RewriteExptime(w, key, exptime, 0, now);
   return rewritten == Outcome::kStored ? Outcome::kTouched : rewritten;
 }
 
 // The item was stored without an exptime field: write the same version with one, keeping its
 // CAS (touch does not make a new version).
-Outcome Store::RewriteExptime(Writer& w, std::string_view key, uint32_t exptime, uint32_t now) {
+Outcome Store::RewriteExptime(Writer& w, std::string_view key, uint32_t exptime,
+                              uint64_t expected_cas, uint32_t now) {
   return ReadModifyWrite(
-      w, key, now, /*new_item=*/false,
-      [&](const ItemRef& old, Outcome*) -> size_t { return RewriteBound(key, old, old.value_len); },
+      w, key, now, /*new_item=*/false, /*same_version=*/true,
+      [&](const ItemRef& old, uint64_t old_cas, Outcome* outcome) -> size_t {
+        if (expected_cas != 0 && old_cas != expected_cas) {
+          *outcome = Outcome::kExists;
+          return 0;
+        }
+        return RewriteBound(key, old, old.value_len);
+      },
       [&](const ItemRef& old, uint64_t old_cas, uint8_t* dst) -> size_t {
         uint8_t* p = EncodeHeaderAndKey({key, old.value_len, old.flags, exptime, old_cas}, dst);
         std::memcpy(p, old.value(), old.value_len);
@@ -277,8 +293,8 @@ Outcome Store::Arith(Writer& w, std::string_view key, bool incr, uint64_t delta,
   size_t digits_len = 0;
   bool grows = false;
   return ReadModifyWrite(
-      w, key, now, /*new_item=*/false,
-      [&](const ItemRef& old, Outcome* outcome) -> size_t {
+      w, key, now, /*new_item=*/false, /*same_version=*/false,
+      [&](const ItemRef& old, uint64_t, Outcome* outcome) -> size_t {
         uint64_t value;
         if (!common::ParseU64(std::string_view(old.value(), old.value_len), &value)) {
           *outcome = Outcome::kNonNumeric;
@@ -312,6 +328,12 @@ Outcome Store::Arith(Writer& w, std::string_view key, bool incr, uint64_t delta,
 void Store::Flush() {
   for (auto& shard : shards_) {
     std::lock_guard lock(shard->mu);
+    for (size_t i = 0; i < shard->index.capacity(); ++i) {
+      const uint64_t e = shard->index.entry_at(i);
+      if (e == 0) continue;
+      const uint64_t location = shard->index.Location(e);
+      pool_.AddLive(location, -static_cast<int64_t>(DecodeItem(pool_.At(location)).total_size()));
+    }
     shard->index.Clear();
     shard->bytes = 0;
   }

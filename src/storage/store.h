@@ -135,7 +135,8 @@ class Store {
   // Callbacks of a read-modify-write, run in one critical section on the current version:
   // `plan` returns an upper bound of the new encoded size (0 = stop with *outcome); `build`
   // writes the new version and returns its size.
-  using PlanFn = common::FunctionRef<size_t(const ItemRef& old, common::Outcome* outcome)>;
+  using PlanFn =
+      common::FunctionRef<size_t(const ItemRef& old, uint64_t old_cas, common::Outcome* outcome)>;
   using BuildFn = common::FunctionRef<size_t(const ItemRef& old, uint64_t old_cas, uint8_t* dst)>;
 
   static uint64_t Hash(std::string_view key);
@@ -143,21 +144,30 @@ class Store {
   // Finds a live version under the shard lock; erases an expired one it meets.
   Found FindLocked(Shard& shard, uint64_t hash, std::string_view key, uint32_t now, bool* expired);
   void EraseLocked(Shard& shard, const Found& f);
+  // Live-byte accounting of one item at `location` (per shard for stats, per segment for -M).
+  void AccountLocked(Shard& shard, uint64_t location, int64_t delta) {
+    shard.bytes += static_cast<uint64_t>(delta);
+    pool_.AddLive(location, delta);
+  }
   void InsertLocked(Shard& shard, uint64_t hash, uint64_t location, uint32_t size);
   uint64_t CasOf(const ItemRef& item, uint64_t location) const {
     return item.stored_cas != 0 ? item.stored_cas : pool_.CasOf(location);
   }
   ItemView ViewOf(const Found& f, const Shard& shard) const;
-  // `new_item`: whether the rewrite counts in total_items (memcached counts a relinked item).
+  // `new_item`: whether the rewrite counts in total_items (memcached counts a relinked item);
+  // `same_version`: a touch moves the same version, which keeps its access bits.
   common::Outcome ReadModifyWrite(Writer& w, std::string_view key, uint32_t now, bool new_item,
-                                  PlanFn plan, BuildFn build);
-  common::Outcome RewriteExptime(Writer& w, std::string_view key, uint32_t exptime, uint32_t now);
+                                  bool same_version, PlanFn plan, BuildFn build);
+  // Writes the version whose CAS is `expected_cas` (0: the current one) again with an exptime
+  // field, keeping its CAS; kExists if another version replaced it meanwhile.
+  common::Outcome RewriteExptime(Writer& w, std::string_view key, uint32_t exptime,
+                                 uint64_t expected_cas, uint32_t now);
 
   // store_eviction.cc: writer space and segment turnover.
   uint64_t Reserve(Writer& w, size_t size, uint32_t now);  // 0 when no memory
   void Commit(Writer& w, size_t size) { w.used_ += static_cast<uint32_t>(size); }
   void RetireWriterSegment(Writer& w);
-  bool AcquireSegment(Writer& w, uint32_t now);
+  bool AcquireSegment(Writer& w, size_t size, uint32_t now);
   // Drops the victim's items except recently read ones, which slide to its front while they fit
   // in keep_limit bytes; returns the bytes kept.
   uint32_t Compact(SegmentPool::Sealed victim, size_t keep_limit, uint32_t now);

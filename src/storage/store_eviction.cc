@@ -1,5 +1,6 @@
 // Writer space and segment turnover: reserving room in a thread's segment, sealing full ones, and
 // evicting the oldest sealed segment when no free one is left.
+#include <algorithm>
 #include <cstring>
 
 #include "storage/store.h"
@@ -19,7 +20,7 @@ uint64_t Store::Reserve(Writer& w, size_t size, uint32_t now) {
       return pool_.SegmentStart(w.segment_) + w.used_;
     }
     RetireWriterSegment(w);
-    if (!AcquireSegment(w, now)) return 0;
+    if (!AcquireSegment(w, size, now)) return 0;
   }
   return 0;
 }
@@ -35,13 +36,22 @@ void Store::RetireWriterSegment(Writer& w) {
   w.used_ = 0;
 }
 
-bool Store::AcquireSegment(Writer& w, uint32_t now) {
+bool Store::AcquireSegment(Writer& w, size_t size, uint32_t now) {
   if (auto seg = pool_.TakeFree()) {
     w.segment_ = *seg;
     w.used_ = 0;
     return true;
   }
-  if (!config_.evict) return false;
+  if (!config_.evict) {
+    // -M: nothing live may go, but a segment whose items were all deleted, replaced or flushed
+    // is free space again.
+    if (auto seg = pool_.TakeDead()) {
+      w.segment_ = *seg;
+      w.used_ = 0;
+      return true;
+    }
+    return false;
+  }
   std::lock_guard evict_lock(evict_mu_);
   while (true) {
     if (auto seg = pool_.TakeFree()) {  // another thread's eviction may have freed one
@@ -57,7 +67,11 @@ bool Store::AcquireSegment(Writer& w, uint32_t now) {
       pool_.Release(victim->segment);
       continue;
     }
-    const uint32_t kept = Compact(*victim, pool_.segment_size() * kKeepPercent / 100, now);
+    // Survivors may not take the room the waiting item needs, or a large item would make
+    // eviction run through segment after segment.
+    const size_t room = pool_.segment_size() - std::min(size, pool_.segment_size());
+    const size_t keep_limit = std::min(pool_.segment_size() * kKeepPercent / 100, room);
+    const uint32_t kept = Compact(*victim, keep_limit, now);
     // Everything kept stores its CAS, so the segment may take a new epoch for what comes next.
     pool_.Renew(victim->segment);
     w.segment_ = victim->segment;
@@ -74,8 +88,13 @@ uint32_t Store::Compact(SegmentPool::Sealed victim, size_t keep_limit, uint32_t 
   for (uint32_t off = 0; off < victim.used;) {
     const uint32_t item_off = off;
     const uint64_t location = start + off;
+    if (*pool_.At(location) == kPadByte) {
+      ++off;
+      continue;
+    }
     const ItemRef item = DecodeItem(pool_.At(location));
     const uint32_t size = item.total_size();
+    if (size < 3 || size > victim.used - off) break;  // cannot happen: the format is ours
     off += size;
     const uint64_t h = Hash(item.key);
     Shard& shard = ShardFor(h);
@@ -87,7 +106,7 @@ uint32_t Store::Compact(SegmentPool::Sealed victim, size_t keep_limit, uint32_t 
     if (exptime != 0 && exptime <= now) {
       reclaimed_.fetch_add(1, std::memory_order_relaxed);
       if (!fetched) expired_unfetched_.fetch_add(1, std::memory_order_relaxed);
-      shard.bytes -= size;
+      AccountLocked(shard, location, -static_cast<int64_t>(size));
       shard.index.EraseAt(slot);
       continue;
     }
@@ -105,11 +124,13 @@ uint32_t Store::Compact(SegmentPool::Sealed victim, size_t keep_limit, uint32_t 
           std::memmove(dst + header, item.key.data(), body);
           EncodeHeader(f, dst);
           shard.index.SetLocation(slot, start + kept, shard.index.fetched_bit());
-          shard.bytes = shard.bytes - size + header + body;
+          AccountLocked(shard, location, static_cast<int64_t>(header + body) - size);
           kept += header + body;
         } else {
           // No room to grow it here (nothing before it was dropped): leave it in place for
-          // now and copy it behind everything else once the scan is done.
+          // now, pad the few bytes before it so the segment stays scannable, and copy it
+          // behind everything else once the scan is done.
+          std::memset(pool_.At(start + kept), kPadByte, item_off - kept);
           pinned_.push_back(item_off);
           pinned_bytes += header + body;
           kept = item_off + size;
@@ -119,7 +140,7 @@ uint32_t Store::Compact(SegmentPool::Sealed victim, size_t keep_limit, uint32_t 
     }
     evictions_.fetch_add(1, std::memory_order_relaxed);
     if (!fetched) evicted_unfetched_.fetch_add(1, std::memory_order_relaxed);
-    shard.bytes -= size;
+    AccountLocked(shard, location, -static_cast<int64_t>(size));
     shard.index.EraseAt(slot);
   }
   // Pinned items are still intact at their old offsets (everything slid went behind them); copy
@@ -137,14 +158,15 @@ uint32_t Store::Compact(SegmentPool::Sealed victim, size_t keep_limit, uint32_t 
     const uint32_t new_size = static_cast<uint32_t>(EncodedSize(f));
     if (kept + new_size > pool_.segment_size()) {
       evictions_.fetch_add(1, std::memory_order_relaxed);
-      shard.bytes -= item.total_size();
+      AccountLocked(shard, location, -static_cast<int64_t>(item.total_size()));
       shard.index.EraseAt(slot);
       continue;
     }
     uint8_t* p = EncodeHeaderAndKey(f, pool_.At(start + kept));
     std::memcpy(p, item.value(), item.value_len);
     shard.index.SetLocation(slot, start + kept, shard.index.fetched_bit());
-    shard.bytes = shard.bytes - item.total_size() + new_size;
+    AccountLocked(shard, location,
+                  static_cast<int64_t>(new_size) - static_cast<int64_t>(item.total_size()));
     kept += new_size;
   }
   return kept;
