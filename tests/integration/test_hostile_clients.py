@@ -54,3 +54,40 @@ def test_abrupt_disconnect_mid_value_leaves_server_healthy(server):
     c = Conn(server)
     assert c.call(b"get k\r\n") == b"END\r\n"
     c.close()
+
+
+def test_quit_after_a_large_multiget_still_delivers_every_reply(server):
+    c = Conn(server)
+    value = b"v" * 1000000
+    assert c.call(b"set big 0 0 %d\r\n%s\r\n" % (len(value), value)) == b"STORED\r\n"
+    c.close()
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # the reply cannot fit in flight
+    s.settimeout(10)
+    s.connect(server.address)
+    s.sendall(b"get big big big big\r\nquit\r\n")
+    data = b""
+    while True:
+        chunk = s.recv(1 << 16)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    assert data.count(b"VALUE big 0 1000000\r\n") == 4
+    assert data.endswith(b"\r\nEND\r\n")
+    assert len(data) == 4 * (len(b"VALUE big 0 1000000\r\n") + len(value) + 2) + 5
+
+
+def test_disabled_evictions_reuse_the_space_of_replaced_and_flushed_items(server_factory):
+    s = server_factory("-m", "8", "-M")
+    c = Conn(s)
+    value = b"x" * 100000
+    for _ in range(300):  # 30 MB of versions of one key into 8 MB
+        assert c.call(b"set k 0 0 %d\r\n%s\r\n" % (len(value), value)) == b"STORED\r\n"
+    for i in range(200):
+        if c.call(b"set n%d 0 0 %d\r\n%s\r\n" % (i, len(value), value)) != b"STORED\r\n":
+            break
+    assert c.call(b"flush_all\r\n") == b"OK\r\n"
+    for i in range(40):
+        assert c.call(b"set m%d 0 0 %d\r\n%s\r\n" % (i, len(value), value)) == b"STORED\r\n"
+    c.close()
