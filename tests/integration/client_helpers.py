@@ -1,34 +1,8 @@
-"""Helpers shared by the client-library tests (test_clients, test_django,
-test_libmemcached_tools): module-scoped servers and raw protocol look-ups.
-
-Release memcached takes about a second to exit on SIGTERM, so these suites start their
-servers once per module, stop them all in parallel, and flush between tests instead.
+"""Raw protocol look-ups shared by the client-library tests (test_clients, test_django,
+test_libmemcached_tools). Their servers come from conftest's module_server_factory and are
+flushed between tests.
 """
-import shutil
-import signal
-
-import pytest
-
-from conftest import Conn, Server
-
-
-@pytest.fixture(scope="module")
-def module_server_factory():
-    """Like conftest's server_factory, but the servers live for the whole module."""
-    started = []
-
-    def start(*args, unix=False, env=None):
-        s = Server(args, unix=unix, env=env)
-        started.append(s)
-        return s
-
-    yield start
-    for s in started:  # signal all first so their shutdowns overlap
-        if s.proc.poll() is None:
-            s.proc.send_signal(signal.SIGTERM)
-    for s in started:
-        s.stop()
-        shutil.rmtree(s.tmpdir, ignore_errors=True)
+from conftest import Conn
 
 
 def raw_call(server, data, terminator=b"\r\n"):

@@ -4,6 +4,7 @@ The binary is build/cachet unless CACHET_BIN points elsewhere (e.g. /usr/bin/mem
 same suite shows any difference between cachet and Debian's memcached side by side.
 """
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -192,18 +193,57 @@ def debugtime(server, seconds):
         pytest.skip("server has no debugtime command (release memcached)")
 
 
-@pytest.fixture
-def server_factory():
-    started = []
+class _Servers:
+    """Starts servers and stops them all at the end, overlapping their shutdowns (release
+    memcached takes about a second to exit on SIGTERM)."""
 
-    def start(*args, unix=False, env=None):
+    def __init__(self):
+        self.started = []
+
+    def start(self, *args, unix=False, env=None):
         s = Server(args, unix=unix, env=env)
-        started.append(s)
+        self.started.append(s)
         return s
 
-    yield start
-    for s in started:
-        s.stop()
+    def stop_all(self):
+        for s in self.started:
+            if s.proc.poll() is None:
+                s.proc.send_signal(signal.SIGTERM)
+        for s in self.started:
+            s.stop()
+            shutil.rmtree(s.tmpdir, ignore_errors=True)
+
+
+@pytest.fixture
+def server_factory():
+    servers = _Servers()
+    yield servers.start
+    servers.stop_all()
+
+
+@pytest.fixture(scope="module")
+def module_server_factory():
+    """Like server_factory, but the servers live for the whole module."""
+    servers = _Servers()
+    yield servers.start
+    servers.stop_all()
+
+
+@pytest.fixture(scope="module")
+def shared(module_server_factory):
+    """One server for a whole test module (memcached takes ~1 s to stop, so per-test servers
+    would make the suite slow when it runs against memcached)."""
+    return module_server_factory()
+
+
+@pytest.fixture
+def mc(shared):
+    """A fresh connection to the module's shared server, emptied by flush_all (which also
+    cancels a pending delayed flush)."""
+    c = Conn(shared, timeout=10)
+    assert c.call(b"flush_all\r\n") == b"OK\r\n"
+    yield c
+    c.close()
 
 
 @pytest.fixture

@@ -15,8 +15,7 @@ from pymemcache.client.hash import HashClient
 from pymemcache.exceptions import MemcacheServerError
 
 from conftest import Conn, debugtime
-from client_helpers import (curr_items, flush, module_server_factory,  # noqa: F401
-                            raw_get, raw_stats)
+from client_helpers import curr_items, flush, raw_get, raw_stats
 
 MAX_U64 = 2**64 - 1
 

@@ -43,8 +43,7 @@ from django.utils.module_loading import import_string  # noqa: E402
 from django.views.decorators.cache import cache_page  # noqa: E402
 
 from conftest import debugtime  # noqa: E402
-from client_helpers import (flush, module_server_factory,  # noqa: E402,F401
-                            raw_get, raw_stats)
+from client_helpers import flush, raw_get, raw_stats  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore::django.utils.deprecation.RemovedInDjango41Warning")

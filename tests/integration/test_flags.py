@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import CACHET_BIN, IS_MEMCACHED, Conn, Server
+from conftest import CACHET_BIN, Conn
 
 
 def run(*args):

@@ -13,8 +13,7 @@ import subprocess
 
 import pytest
 
-from client_helpers import (flush, module_server_factory,  # noqa: F401
-                            raw_call, raw_get, raw_stats)
+from client_helpers import flush, raw_call, raw_get, raw_stats
 
 TOOLS = "/usr/bin"
 

@@ -6,26 +6,11 @@ import time
 
 import pytest
 
-from conftest import Conn, Server, memcached_only_difference, rss_bound_check
+from conftest import Conn, memcached_only_difference, rss_bound_check
 from text_helpers import (OUT_OF_MEMORY, TOO_LARGE, TOO_MANY_CONNS, VERSION_LINE, assert_quiet,
                           get, stats, storage, store, value_block)
 
 MIB = 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def shared():
-    s = Server([])
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def mc(shared):
-    c = Conn(shared, timeout=10)
-    assert c.call(b"flush_all\r\n") == b"OK\r\n"
-    yield c
-    c.close()
 
 
 def max_value_len(item_size_max, key_len, flags=0):

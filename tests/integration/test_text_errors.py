@@ -11,7 +11,7 @@ skipped when the suite runs against memcached.
 """
 import pytest
 
-from conftest import Conn, Server, memcached_only_difference
+from conftest import Conn, memcached_only_difference
 from text_helpers import (BAD_CHUNK, BAD_EXPTIME, BAD_FORMAT, VERSION_LINE, assert_quiet, get,
                           read_retrieval, store, value_block)
 
@@ -19,20 +19,11 @@ K250 = b"k" * 250
 K251 = b"k" * 251
 
 
-@pytest.fixture(scope="module")
-def shared():
-    s = Server([])
-    yield s
-    s.stop()
-
-
 @pytest.fixture
-def mc(shared):
-    c = Conn(shared)
-    assert c.call(b"flush_all\r\n") == b"OK\r\n"
-    assert store(c, b"a", b"old") == b"STORED\r\n"
-    yield c
-    c.close()
+def mc(mc):
+    """conftest's connection, with key `a` holding b"old"."""
+    assert store(mc, b"a", b"old") == b"STORED\r\n"
+    return mc
 
 
 def expect(conn, data):

@@ -10,25 +10,10 @@ memcached-compatible part has run.
 """
 import pytest
 
-from conftest import Conn, Server, debugtime
+from conftest import Conn, debugtime
 from text_helpers import (BAD_DELTA, BAD_EXPTIME, BAD_FORMAT, DELETE_USAGE, INT_RE, NON_NUMERIC,
                           RUSAGE_RE, VERSION_LINE, assert_quiet, get, gets_cas, read_retrieval,
                           stats, storage, store, value_block)
-
-
-@pytest.fixture(scope="module")
-def shared():
-    s = Server([])
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def mc(shared):
-    c = Conn(shared)
-    assert c.call(b"flush_all\r\n") == b"OK\r\n"  # also cancels any pending delayed flush
-    yield c
-    c.close()
 
 
 # --- misc commands -------------------------------------------------------------------------
