@@ -215,6 +215,7 @@ constexpr CommandName kCommands[] = {
     {"quit", TextCommand::kQuit},
     {"stats", TextCommand::kStats},
     {"debugtime", TextCommand::kDebugTime},
+    {"shutdown", TextCommand::kShutdown},
 };
 
 }  // namespace
@@ -291,6 +292,7 @@ void ParseCommandLine(std::string_view line, TextRequest* req) {
       break;
     case TextCommand::kVersion:
     case TextCommand::kQuit:
+    case TextCommand::kShutdown:
       break;
   }
 }

@@ -27,6 +27,7 @@ enum class TextCommand : uint8_t {
   kQuit,
   kStats,
   kDebugTime,
+  kShutdown,
 };
 
 // Errors found while parsing a line; each maps to one fixed memcached reply (text_reply.h).

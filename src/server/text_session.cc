@@ -185,6 +185,9 @@ TextSession::Step TextSession::ExecuteLine(const TextRequest& req, ByteBuffer& o
     case TextCommand::kStats:
       ExecuteStats(req, out);
       return Step::kDone;
+    case TextCommand::kShutdown:
+      out.Append("ERROR: shutdown not enabled\r\n");  // memcached without -A
+      return Step::kDone;
     case TextCommand::kDebugTime:
       if (!server_.settings().debugtime) {
         out.Append(protocol::kError);  // what a release memcached answers

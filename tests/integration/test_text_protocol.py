@@ -769,3 +769,9 @@ def test_mutations_keep_ttl(shared, mc):
                                              + value_block(b"num", b"100") + b"END\r\n")
     debugtime(server, 6)
     assert get(c, b"ap", b"pre", b"num") == b"END\r\n"
+
+
+def test_shutdown_is_refused_without_A(mc):
+    assert mc.call(b"shutdown\r\n") == b"ERROR: shutdown not enabled\r\n"
+    assert mc.call(b"shutdown graceful\r\n") == b"ERROR: shutdown not enabled\r\n"
+    assert mc.call(b"version\r\n") == VERSION_LINE
