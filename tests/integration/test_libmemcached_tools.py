@@ -171,3 +171,17 @@ def test_memcexist_memctouch_memcping(target):
     assert raw_get(target, b"exists") == (0, b"yes")
     assert tool("memctouch", target, "--expire=100", "absent", check=False).returncode != 0
     tool("memcping", target)
+
+
+def test_memccapable_ascii(tcp_server):
+    """libmemcached's protocol conformance suite, ascii half (the binary half needs the binary
+    protocol, issue 4)."""
+    path = os.path.join(TOOLS, "memccapable")
+    if not os.path.exists(path):
+        pytest.skip(f"{path} not installed (libmemcached-tools)")
+    proc = subprocess.run([path, "-h", tcp_server.host, "-p", str(tcp_server.port), "-a", "-t", "10"],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+    out = proc.stdout.decode()
+    assert proc.returncode == 0, out
+    assert "All tests passed" in out
+    assert "[FAIL]" not in out
