@@ -143,10 +143,12 @@ void PrintUsage() {
       "-t, --threads=<num>       number of threads to use (default: 4)\n"
       "-b, --listen-backlog=<num> set the backlog queue limit (default: 1024)\n"
       "-I, --max-item-size=<num> adjusts max item size (default: 1m, min: 1k, max: 1024m)\n"
+      "-B, --protocol=<name>     protocol - one of ascii, binary, or auto (default: "
+      "auto-negotiate)\n"
       "-o, --extended            comma separated list of extended options; memcached's\n"
       "                          allocator and LRU tuning options are accepted and ignored\n"
       "Accepted for compatibility and ignored: -k -r -f -n -L -R -C -D -N -P.\n"
-      "Not supported yet (refused): -d -A -B binary -S -F -X -W -Y -e -Z, -U <port>.\n"
+      "Not supported yet (refused): -d -A -S -F -X -W -Y -e -Z, -U <port>.\n"
       "Environment: MEMCACHED_PORT_FILENAME writes the bound ports;\n"
       "CACHET_DEBUGTIME=1 enables the test-only `debugtime <seconds>` command.\n");
 }

@@ -30,8 +30,7 @@ uint32_t Connection::WantedEvents() const {
   if (closing_) return EPOLLOUT;
   uint32_t ev = 0;
   // Stop reading while replies pile up: a client that does not read costs bounded memory.
-  if (out_.size() < server::TextSession::kOutputHighWater && in_.size() < input_limit_ &&
-      !peer_closed_) {
+  if (out_.size() < server::kOutputHighWater && in_.size() < input_limit_ && !peer_closed_) {
     ev |= EPOLLIN;
   }
   if (!out_.empty()) ev |= EPOLLOUT;
@@ -70,7 +69,7 @@ bool Connection::ReadSome() {
 
 bool Connection::Drive() {
   while (true) {
-    if (session_.Process(in_, out_) == server::TextSession::Action::kClose) {
+    if (session_.Process(in_, out_) == server::SessionAction::kClose) {
       // Replies already produced still go out (memcached delivers them); nothing more is read.
       closing_ = true;
       return Flush() && !out_.empty();
@@ -78,10 +77,9 @@ bool Connection::Drive() {
     const size_t before = out_.size();
     if (!Flush()) return false;
     // Loop only if writing made room for a paused multiget to continue.
-    const bool drained =
-        out_.size() < before && out_.size() < server::TextSession::kOutputHighWater;
+    const bool drained = out_.size() < before && out_.size() < server::kOutputHighWater;
     if (!drained || in_.empty()) return true;
-    if (before < server::TextSession::kOutputHighWater) return true;
+    if (before < server::kOutputHighWater) return true;
   }
 }
 

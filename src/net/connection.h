@@ -1,11 +1,11 @@
 #pragma once
-// One client connection on a worker's event loop: moves bytes between the socket and a
-// TextSession. Owned and used by exactly one worker thread.
+// One client connection on a worker's event loop: moves bytes between the socket and its
+// protocol Session. Owned and used by exactly one worker thread.
 #include <cstdint>
 
 #include "common/byte_buffer.h"
 #include "server/server_context.h"
-#include "server/text_session.h"
+#include "server/session.h"
 
 namespace cachet::net {
 
@@ -30,7 +30,7 @@ class Connection {
 
   const int fd_;
   server::WorkerContext& worker_;
-  server::TextSession session_;
+  server::Session session_;
   common::ByteBuffer in_;
   common::ByteBuffer out_;
   size_t input_limit_;

@@ -33,6 +33,21 @@ WorkerContext& ServerContext::AddWorker() {
   return *workers_.back();
 }
 
+void ServerContext::FlushAll(int64_t delay) {
+  if (delay <= 0) {
+    Flush(0);
+    return;
+  }
+  // memcached invalidates items last written at or before realtime(delay) - 1, from that second
+  // on; realtime() of a past time is 1, so that flushes nothing (and replaces a pending flush).
+  const uint32_t at = time_.ToServerTime(delay) - 1;
+  if (at == 0) {
+    flush_at_.store(0, std::memory_order_relaxed);
+  } else {
+    Flush(at <= time_.Now() ? 0 : at);
+  }
+}
+
 void ServerContext::Flush(uint32_t at) {
   if (at == 0) {
     flush_at_.store(0, std::memory_order_relaxed);

@@ -47,10 +47,11 @@ class ServerContext {
   // `debugtime`: moves the server clock forward (test builds or CACHET_DEBUGTIME=1 only).
   void AdvanceClock(int64_t seconds) { debug_clock_.Advance(seconds); }
 
-  // flush_all: `at` is a server time, 0 for now. A delayed flush runs on the first request at
-  // or after its time.
-  void Flush(uint32_t at);
-  void CancelPendingFlush() { flush_at_.store(0, std::memory_order_relaxed); }
+  // flush_all with memcached's delay rules: <= 0 flushes now; otherwise a relative or absolute
+  // time (protocol exptime rules) after which everything written before it is gone; a time in
+  // the past flushes nothing and cancels a pending flush. A delayed flush runs on the first
+  // request at or after its time.
+  void FlushAll(int64_t delay);
   void RunPendingFlush(uint32_t now) {
     uint32_t at = flush_at_.load(std::memory_order_relaxed);
     if (at != 0 && now >= at && flush_at_.compare_exchange_strong(at, 0)) store_->Flush();
@@ -73,6 +74,7 @@ class ServerContext {
   std::unique_ptr<storage::Store> store_;
   ConnectionCounters connections_;
   std::vector<std::unique_ptr<WorkerContext>> workers_;  // fixed once workers start
+  void Flush(uint32_t at);                               // `at`: server time, 0 = now
   std::atomic<uint32_t> flush_at_{0};
   std::atomic<int> verbosity_;
 

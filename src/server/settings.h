@@ -7,6 +7,9 @@
 
 namespace cachet::server {
 
+// -B: which protocol connections speak (auto: decided by each connection's first byte).
+enum class Protocol : uint8_t { kAuto, kAscii, kBinary };
+
 struct Settings {
   // Network (memcached's -p -l -s -a -c -t -U -b).
   int tcp_port = 11211;  // 0 disables TCP; -1 picks an ephemeral port
@@ -17,6 +20,7 @@ struct Settings {
   int max_connections = 1024;
   int threads = 4;
   int backlog = 1024;
+  Protocol protocol = Protocol::kAuto;
 
   // Memory (-m -M -I).
   size_t memory_limit = size_t{64} << 20;

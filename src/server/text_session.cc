@@ -6,6 +6,7 @@
 #include "common/numbers.h"
 #include "protocol/text_parser.h"
 #include "protocol/text_reply.h"
+#include "server/general_stats.h"
 
 namespace cachet::server {
 
@@ -158,19 +159,7 @@ TextSession::Step TextSession::ExecuteLine(const TextRequest& req, ByteBuffer& o
     }
     case TextCommand::kFlushAll:
       stats.cmd_flush.Add();
-      if (!req.has_number || req.number <= 0) {
-        server_.Flush(0);
-      } else {
-        // memcached invalidates items last written at or before realtime(delay) - 1, from that
-        // second on; a time in the past (realtime() = 1) flushes nothing and cancels a pending
-        // flush.
-        const uint32_t at = time.ToServerTime(req.number) - 1;
-        if (at == 0) {
-          server_.CancelPendingFlush();
-        } else {
-          server_.Flush(at <= time.Now() ? 0 : at);
-        }
-      }
+      server_.FlushAll(req.has_number ? req.number : 0);
       Reply(out, protocol::kOk, req.noreply);
       return Step::kDone;
     case TextCommand::kVersion:
@@ -304,7 +293,14 @@ void TextSession::ExecuteStats(const TextRequest& req, ByteBuffer& out) {
   std::string_view args = req.args;
   const std::string_view group = protocol::NextKey(&args);
   if (group.empty()) {
-    AppendGeneralStats(server_, out);
+    VisitGeneralStats(server_, [&](std::string_view name, std::string_view value) {
+      out.Append("STAT ");
+      out.Append(name);
+      out.Append(' ');
+      out.Append(value);
+      out.Append("\r\n");
+    });
+    out.Append(protocol::kEnd);
   } else if (group == "reset") {
     server_.ResetStats();
     out.Append(protocol::kReset);

@@ -5,6 +5,7 @@
 // Memory stays bounded whatever the client does: the caller stops reading while the output is
 // above kOutputHighWater, a multiget pauses between keys at that mark and resumes on the next
 // call, and data for an item that is too large is discarded as it arrives, never buffered.
+// (kOutputHighWater: session_action.h.)
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -12,14 +13,13 @@
 #include "common/byte_buffer.h"
 #include "protocol/text_request.h"
 #include "server/server_context.h"
+#include "server/session_action.h"
 
 namespace cachet::server {
 
 class TextSession {
  public:
-  static constexpr size_t kOutputHighWater = 256 * 1024;
-
-  enum class Action : uint8_t { kContinue, kClose };
+  using Action = SessionAction;
 
   TextSession(ServerContext& server, WorkerContext& worker) : server_(server), worker_(worker) {}
 
@@ -50,8 +50,5 @@ class TextSession {
   size_t get_resume_ = 0;           // bytes of a paused multiget's key list already answered
   size_t input_wanted_ = 0;
 };
-
-// Appends the general `stats` reply (memcached 1.6.18's keys, in its order) to `out`.
-void AppendGeneralStats(ServerContext& server, common::ByteBuffer& out);
 
 }  // namespace cachet::server

@@ -121,12 +121,17 @@ ReadStatus Store::GetAndTouch(Writer& w, std::string_view key, uint32_t exptime,
 }
 
 Outcome Store::Put(Writer& w, StoreMode mode, std::string_view key, std::string_view value,
-                   uint32_t flags, uint32_t exptime, uint64_t cas, uint32_t now) {
+                   uint32_t flags, uint32_t exptime, uint64_t cas, uint32_t now,
+                   uint64_t* new_cas) {
   if (mode == StoreMode::kAppend || mode == StoreMode::kPrepend) {
     const bool append = mode == StoreMode::kAppend;
     Outcome result = ReadModifyWrite(
         w, key, now, /*new_item=*/true, /*same_version=*/false,
-        [&](const ItemRef& old, uint64_t, Outcome* outcome) -> size_t {
+        [&](const ItemRef& old, uint64_t old_cas, Outcome* outcome) -> size_t {
+          if (cas != 0 && cas != old_cas) {
+            *outcome = Outcome::kExists;
+            return 0;
+          }
           const size_t len = size_t{old.value_len} + value.size();
           if (!config_.size_rule.Fits(key.size(), old.flags, len)) {
             *outcome = Outcome::kTooLarge;
@@ -149,7 +154,8 @@ Outcome Store::Put(Writer& w, StoreMode mode, std::string_view key, std::string_
             p += value.size();
           }
           return static_cast<size_t>(p - dst);
-        });
+        },
+        new_cas);
     // memcached answers NOT_STORED for a missing item (and for one it cannot grow).
     if (result == Outcome::kNotFound || result == Outcome::kTooLarge) return Outcome::kNotStored;
     return result;
@@ -195,6 +201,7 @@ Outcome Store::Put(Writer& w, StoreMode mode, std::string_view key, std::string_
     } else {
       InsertLocked(shard, h, location, static_cast<uint32_t>(size));
     }
+    if (new_cas) *new_cas = pool_.CasOf(location);
   }
   Commit(w, size);
   total_items_.fetch_add(1, std::memory_order_relaxed);
@@ -202,7 +209,7 @@ Outcome Store::Put(Writer& w, StoreMode mode, std::string_view key, std::string_
 }
 
 Outcome Store::ReadModifyWrite(Writer& w, std::string_view key, uint32_t now, bool new_item,
-                               bool same_version, PlanFn plan, BuildFn build) {
+                               bool same_version, PlanFn plan, BuildFn build, uint64_t* new_cas) {
   const uint64_t h = Hash(key);
   Shard& shard = ShardFor(h);
   // Space is reserved before the lock (reserving may evict, which takes shard locks); the plan
@@ -231,6 +238,7 @@ Outcome Store::ReadModifyWrite(Writer& w, std::string_view key, uint32_t now, bo
       AccountLocked(shard, f.location, -static_cast<int64_t>(f.item.total_size()));
       AccountLocked(shard, location, static_cast<int64_t>(written));
       shard.index.SetLocation(f.slot, location, keep_bits);
+      if (new_cas) *new_cas = CasOf(DecodeItem(pool_.At(location)), location);
     }
     Commit(w, written);
     if (new_item) total_items_.fetch_add(1, std::memory_order_relaxed);
@@ -239,12 +247,13 @@ Outcome Store::ReadModifyWrite(Writer& w, std::string_view key, uint32_t now, bo
   return Outcome::kNoMemory;
 }
 
-Outcome Store::Delete(std::string_view key, uint32_t now) {
+Outcome Store::Delete(std::string_view key, uint32_t now, uint64_t cas) {
   const uint64_t h = Hash(key);
   Shard& shard = ShardFor(h);
   std::lock_guard lock(shard.mu);
   Found f = FindLocked(shard, h, key, now, nullptr);
   if (f.slot == HashIndex::kNotFound) return Outcome::kNotFound;
+  if (cas != 0 && CasOf(f.item, f.location) != cas) return Outcome::kExists;
   EraseLocked(shard, f);
   return Outcome::kDeleted;
 }
@@ -288,13 +297,17 @@ Outcome Store::RewriteExptime(Writer& w, std::string_view key, uint32_t exptime,
 }
 
 Outcome Store::Arith(Writer& w, std::string_view key, bool incr, uint64_t delta, uint32_t now,
-                     uint64_t* result) {
+                     uint64_t* result, uint64_t cas, uint64_t* new_cas) {
   char digits[20];
   size_t digits_len = 0;
   bool grows = false;
   return ReadModifyWrite(
       w, key, now, /*new_item=*/false, /*same_version=*/false,
-      [&](const ItemRef& old, uint64_t, Outcome* outcome) -> size_t {
+      [&](const ItemRef& old, uint64_t old_cas, Outcome* outcome) -> size_t {
+        if (cas != 0 && cas != old_cas) {
+          *outcome = Outcome::kExists;
+          return 0;
+        }
         uint64_t value;
         if (!common::ParseU64(std::string_view(old.value(), old.value_len), &value)) {
           *outcome = Outcome::kNonNumeric;
@@ -322,7 +335,8 @@ Outcome Store::Arith(Writer& w, std::string_view key, bool incr, uint64_t delta,
         std::memcpy(p, digits, digits_len);
         std::memset(p + digits_len, ' ', len - digits_len);
         return static_cast<size_t>(p + len - dst);
-      });
+      },
+      new_cas);
 }
 
 void Store::Flush() {

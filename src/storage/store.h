@@ -105,15 +105,20 @@ class Store {
   ReadStatus GetAndTouch(Writer& w, std::string_view key, uint32_t exptime, uint32_t now,
                          ReadFn fn);
 
-  // set/add/replace/cas use flags and exptime; append/prepend keep the item's own.
+  // set/add/replace/cas use flags and exptime; append/prepend keep the item's own. `cas` is the
+  // CAS to compare for kCas, and for append/prepend when non-zero (binary protocol). The new
+  // version's CAS goes to *new_cas when given.
   common::Outcome Put(Writer& w, StoreMode mode, std::string_view key, std::string_view value,
-                      uint32_t flags, uint32_t exptime, uint64_t cas, uint32_t now);
-  common::Outcome Delete(std::string_view key, uint32_t now);
+                      uint32_t flags, uint32_t exptime, uint64_t cas, uint32_t now,
+                      uint64_t* new_cas = nullptr);
+  // `cas` non-zero: delete only that version (kExists otherwise).
+  common::Outcome Delete(std::string_view key, uint32_t now, uint64_t cas = 0);
   common::Outcome Touch(Writer& w, std::string_view key, uint32_t exptime, uint32_t now);
   // incr/decr with memcached's rules: incr wraps at 2^64, decr stops at 0, and a shorter result
-  // is padded with spaces to the old length. kStored with *result set on success.
+  // is padded with spaces to the old length. kStored with *result set on success; `cas`
+  // non-zero: only that version (kExists otherwise).
   common::Outcome Arith(Writer& w, std::string_view key, bool incr, uint64_t delta, uint32_t now,
-                        uint64_t* result);
+                        uint64_t* result, uint64_t cas = 0, uint64_t* new_cas = nullptr);
   // Drops every item now.
   void Flush();
 
@@ -157,7 +162,8 @@ class Store {
   // `new_item`: whether the rewrite counts in total_items (memcached counts a relinked item);
   // `same_version`: a touch moves the same version, which keeps its access bits.
   common::Outcome ReadModifyWrite(Writer& w, std::string_view key, uint32_t now, bool new_item,
-                                  bool same_version, PlanFn plan, BuildFn build);
+                                  bool same_version, PlanFn plan, BuildFn build,
+                                  uint64_t* new_cas = nullptr);
   // Writes the version whose CAS is `expected_cas` (0: the current one) again with an exptime
   // field, keeping its CAS; kExists if another version replaced it meanwhile.
   common::Outcome RewriteExptime(Writer& w, std::string_view key, uint32_t exptime,

@@ -166,7 +166,7 @@ TEST_F(SessionTest, LargeMultigetPausesAtTheHighWaterMark) {
   in_.Append(line + "\r\n");
   session_.Process(in_, out_);
   // Output stopped near the mark instead of holding all ten values.
-  EXPECT_LT(out_.size(), TextSession::kOutputHighWater + 2 * value.size());
+  EXPECT_LT(out_.size(), kOutputHighWater + 2 * value.size());
   EXPECT_FALSE(in_.empty());
   std::string all(out_.readable());
   out_.Consume(out_.size());

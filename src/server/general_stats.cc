@@ -1,43 +1,39 @@
-// The general `stats` reply: memcached 1.6.18's 92 keys in its order. Counters cachet has are
-// real; those of memcached machinery cachet does not have (slab mover, LRU crawler, ...) are 0.
+// The general stats: memcached 1.6.18's 92 keys in its order. Counters cachet has are real;
+// those of memcached machinery cachet does not have (slab mover, LRU crawler, ...) are 0.
+#include "server/general_stats.h"
+
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
 
-#include "server/text_session.h"
+#include "common/numbers.h"
 
 namespace cachet::server {
 namespace {
 
 class StatWriter {
  public:
-  explicit StatWriter(common::ByteBuffer& out) : out_(out) {}
+  explicit StatWriter(StatVisitor visit) : visit_(visit) {}
   void U(const char* name, uint64_t v) {
-    char buf[128];
-    const int n = std::snprintf(buf, sizeof(buf), "STAT %s %llu\r\n", name,
-                                static_cast<unsigned long long>(v));
-    out_.Append(std::string_view(buf, static_cast<size_t>(n)));
+    char buf[20];
+    visit_(name, std::string_view(buf, common::FormatU64(v, buf)));
   }
-  void S(const char* name, const char* v) {
-    char buf[192];
-    const int n = std::snprintf(buf, sizeof(buf), "STAT %s %s\r\n", name, v);
-    out_.Append(std::string_view(buf, static_cast<size_t>(n)));
-  }
+  void S(const char* name, const char* v) { visit_(name, v); }
   void Time(const char* name, const timeval& tv) {
     char buf[64];
-    std::snprintf(buf, sizeof(buf), "%ld.%06ld", static_cast<long>(tv.tv_sec),
-                  static_cast<long>(tv.tv_usec));
-    S(name, buf);
+    const int n = std::snprintf(buf, sizeof(buf), "%ld.%06ld", static_cast<long>(tv.tv_sec),
+                                static_cast<long>(tv.tv_usec));
+    visit_(name, std::string_view(buf, static_cast<size_t>(n)));
   }
 
  private:
-  common::ByteBuffer& out_;
+  StatVisitor visit_;
 };
 
 }  // namespace
 
-void AppendGeneralStats(ServerContext& server, common::ByteBuffer& out) {
+void VisitGeneralStats(ServerContext& server, StatVisitor visit) {
   const Settings& settings = server.settings();
   const StatsTotals t = server.ThreadTotals();
   const storage::StoreStats s = server.StoreTotals();
@@ -46,7 +42,7 @@ void AppendGeneralStats(ServerContext& server, common::ByteBuffer& out) {
   ::getrusage(RUSAGE_SELF, &usage);
   const int64_t current = conns.current.load(std::memory_order_relaxed);
 
-  StatWriter w(out);
+  StatWriter w(visit);
   w.U("pid", static_cast<uint64_t>(::getpid()));
   w.U("uptime", server.time().Now());
   w.U("time", static_cast<uint64_t>(server.time().UnixNow()));
@@ -126,7 +122,6 @@ void AppendGeneralStats(ServerContext& server, common::ByteBuffer& out) {
         "moves_to_warm", "moves_within_lru", "direct_reclaims", "lru_bumps_dropped"}) {
     w.U(name, 0);
   }
-  out.Append("END\r\n");
 }
 
 }  // namespace cachet::server

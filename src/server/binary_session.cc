@@ -1,0 +1,412 @@
+#include "server/binary_session.h"
+
+#include <algorithm>
+
+#include "common/numbers.h"
+#include "protocol/text_parser.h"
+#include "server/general_stats.h"
+
+namespace cachet::server {
+
+using common::ByteBuffer;
+using common::Outcome;
+using protocol::BinaryFrame;
+using protocol::BinaryHeader;
+using protocol::BinaryRequest;
+using protocol::BinaryStatus;
+namespace op = protocol::binop;
+
+namespace {
+
+// Quiet opcodes and the opcode they are the silent form of.
+uint8_t BaseOpcode(uint8_t opcode, bool* quiet) {
+  *quiet = true;
+  switch (opcode) {
+    case op::kGetQ:
+      return op::kGet;
+    case op::kGetKQ:
+      return op::kGetK;
+    case op::kSetQ:
+      return op::kSet;
+    case op::kAddQ:
+      return op::kAdd;
+    case op::kReplaceQ:
+      return op::kReplace;
+    case op::kDeleteQ:
+      return op::kDelete;
+    case op::kIncrementQ:
+      return op::kIncrement;
+    case op::kDecrementQ:
+      return op::kDecrement;
+    case op::kQuitQ:
+      return op::kQuit;
+    case op::kFlushQ:
+      return op::kFlush;
+    case op::kAppendQ:
+      return op::kAppend;
+    case op::kPrependQ:
+      return op::kPrepend;
+    case op::kGatQ:
+      return op::kGat;
+    case op::kGatKQ:
+      return op::kGatK;
+    default:
+      *quiet = false;
+      return opcode;
+  }
+}
+
+enum class Shape : uint8_t { kValid, kInvalid, kUnknownOpcode };
+
+// memcached's per-opcode length rules; a request breaking them is a protocol error.
+Shape CheckShape(uint8_t base, const BinaryHeader& h) {
+  const uint32_t ext = h.extras_len, key = h.key_len, body = h.body_len;
+  bool ok = false;
+  switch (base) {
+    case op::kVersion:
+    case op::kNoop:
+    case op::kQuit:
+      ok = ext == 0 && key == 0 && body == 0;
+      break;
+    case op::kFlush:
+      ok = key == 0 && body == ext && (ext == 0 || ext == 4);
+      break;
+    case op::kSet:
+    case op::kAdd:
+    case op::kReplace:
+      ok = ext == 8 && key != 0 && body >= key + 8;
+      break;
+    case op::kGet:
+    case op::kGetK:
+      ok = ext == 0 && body == key && key > 0;
+      break;
+    case op::kDelete:
+      ok = key > 0 && ext == 0 && body == key;
+      break;
+    case op::kIncrement:
+    case op::kDecrement:
+      ok = key > 0 && ext == 20 && body == key + ext;
+      break;
+    case op::kAppend:
+    case op::kPrepend:
+      ok = key > 0 && ext == 0;
+      break;
+    case op::kStat:
+      ok = ext == 0;
+      break;
+    case op::kTouch:
+    case op::kGat:
+    case op::kGatK:
+      ok = ext == 4 && key != 0;
+      break;
+    default:
+      return Shape::kUnknownOpcode;  // incl. SASL, which needs -S
+  }
+  return ok ? Shape::kValid : Shape::kInvalid;
+}
+
+bool CarriesValue(uint8_t base) {
+  return base == op::kSet || base == op::kAdd || base == op::kReplace || base == op::kAppend ||
+         base == op::kPrepend;
+}
+
+}  // namespace
+
+SessionAction BinarySession::Process(ByteBuffer& in, ByteBuffer& out) {
+  input_wanted_ = 0;
+  server_.RunPendingFlush(server_.time().Now());
+  while (true) {
+    if (swallow_ > 0) {
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(swallow_, in.size()));
+      in.Consume(n);
+      swallow_ -= n;
+      if (swallow_ > 0) return SessionAction::kContinue;
+    }
+    if (out.size() >= kOutputHighWater || in.empty()) return SessionAction::kContinue;
+
+    BinaryRequest req;
+    switch (protocol::FrameBinaryRequest(in.readable(), &req)) {
+      case BinaryFrame::kNeedMore:
+        if (in.size() >= protocol::kBinaryHeaderSize) {
+          input_wanted_ = protocol::kBinaryHeaderSize + req.header.extras_len + req.header.key_len;
+        }
+        return SessionAction::kContinue;
+      case BinaryFrame::kBadMagic:
+        return SessionAction::kClose;
+      case BinaryFrame::kBadLengths:
+        protocol::AppendBinaryError(out, req.header, BinaryStatus::kUnknownCommand);
+        return SessionAction::kClose;
+      case BinaryFrame::kReady:
+        break;
+    }
+    const BinaryHeader& h = req.header;
+    bool quiet;
+    const uint8_t base = BaseOpcode(h.opcode, &quiet);
+    const Shape shape = CheckShape(base, h);
+    if (shape == Shape::kUnknownOpcode) {
+      // memcached would misread the rest of the body as commands; skipping it keeps the
+      // stream in sync.
+      protocol::AppendBinaryError(out, h, BinaryStatus::kUnknownCommand);
+      in.Consume(req.prefix_len);
+      swallow_ = req.value_len;
+      continue;
+    }
+    if (h.key_len > protocol::kMaxKeyLength || shape == Shape::kInvalid) {
+      protocol::AppendBinaryError(out, h, BinaryStatus::kInvalidArguments);
+      return SessionAction::kClose;
+    }
+    if (CarriesValue(base)) {
+      const uint32_t flags =
+          base == op::kAppend || base == op::kPrepend ? 0 : protocol::LoadBe32(req.extras.data());
+      if (!server_.store().size_rule().Fits(req.key.size(), flags, req.value_len)) {
+        worker_.stats.store_too_large.Add();
+        protocol::AppendBinaryError(out, h, BinaryStatus::kTooLarge);
+        // Like memcached, a failed set must not leave the old value readable.
+        if (base == op::kSet) server_.store().Delete(req.key, server_.time().Now());
+        in.Consume(req.prefix_len);
+        swallow_ = req.value_len;
+        continue;
+      }
+    }
+    const size_t total = req.prefix_len + req.value_len;
+    if (in.size() < total) {
+      input_wanted_ = total;
+      return SessionAction::kContinue;
+    }
+    const std::string_view value = in.readable().substr(req.prefix_len, req.value_len);
+    const Step step = Execute(req, value, out);
+    in.Consume(total);
+    if (step == Step::kClose) return SessionAction::kClose;
+  }
+}
+
+BinarySession::Step BinarySession::Execute(const BinaryRequest& req, std::string_view value,
+                                           ByteBuffer& out) {
+  const BinaryHeader& h = req.header;
+  bool quiet;
+  const uint8_t base = BaseOpcode(h.opcode, &quiet);
+  ThreadStats& stats = worker_.stats;
+  switch (base) {
+    case op::kGet:
+    case op::kGetK:
+    case op::kTouch:
+    case op::kGat:
+    case op::kGatK:
+      ExecuteGet(req, out);
+      return Step::kDone;
+    case op::kSet:
+    case op::kAdd:
+    case op::kReplace:
+    case op::kAppend:
+    case op::kPrepend:
+      ExecuteStore(req, value, out);
+      return Step::kDone;
+    case op::kIncrement:
+    case op::kDecrement:
+      ExecuteArith(req, out);
+      return Step::kDone;
+    case op::kDelete: {
+      const Outcome o = server_.store().Delete(req.key, server_.time().Now(), h.cas);
+      if (o == Outcome::kDeleted) {
+        stats.delete_hits.Add();
+        if (!quiet) protocol::AppendBinaryResponse(out, h, BinaryStatus::kOk, 0, {}, {}, {});
+      } else if (o == Outcome::kExists) {
+        protocol::AppendBinaryError(out, h, BinaryStatus::kKeyExists);
+      } else {
+        stats.delete_misses.Add();
+        protocol::AppendBinaryError(out, h, BinaryStatus::kKeyNotFound);
+      }
+      return Step::kDone;
+    }
+    case op::kFlush:
+      ExecuteFlush(req, out);
+      return Step::kDone;
+    case op::kNoop:
+      protocol::AppendBinaryResponse(out, h, BinaryStatus::kOk, 0, {}, {}, {});
+      return Step::kDone;
+    case op::kVersion:
+      protocol::AppendBinaryResponse(out, h, BinaryStatus::kOk, 0, {}, {}, "1.6.18");
+      return Step::kDone;
+    case op::kQuit:
+      if (!quiet) protocol::AppendBinaryResponse(out, h, BinaryStatus::kOk, 0, {}, {}, {});
+      return Step::kClose;
+    case op::kStat:
+      ExecuteStat(req, out);
+      return Step::kDone;
+    default:
+      return Step::kDone;  // unreachable: CheckShape admitted only the opcodes above
+  }
+}
+
+void BinarySession::ExecuteGet(const BinaryRequest& req, ByteBuffer& out) {
+  const BinaryHeader& h = req.header;
+  bool quiet;
+  const uint8_t base = BaseOpcode(h.opcode, &quiet);
+  const bool touch = base == op::kTouch || base == op::kGat || base == op::kGatK;
+  const bool with_key = base == op::kGetK || base == op::kGatK;
+  const bool with_value = base != op::kTouch;
+  const ServerTime& time = server_.time();
+  const uint32_t now = time.Now();
+  ThreadStats& stats = worker_.stats;
+  auto emit = [&](const storage::ItemView& item) {
+    char flags[4];
+    protocol::StoreBe32(item.flags, flags);
+    protocol::AppendBinaryResponse(out, h, BinaryStatus::kOk, item.cas, std::string_view(flags, 4),
+                                   with_key ? req.key : "", with_value ? item.value : "");
+  };
+  storage::ReadStatus r;
+  if (touch) {
+    stats.cmd_touch.Add();
+    const uint32_t exptime = time.ToServerTime(protocol::LoadBe32(req.extras.data()));
+    r = server_.store().GetAndTouch(worker_.writer, req.key, exptime, now, emit);
+    (r == storage::ReadStatus::kHit ? stats.touch_hits : stats.touch_misses).Add();
+  } else {
+    stats.cmd_get.Add();
+    r = server_.store().Get(req.key, now, emit);
+    (r == storage::ReadStatus::kHit ? stats.get_hits : stats.get_misses).Add();
+    if (r == storage::ReadStatus::kExpired) stats.get_expired.Add();
+  }
+  if (r == storage::ReadStatus::kHit || quiet) return;
+  if (with_key) {
+    // memcached's miss for the K variants carries the key as its whole body.
+    protocol::AppendBinaryResponse(out, h, BinaryStatus::kKeyNotFound, 0, {}, req.key, {});
+  } else {
+    protocol::AppendBinaryError(out, h, BinaryStatus::kKeyNotFound);
+  }
+}
+
+void BinarySession::ExecuteStore(const BinaryRequest& req, std::string_view value,
+                                 ByteBuffer& out) {
+  const BinaryHeader& h = req.header;
+  bool quiet;
+  const uint8_t base = BaseOpcode(h.opcode, &quiet);
+  const ServerTime& time = server_.time();
+  ThreadStats& stats = worker_.stats;
+  storage::StoreMode mode = storage::StoreMode::kSet;
+  uint32_t flags = 0, exptime = 0;
+  if (base == op::kAppend || base == op::kPrepend) {
+    mode = base == op::kAppend ? storage::StoreMode::kAppend : storage::StoreMode::kPrepend;
+  } else {
+    flags = protocol::LoadBe32(req.extras.data());
+    exptime = time.ToServerTime(protocol::LoadBe32(req.extras.data() + 4));
+    // A CAS in the header turns set, add and replace into a compare-and-swap, as in memcached.
+    if (h.cas != 0) {
+      mode = storage::StoreMode::kCas;
+    } else if (base == op::kAdd) {
+      mode = storage::StoreMode::kAdd;
+    } else if (base == op::kReplace) {
+      mode = storage::StoreMode::kReplace;
+    }
+  }
+  stats.cmd_set.Add();
+  uint64_t cas = 0;
+  const Outcome o = server_.store().Put(worker_.writer, mode, req.key, value, flags, exptime, h.cas,
+                                        time.Now(), &cas);
+  if (mode == storage::StoreMode::kCas) {
+    if (o == Outcome::kStored) stats.cas_hits.Add();
+    if (o == Outcome::kExists) stats.cas_badval.Add();
+    if (o == Outcome::kNotFound) stats.cas_misses.Add();
+  }
+  switch (o) {
+    case Outcome::kStored:
+      if (!quiet) protocol::AppendBinaryResponse(out, h, BinaryStatus::kOk, cas, {}, {}, {});
+      return;
+    case Outcome::kExists:
+      protocol::AppendBinaryError(out, h, BinaryStatus::kKeyExists);
+      return;
+    case Outcome::kNotFound:
+      protocol::AppendBinaryError(out, h, BinaryStatus::kKeyNotFound);
+      return;
+    case Outcome::kNoMemory:
+      stats.store_no_memory.Add();
+      if (base == op::kSet) server_.store().Delete(req.key, time.Now());
+      protocol::AppendBinaryError(out, h, BinaryStatus::kOutOfMemory);
+      return;
+    default:
+      // memcached's NOT_STORED per command: add -> exists, replace -> not found.
+      protocol::AppendBinaryError(out, h,
+                                  base == op::kAdd       ? BinaryStatus::kKeyExists
+                                  : base == op::kReplace ? BinaryStatus::kKeyNotFound
+                                                         : BinaryStatus::kNotStored);
+      return;
+  }
+}
+
+void BinarySession::ExecuteArith(const BinaryRequest& req, ByteBuffer& out) {
+  const BinaryHeader& h = req.header;
+  bool quiet;
+  const bool incr = BaseOpcode(h.opcode, &quiet) == op::kIncrement;
+  const uint64_t delta = protocol::LoadBe64(req.extras.data());
+  const uint64_t initial = protocol::LoadBe64(req.extras.data() + 8);
+  const uint32_t expiration = protocol::LoadBe32(req.extras.data() + 16);
+  const ServerTime& time = server_.time();
+  ThreadStats& stats = worker_.stats;
+  uint64_t value = 0, cas = 0;
+  Outcome o =
+      server_.store().Arith(worker_.writer, req.key, incr, delta, time.Now(), &value, h.cas, &cas);
+  if (o == Outcome::kNotFound) {
+    (incr ? stats.incr_misses : stats.decr_misses).Add();
+    if (expiration == 0xffffffffu) {
+      protocol::AppendBinaryError(out, h, BinaryStatus::kKeyNotFound);
+      return;
+    }
+    // Create it with the initial value (not counting the delta), as memcached does.
+    char digits[20];
+    const std::string_view text(digits, common::FormatU64(initial, digits));
+    o = server_.store().Put(worker_.writer, storage::StoreMode::kAdd, req.key, text, 0,
+                            time.ToServerTime(expiration), 0, time.Now(), &cas);
+    value = initial;
+    if (o != Outcome::kStored) {
+      protocol::AppendBinaryError(
+          out, h, o == Outcome::kNoMemory ? BinaryStatus::kOutOfMemory : BinaryStatus::kNotStored);
+      return;
+    }
+  } else if (o == Outcome::kStored) {
+    (incr ? stats.incr_hits : stats.decr_hits).Add();
+  }
+  switch (o) {
+    case Outcome::kStored: {
+      if (quiet) return;
+      char body[8];
+      protocol::StoreBe64(value, body);
+      protocol::AppendBinaryResponse(out, h, BinaryStatus::kOk, cas, {}, {},
+                                     std::string_view(body, 8));
+      return;
+    }
+    case Outcome::kNonNumeric:
+      protocol::AppendBinaryError(out, h, BinaryStatus::kNonNumeric);
+      return;
+    case Outcome::kExists:
+      protocol::AppendBinaryError(out, h, BinaryStatus::kKeyExists);
+      return;
+    default:
+      protocol::AppendBinaryError(out, h, BinaryStatus::kOutOfMemory);
+      return;
+  }
+}
+
+void BinarySession::ExecuteFlush(const BinaryRequest& req, ByteBuffer& out) {
+  bool quiet;
+  BaseOpcode(req.header.opcode, &quiet);
+  worker_.stats.cmd_flush.Add();
+  const int64_t delay = req.extras.size() == 4 ? protocol::LoadBe32(req.extras.data()) : 0;
+  server_.FlushAll(delay);
+  if (!quiet) protocol::AppendBinaryResponse(out, req.header, BinaryStatus::kOk, 0, {}, {}, {});
+}
+
+void BinarySession::ExecuteStat(const BinaryRequest& req, ByteBuffer& out) {
+  const BinaryHeader& h = req.header;
+  if (req.key.empty()) {
+    VisitGeneralStats(server_, [&](std::string_view name, std::string_view value) {
+      protocol::AppendBinaryResponse(out, h, BinaryStatus::kOk, 0, {}, name, value);
+    });
+  } else if (req.key.starts_with("reset")) {
+    server_.ResetStats();
+  } else {
+    protocol::AppendBinaryError(out, h, BinaryStatus::kKeyNotFound);  // groups: not yet
+    return;
+  }
+  protocol::AppendBinaryResponse(out, h, BinaryStatus::kOk, 0, {}, {}, {});  // end of stats
+}
+
+}  // namespace cachet::server

@@ -1,0 +1,33 @@
+#pragma once
+// A connection's protocol session: picks text or binary from the first byte it receives, as
+// memcached does (0x80 starts a binary request), unless -B fixed the protocol.
+#include <cstddef>
+
+#include "common/byte_buffer.h"
+#include "server/binary_session.h"
+#include "server/server_context.h"
+#include "server/session_action.h"
+#include "server/text_session.h"
+
+namespace cachet::server {
+
+class Session {
+ public:
+  Session(ServerContext& server, WorkerContext& worker)
+      : server_(server), text_(server, worker), binary_(server, worker) {}
+
+  SessionAction Process(common::ByteBuffer& in, common::ByteBuffer& out);
+  size_t input_wanted() const {
+    return kind_ == Kind::kBinary ? binary_.input_wanted() : text_.input_wanted();
+  }
+
+ private:
+  enum class Kind : uint8_t { kUndecided, kText, kBinary };
+
+  ServerContext& server_;
+  Kind kind_ = Kind::kUndecided;
+  TextSession text_;
+  BinarySession binary_;
+};
+
+}  // namespace cachet::server
