@@ -5,7 +5,7 @@ data type (u8), vbucket (u16), total body length (u32), opaque (u32), cas (u64);
 extras + key + value. Responses have magic 0x81 and a status (u16) where the vbucket was.
 """
 import collections
-import socket
+import select
 import struct
 
 HEADER = struct.Struct(">BBHBBHIIQ")
@@ -136,17 +136,26 @@ class BinConn:
         r = self.call(NOOP, opaque=0x5EED)
         assert (r.opcode, r.status, r.opaque, r.body_len) == (NOOP, SUCCESS, 0x5EED, 0), r
 
-    def is_closed(self, timeout=5):
-        """True when the server closed the connection (pending bytes are discarded)."""
+    def read_until_close(self, timeout=5):
+        """Every byte the server still sends before it closes the connection (raises
+        socket.timeout if it stays open). `== b""` proves nothing more came before the close."""
         self.sock.settimeout(timeout)
+        out, self.buf = self.buf, b""
         try:
             while True:
-                if self.sock.recv(65536) == b"":
-                    return True
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return out
+                out += chunk
         except ConnectionResetError:
-            return True
-        except socket.timeout:
+            return out
+
+    def nothing_pending(self, timeout=0.2):
+        """True when no byte arrives within `timeout` (a negative check, not a synchroniser)."""
+        if self.buf:
             return False
+        readable, _, _ = select.select([self.sock], [], [], timeout)
+        return not readable
 
     def close(self):
         self.sock.close()
