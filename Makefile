@@ -4,7 +4,9 @@ JOBS ?= $(shell nproc)
 PYTHON ?= /usr/bin/python3
 CMAKE_FLAGS ?=
 
-.PHONY: build run test unit integration deps deps-test bench clean format asan tsan
+FUZZ_SECONDS ?= 60
+
+.PHONY: build run test unit integration deps deps-test bench clean format asan tsan fuzz
 
 build: deps
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
@@ -32,6 +34,17 @@ asan:
 	$(MAKE) build BUILD_DIR=build-asan CMAKE_FLAGS="-DCACHET_SANITIZE=address -DCMAKE_BUILD_TYPE=RelWithDebInfo"
 tsan:
 	$(MAKE) build BUILD_DIR=build-tsan CMAKE_FLAGS="-DCACHET_SANITIZE=thread -DCMAKE_BUILD_TYPE=RelWithDebInfo"
+
+# libFuzzer on each parser for FUZZ_SECONDS, starting from the seed corpus (findings: build-fuzz/).
+fuzz:
+	@scripts/install-deps.sh fuzz
+	CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCACHET_FUZZ=ON >/dev/null
+	cmake --build build-fuzz -j $(JOBS) --target text_parser_fuzz binary_parser_fuzz
+	for t in text binary; do \
+	  mkdir -p build-fuzz/corpus/$$t && \
+	  (cd build-fuzz && ./tests/$${t}_parser_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -dict=$(CURDIR)/tests/fuzz/$$t.dict corpus/$$t $(CURDIR)/tests/fuzz/corpus/$$t) || exit 1; \
+	done
 
 bench: build
 	@echo "The side-by-side benchmark kit is tracked in issue 6; see README.md."

@@ -2,6 +2,7 @@
 # Installs the Debian packages cachet needs that are missing, and nothing else.
 #   install-deps.sh build   compiler, CMake, libraries
 #   install-deps.sh test    build + what the test suites drive (clients, Django, tools)
+#   install-deps.sh fuzz    build + clang and its libFuzzer runtime
 set -euo pipefail
 
 build_pkgs=(g++ cmake make libgtest-dev libgmock-dev libxxhash-dev ccache)
@@ -9,9 +10,11 @@ test_pkgs=(python3 python3-pytest python3-pymemcache python3-pylibmc python3-mem
            python3-binary-memcached python3-django libmemcached-tools)
 
 pkgs=("${build_pkgs[@]}")
-if [ "${1:-build}" = "test" ]; then
-  pkgs+=("${test_pkgs[@]}")
-fi
+fuzz_pkgs=(clang libclang-rt-14-dev)
+case "${1:-build}" in
+  test) pkgs+=("${test_pkgs[@]}") ;;
+  fuzz) pkgs+=("${fuzz_pkgs[@]}") ;;
+esac
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -90,6 +90,7 @@ class BinConn:
     """A raw binary-protocol connection to a conftest Server."""
 
     def __init__(self, server, timeout=5):
+        self.server = server
         self.sock = server.raw(timeout)
         self.buf = b""
 
