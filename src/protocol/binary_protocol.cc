@@ -118,8 +118,10 @@ void AppendBinaryResponse(common::ByteBuffer& out, const BinaryHeader& request, 
   out.Commit(n);
 }
 
-void AppendBinaryError(common::ByteBuffer& out, const BinaryHeader& request, BinaryStatus status) {
-  AppendBinaryResponse(out, request, status, 0, {}, {}, BinaryStatusText(status));
+void AppendBinaryError(common::ByteBuffer& out, const BinaryHeader& request, BinaryStatus status,
+                       std::string_view text) {
+  AppendBinaryResponse(out, request, status, 0, {}, {},
+                       text.empty() ? BinaryStatusText(status) : text);
 }
 
 }  // namespace cachet::protocol

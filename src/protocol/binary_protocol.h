@@ -81,8 +81,9 @@ BinaryFrame FrameBinaryRequest(std::string_view in, BinaryRequest* req);
 void AppendBinaryResponse(common::ByteBuffer& out, const BinaryHeader& request, BinaryStatus status,
                           uint64_t cas, std::string_view extras, std::string_view key,
                           std::string_view value);
-// An error response: no extras, no key, the status's fixed text as the body.
-void AppendBinaryError(common::ByteBuffer& out, const BinaryHeader& request, BinaryStatus status);
+// An error response: no extras, no key, the status's fixed text (or `text`) as the body.
+void AppendBinaryError(common::ByteBuffer& out, const BinaryHeader& request, BinaryStatus status,
+                       std::string_view text = {});
 
 // Big-endian helpers for extras.
 uint32_t LoadBe32(const char* p);

@@ -99,8 +99,17 @@ Shape CheckShape(uint8_t base, const BinaryHeader& h) {
     case op::kGatK:
       ok = ext == 4 && key != 0;
       break;
+    case op::kSaslListMechs:
+      // Without -S, a well-formed SASL request is an unknown command; a malformed one is still
+      // a protocol error, as in memcached.
+      if (ext != 0 || key != 0 || body != 0) return Shape::kInvalid;
+      return Shape::kUnknownOpcode;
+    case op::kSaslAuth:
+    case op::kSaslStep:
+      if (ext != 0 || key == 0) return Shape::kInvalid;
+      return Shape::kUnknownOpcode;
     default:
-      return Shape::kUnknownOpcode;  // incl. SASL, which needs -S
+      return Shape::kUnknownOpcode;
   }
   return ok ? Shape::kValid : Shape::kInvalid;
 }
@@ -143,6 +152,10 @@ SessionAction BinarySession::Process(ByteBuffer& in, ByteBuffer& out) {
     bool quiet;
     const uint8_t base = BaseOpcode(h.opcode, &quiet);
     const Shape shape = CheckShape(base, h);
+    if (h.key_len > protocol::kMaxKeyLength || shape == Shape::kInvalid) {
+      protocol::AppendBinaryError(out, h, BinaryStatus::kInvalidArguments);
+      return SessionAction::kClose;
+    }
     if (shape == Shape::kUnknownOpcode) {
       // memcached would misread the rest of the body as commands; skipping it keeps the
       // stream in sync.
@@ -150,10 +163,6 @@ SessionAction BinarySession::Process(ByteBuffer& in, ByteBuffer& out) {
       in.Consume(req.prefix_len);
       swallow_ = req.value_len;
       continue;
-    }
-    if (h.key_len > protocol::kMaxKeyLength || shape == Shape::kInvalid) {
-      protocol::AppendBinaryError(out, h, BinaryStatus::kInvalidArguments);
-      return SessionAction::kClose;
     }
     if (CarriesValue(base)) {
       const uint32_t flags =
@@ -168,12 +177,14 @@ SessionAction BinarySession::Process(ByteBuffer& in, ByteBuffer& out) {
         continue;
       }
     }
-    const size_t total = req.prefix_len + req.value_len;
+    // Only storage opcodes own a value; like memcached, bytes a TOUCH, GAT or STAT declares
+    // beyond its key are left in the stream as the next request.
+    const size_t total = req.prefix_len + (CarriesValue(base) ? req.value_len : 0);
     if (in.size() < total) {
       input_wanted_ = total;
       return SessionAction::kContinue;
     }
-    const std::string_view value = in.readable().substr(req.prefix_len, req.value_len);
+    const std::string_view value = in.readable().substr(req.prefix_len, total - req.prefix_len);
     const Step step = Execute(req, value, out);
     in.Consume(total);
     if (step == Step::kClose) return SessionAction::kClose;
@@ -320,7 +331,8 @@ void BinarySession::ExecuteStore(const BinaryRequest& req, std::string_view valu
     case Outcome::kNoMemory:
       stats.store_no_memory.Add();
       if (base == op::kSet) server_.store().Delete(req.key, time.Now());
-      protocol::AppendBinaryError(out, h, BinaryStatus::kOutOfMemory);
+      protocol::AppendBinaryError(out, h, BinaryStatus::kOutOfMemory,
+                                  "Out of memory allocating item");
       return;
     default:
       // memcached's NOT_STORED per command: add -> exists, replace -> not found.
@@ -357,8 +369,12 @@ void BinarySession::ExecuteArith(const BinaryRequest& req, ByteBuffer& out) {
                             time.ToServerTime(expiration), 0, time.Now(), &cas);
     value = initial;
     if (o != Outcome::kStored) {
-      protocol::AppendBinaryError(
-          out, h, o == Outcome::kNoMemory ? BinaryStatus::kOutOfMemory : BinaryStatus::kNotStored);
+      if (o == Outcome::kNoMemory) {
+        protocol::AppendBinaryError(out, h, BinaryStatus::kOutOfMemory,
+                                    "Out of memory allocating new item");
+      } else {
+        protocol::AppendBinaryError(out, h, BinaryStatus::kNotStored);
+      }
       return;
     }
   } else if (o == Outcome::kStored) {
@@ -380,7 +396,8 @@ void BinarySession::ExecuteArith(const BinaryRequest& req, ByteBuffer& out) {
       protocol::AppendBinaryError(out, h, BinaryStatus::kKeyExists);
       return;
     default:
-      protocol::AppendBinaryError(out, h, BinaryStatus::kOutOfMemory);
+      protocol::AppendBinaryError(out, h, BinaryStatus::kOutOfMemory,
+                                  "Out of memory incrementing value");
       return;
   }
 }
