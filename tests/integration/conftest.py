@@ -27,6 +27,9 @@ def _is_sanitized(path):
     return b"__asan_init" in data or b"__tsan_init" in data
 
 
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                     "WARNING: ThreadSanitizer")
+
 # ASan/TSan builds (make asan / make tsan) need several times the memory: RSS bounds do not apply.
 SANITIZED = _is_sanitized(CACHET_BIN)
 rss_bound_check = pytest.mark.skipif(SANITIZED, reason="sanitizer build: RSS is not comparable")
@@ -209,9 +212,15 @@ class _Servers:
         for s in self.started:
             if s.proc.poll() is None:
                 s.proc.send_signal(signal.SIGTERM)
+        reports = []
         for s in self.started:
             s.stop()
+            output = s.output()
+            if any(marker in output for marker in SANITIZER_MARKERS):
+                reports.append(output)
             shutil.rmtree(s.tmpdir, ignore_errors=True)
+        # A sanitizer build (make asan / make tsan) reports to the server's log: fail loudly.
+        assert not reports, "sanitizer report:\n" + "\n".join(reports)
 
 
 @pytest.fixture
