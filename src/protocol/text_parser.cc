@@ -5,40 +5,11 @@
 #include <limits>
 
 #include "common/numbers.h"
+#include "protocol/meta_parser.h"
+#include "protocol/tokenizer.h"
 
 namespace cachet::protocol {
 namespace {
-
-// memcached tokenizes at most 23 tokens; a longer line leaves its rest in a final token that no
-// fixed-arity command accepts. `count` mirrors memcached's ntokens (tokens + terminal marker).
-constexpr size_t kMaxTokens = 24;
-
-struct Tokens {
-  std::array<std::string_view, kMaxTokens> t;
-  size_t count = 0;       // memcached's ntokens: real tokens + 1
-  std::string_view rest;  // what follows the first token (for get-family and stats)
-};
-
-void Tokenize(std::string_view line, Tokens* out) {
-  size_t n = 0;
-  size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && line[i] == ' ') ++i;
-    if (i == line.size()) break;
-    if (n == kMaxTokens - 1) {  // the remainder stays unparsed, as in memcached
-      out->t[n] = line.substr(i);
-      ++n;
-      break;
-    }
-    size_t j = i;
-    while (j < line.size() && line[j] != ' ') ++j;
-    out->t[n++] = line.substr(i, j - i);
-    if (n == 1) out->rest = line.substr(j);
-    i = j;
-  }
-  // A line with more than 23 tokens counts as 24 (its remainder is the terminal token).
-  out->count = n >= kMaxTokens ? kMaxTokens : n + 1;
-}
 
 bool BadKey(std::string_view key) { return !KeyIsValid(key); }
 
@@ -238,6 +209,10 @@ void ParseCommandLine(std::string_view line, TextRequest* req) {
     req->error = TextError::kUnknownCommand;
     return;
   }
+  if (tk.t[0].size() == 2 && tk.t[0][0] == 'm') {
+    ParseMetaLine(tk, req);
+    return;
+  }
   const CommandName* found = nullptr;
   for (const auto& c : kCommands) {
     if (c.name == tk.t[0]) {
@@ -293,6 +268,7 @@ void ParseCommandLine(std::string_view line, TextRequest* req) {
     case TextCommand::kVersion:
     case TextCommand::kQuit:
     case TextCommand::kShutdown:
+    default:
       break;
   }
 }

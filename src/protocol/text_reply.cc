@@ -47,6 +47,7 @@ std::string_view ErrorReply(TextError error) {
     case TextError::kInvalidDelta:
       return "CLIENT_ERROR invalid numeric delta argument\r\n";
     case TextError::kCloseConnection:
+    case TextError::kMeta:  // its text is in TextRequest::meta_error
       return {};
   }
   return kError;

@@ -28,6 +28,13 @@ enum class TextCommand : uint8_t {
   kStats,
   kDebugTime,
   kShutdown,
+  // Meta commands (mg ms md ma mn me).
+  kMetaGet,
+  kMetaSet,
+  kMetaDelete,
+  kMetaArith,
+  kMetaNoop,
+  kMetaDebug,
 };
 
 // Errors found while parsing a line; each maps to one fixed memcached reply (text_reply.h).
@@ -39,6 +46,31 @@ enum class TextError : uint8_t {
   kInvalidExptime,   // CLIENT_ERROR invalid exptime argument
   kInvalidDelta,     // CLIENT_ERROR invalid numeric delta argument
   kCloseConnection,  // an HTTP request line: memcached hangs up without a reply
+  kMeta,             // a meta command's error: the exact text is in TextRequest::meta_error
+};
+
+// A meta command's flags, in request order, and what they ask for. Tokens point into the line.
+struct MetaFlags {
+  std::string_view tokens[24];
+  size_t count = 0;
+  bool base64 = false;      // b
+  bool quiet = false;       // q
+  bool value = false;       // v
+  bool no_bump = false;     // u
+  bool invalidate = false;  // I
+  bool has_ttl = false;     // T<ttl>
+  int32_t ttl = 0;
+  bool has_vivify = false;  // N<ttl>
+  int32_t vivify_ttl = 0;
+  bool has_recache = false;  // R<ttl>
+  int32_t recache_ttl = 0;
+  bool has_cas = false;  // C<cas>
+  uint64_t cas = 0;
+  uint32_t client_flags = 0;  // F<flags>
+  char mode = 0;              // M<mode>
+  uint64_t delta = 1;         // D<delta>
+  uint64_t initial = 0;       // J<initial>
+  std::string_view opaque;    // O<opaque> (the whole token, 'O' included)
 };
 
 struct TextRequest {
@@ -56,11 +88,17 @@ struct TextRequest {
   int64_t number = 0;  // flush_all delay, verbosity level, debugtime seconds
   bool has_number = false;
   std::string_view data;  // the data block of a storage command, without its CRLF
+  MetaFlags meta;
+  std::string_view meta_error;  // with TextError::kMeta
+  bool meta_data_follows =
+      false;              // ms: its datalen parsed, so its data block is discarded on error
+  char key_storage[256];  // a base64-decoded meta key (req.key points here then)
 
   bool is_storage() const {
     return command == TextCommand::kSet || command == TextCommand::kAdd ||
            command == TextCommand::kReplace || command == TextCommand::kAppend ||
-           command == TextCommand::kPrepend || command == TextCommand::kCas;
+           command == TextCommand::kPrepend || command == TextCommand::kCas ||
+           command == TextCommand::kMetaSet;
   }
 };
 

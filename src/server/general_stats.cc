@@ -68,7 +68,7 @@ void VisitGeneralStats(ServerContext& server, StatVisitor visit) {
   w.U("cmd_set", t.cmd_set);
   w.U("cmd_flush", t.cmd_flush);
   w.U("cmd_touch", t.cmd_touch);
-  w.U("cmd_meta", 0);
+  w.U("cmd_meta", t.cmd_meta);
   w.U("get_hits", t.get_hits);
   w.U("get_misses", t.get_misses);
   w.U("get_expired", t.get_expired);

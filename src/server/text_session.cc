@@ -88,6 +88,14 @@ TextSession::Action TextSession::Process(ByteBuffer& in, ByteBuffer& out) {
       case ParseStatus::kDone:
         break;
     }
+    if (req.error == TextError::kMeta) {
+      // Meta errors are never quiet; a bad ms line still owns its data block.
+      in.Consume(consumed);
+      out.Append(req.meta_error);
+      out.Append("\r\n");
+      if (req.meta_data_follows) swallow_ = uint64_t{req.bytes} + 2;
+      continue;
+    }
     if (req.error != TextError::kNone) {
       in.Consume(consumed);
       if (req.error == TextError::kCloseConnection) return Action::kClose;
@@ -117,7 +125,10 @@ void TextSession::RefuseTooLarge(const TextRequest& req) {
   swallow_ = uint64_t{req.bytes} + 2;
   swallow_reply_ = req.noreply ? std::string_view() : protocol::kTooLarge;
   // Like memcached, a failed set must not leave the old value readable.
-  if (req.command == TextCommand::kSet) server_.store().Delete(req.key, server_.time().Now());
+  const bool plain_set = req.command == TextCommand::kSet ||
+                         (req.command == TextCommand::kMetaSet &&
+                          (req.meta.mode == 0 || req.meta.mode == 'S' || req.meta.mode == 's'));
+  if (plain_set) server_.store().Delete(req.key, server_.time().Now());
 }
 
 TextSession::Step TextSession::ExecuteLine(const TextRequest& req, ByteBuffer& out) {
@@ -173,6 +184,14 @@ TextSession::Step TextSession::ExecuteLine(const TextRequest& req, ByteBuffer& o
       return Step::kClose;
     case TextCommand::kStats:
       ExecuteStats(req, out);
+      return Step::kDone;
+    case TextCommand::kMetaGet:
+    case TextCommand::kMetaSet:
+    case TextCommand::kMetaDelete:
+    case TextCommand::kMetaArith:
+    case TextCommand::kMetaNoop:
+    case TextCommand::kMetaDebug:
+      meta_.Execute(req, out);
       return Step::kDone;
     case TextCommand::kShutdown:
       out.Append("ERROR: shutdown not enabled\r\n");  // memcached without -A

@@ -12,6 +12,7 @@
 
 #include "common/byte_buffer.h"
 #include "protocol/text_request.h"
+#include "server/meta_commands.h"
 #include "server/server_context.h"
 #include "server/session_action.h"
 
@@ -21,7 +22,8 @@ class TextSession {
  public:
   using Action = SessionAction;
 
-  TextSession(ServerContext& server, WorkerContext& worker) : server_(server), worker_(worker) {}
+  TextSession(ServerContext& server, WorkerContext& worker)
+      : server_(server), worker_(worker), meta_(server, worker) {}
 
   // Handles every complete request at the front of `in` (consuming it) until the input runs
   // out or `out` passes the high-water mark.
@@ -45,6 +47,7 @@ class TextSession {
 
   ServerContext& server_;
   WorkerContext& worker_;
+  MetaCommands meta_;
   uint64_t swallow_ = 0;            // data bytes still to discard
   std::string_view swallow_reply_;  // sent when the discarding ends (a static string)
   size_t get_resume_ = 0;           // bytes of a paused multiget's key list already answered

@@ -23,6 +23,7 @@ class Counter {
   X(cmd_set)                      \
   X(cmd_flush)                    \
   X(cmd_touch)                    \
+  X(cmd_meta)                     \
   X(get_hits)                     \
   X(get_misses)                   \
   X(get_expired)                  \

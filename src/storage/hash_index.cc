@@ -12,7 +12,7 @@ constexpr size_t kMaxLoadPercent = 85;
 
 HashIndex::HashIndex(int loc_bits, size_t initial_capacity)
     : loc_mask_((uint64_t{1} << loc_bits) - 1),
-      hash_mask_(~((uint64_t{1} << (loc_bits + 2)) - 1)),
+      hash_mask_(~((uint64_t{1} << (loc_bits + 4)) - 1)),
       capacity_(std::max<size_t>(initial_capacity, 8)),
       table_(new uint64_t[capacity_]()) {}
 

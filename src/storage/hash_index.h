@@ -1,7 +1,9 @@
 #pragma once
 // Open-addressing hash index: one 8-byte entry per item, linear probing, backward-shift deletion.
 //
-// An entry is (hash bits) | fetched | accessed | (item location in the arena, loc_bits wide).
+// An entry is (hash bits) | 4 state bits | (item location in the arena, loc_bits wide). The
+// state bits: accessed (read since written or kept), fetched (read ever), stale (meta
+// invalidation) and token sent (a meta client won the right to recache).
 // The stored hash bits decide the home slot, so the table grows without reading any key, and they
 // filter almost all non-matching entries before a key is compared. The two access bits live here
 // rather than in the item so that readers never write to segment memory. Location 0 is never
@@ -25,6 +27,8 @@ class HashIndex {
   // Access bits of the entry in `slot`.
   uint64_t accessed_bit() const { return loc_mask_ + 1; }
   uint64_t fetched_bit() const { return (loc_mask_ + 1) << 1; }
+  uint64_t stale_bit() const { return (loc_mask_ + 1) << 2; }
+  uint64_t token_bit() const { return (loc_mask_ + 1) << 3; }
   void SetBits(size_t slot, uint64_t bits) { table_[slot] |= bits; }
   bool HasBits(size_t slot, uint64_t bits) const { return (table_[slot] & bits) == bits; }
 
@@ -60,7 +64,7 @@ class HashIndex {
   void Grow();
 
   uint64_t loc_mask_;
-  uint64_t hash_mask_;  // the stored hash bits: everything above location and access bits
+  uint64_t hash_mask_;  // the stored hash bits: everything above location and state bits
   size_t capacity_;
   size_t size_ = 0;
   std::unique_ptr<uint64_t[]> table_;

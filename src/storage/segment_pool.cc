@@ -17,7 +17,8 @@ SegmentPool::SegmentPool(size_t memory_limit, size_t segment_size, size_t min_se
       location_bits_(std::bit_width(kArenaHeader + segment_count_ * std::bit_ceil(segment_size))),
       min_segments_(min_segments),
       epochs_(new std::atomic<uint64_t>[segment_count_]),
-      live_(new std::atomic<int64_t>[segment_count_]) {
+      live_(new std::atomic<int64_t>[segment_count_]),
+      times_(new TimeMarks[segment_count_]) {
   mapped_bytes_ = kArenaHeader + segment_count_ * segment_size_;
   // NORESERVE: pages become resident only when written, so RSS tracks what is stored.
   void* p = ::mmap(nullptr, mapped_bytes_, PROT_READ | PROT_WRITE,
@@ -68,6 +69,33 @@ std::optional<SegmentPool::Sealed> SegmentPool::TakeOldest() {
   const Sealed s = sealed_.front();
   sealed_.pop_front();
   return s;
+}
+
+void SegmentPool::ResetTimes(uint32_t segment, uint32_t now) {
+  TimeMarks& t = times_[segment];
+  t.offset[0].store(0, std::memory_order_relaxed);
+  t.time[0].store(now, std::memory_order_relaxed);
+  t.count.store(1, std::memory_order_release);
+}
+
+void SegmentPool::NoteWrite(uint32_t segment, uint32_t offset, uint32_t now) {
+  TimeMarks& t = times_[segment];
+  const uint32_t n = t.count.load(std::memory_order_relaxed);
+  if (n == 0 || n == kTimeMarks || t.time[n - 1].load(std::memory_order_relaxed) == now) return;
+  t.offset[n].store(offset, std::memory_order_relaxed);
+  t.time[n].store(now, std::memory_order_relaxed);
+  t.count.store(n + 1, std::memory_order_release);
+}
+
+uint32_t SegmentPool::WrittenAt(uint64_t location) const {
+  const TimeMarks& t = times_[SegmentOf(location)];
+  const uint32_t offset = static_cast<uint32_t>((location - kArenaHeader) & (segment_size_ - 1));
+  const uint32_t n = t.count.load(std::memory_order_acquire);
+  uint32_t when = n > 0 ? t.time[0].load(std::memory_order_relaxed) : 0;
+  for (uint32_t i = 1; i < n && t.offset[i].load(std::memory_order_relaxed) <= offset; ++i) {
+    when = t.time[i].load(std::memory_order_relaxed);
+  }
+  return when;
 }
 
 std::optional<uint32_t> SegmentPool::TakeDead() {

@@ -50,6 +50,15 @@ class SegmentPool {
            ((location - kArenaHeader) & (segment_size_ - 1));
   }
   size_t segment_size() const { return segment_size_; }
+
+  // Write times, without a per-item field: each segment keeps a few (offset, second) marks,
+  // one per second in which its writer wrote. An item's write time is the last mark at or
+  // before its offset — exact while a segment fills within kTimeMarks distinct seconds, a
+  // lower bound after. The meta protocol's "last access" (mg l, me la) derives from it.
+  static constexpr size_t kTimeMarks = 8;
+  void ResetTimes(uint32_t segment, uint32_t now);
+  void NoteWrite(uint32_t segment, uint32_t offset, uint32_t now);  // by the segment's writer
+  uint32_t WrittenAt(uint64_t location) const;
   size_t segment_count() const { return segment_count_; }
   int location_bits() const { return location_bits_; }
 
@@ -93,6 +102,12 @@ class SegmentPool {
   size_t mapped_bytes_ = 0;
   std::unique_ptr<std::atomic<uint64_t>[]> epochs_;
   std::unique_ptr<std::atomic<int64_t>[]> live_;
+  struct TimeMarks {
+    std::atomic<uint32_t> count{0};
+    std::atomic<uint32_t> offset[kTimeMarks];
+    std::atomic<uint32_t> time[kTimeMarks];
+  };
+  std::unique_ptr<TimeMarks[]> times_;
   std::atomic<int64_t> index_bytes_{0};
 
   mutable std::mutex mu_;

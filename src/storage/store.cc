@@ -79,7 +79,10 @@ ItemView Store::ViewOf(const Found& f, const Shard& shard) const {
                   f.item.flags,
                   LoadExptime(f.item),
                   CasOf(f.item, f.location),
-                  shard.index.HasBits(f.slot, shard.index.fetched_bit())};
+                  shard.index.HasBits(f.slot, shard.index.fetched_bit()),
+                  pool_.WrittenAt(f.location),
+                  shard.index.HasBits(f.slot, shard.index.stale_bit()),
+                  shard.index.HasBits(f.slot, shard.index.token_bit())};
 }
 
 ReadStatus Store::Get(std::string_view key, uint32_t now, ReadFn fn) {
@@ -121,12 +124,12 @@ ReadStatus Store::GetAndTouch(Writer& w, std::string_view key, uint32_t exptime,
 }
 
 Outcome Store::Put(Writer& w, StoreMode mode, std::string_view key, std::string_view value,
-                   uint32_t flags, uint32_t exptime, uint64_t cas, uint32_t now,
-                   uint64_t* new_cas) {
+                   uint32_t flags, uint32_t exptime, uint64_t cas, uint32_t now, uint64_t* new_cas,
+                   bool allow_stale) {
   if (mode == StoreMode::kAppend || mode == StoreMode::kPrepend) {
     const bool append = mode == StoreMode::kAppend;
     Outcome result = ReadModifyWrite(
-        w, key, now, /*new_item=*/true, /*same_version=*/false,
+        w, key, now, RmwKind{.new_item = true, .same_version = false, .set_stale = false},
         [&](const ItemRef& old, uint64_t old_cas, Outcome* outcome) -> size_t {
           if (cas != 0 && cas != old_cas) {
             *outcome = Outcome::kExists;
@@ -176,6 +179,7 @@ Outcome Store::Put(Writer& w, StoreMode mode, std::string_view key, std::string_
     std::lock_guard lock(shard.mu);
     Found f = FindLocked(shard, h, key, now, nullptr);
     const bool exists = f.slot != HashIndex::kNotFound;
+    bool mark_stale = false;
     switch (mode) {
       case StoreMode::kAdd:
         if (exists) {
@@ -187,10 +191,13 @@ Outcome Store::Put(Writer& w, StoreMode mode, std::string_view key, std::string_
       case StoreMode::kReplace:
         if (!exists) return Outcome::kNotStored;
         break;
-      case StoreMode::kCas:
+      case StoreMode::kCas: {
         if (!exists) return Outcome::kNotFound;
-        if (CasOf(f.item, f.location) != cas) return Outcome::kExists;
+        const uint64_t current = CasOf(f.item, f.location);
+        if (current != cas && !(allow_stale && cas < current)) return Outcome::kExists;
+        mark_stale = current != cas;
         break;
+      }
       default:
         break;
     }
@@ -198,6 +205,7 @@ Outcome Store::Put(Writer& w, StoreMode mode, std::string_view key, std::string_
       AccountLocked(shard, f.location, -static_cast<int64_t>(f.item.total_size()));
       AccountLocked(shard, location, static_cast<int64_t>(size));
       shard.index.SetLocation(f.slot, location, 0);
+      if (mark_stale) shard.index.SetBits(f.slot, shard.index.stale_bit());
     } else {
       InsertLocked(shard, h, location, static_cast<uint32_t>(size));
     }
@@ -208,8 +216,8 @@ Outcome Store::Put(Writer& w, StoreMode mode, std::string_view key, std::string_
   return Outcome::kStored;
 }
 
-Outcome Store::ReadModifyWrite(Writer& w, std::string_view key, uint32_t now, bool new_item,
-                               bool same_version, PlanFn plan, BuildFn build, uint64_t* new_cas) {
+Outcome Store::ReadModifyWrite(Writer& w, std::string_view key, uint32_t now, RmwKind kind,
+                               PlanFn plan, BuildFn build, uint64_t* new_cas) {
   const uint64_t h = Hash(key);
   Shard& shard = ShardFor(h);
   // Space is reserved before the lock (reserving may evict, which takes shard locks); the plan
@@ -233,15 +241,19 @@ Outcome Store::ReadModifyWrite(Writer& w, std::string_view key, uint32_t now, bo
         continue;
       }
       written = build(f.item, old_cas, pool_.At(location));
+      const HashIndex& ix = shard.index;
       const uint64_t keep_bits =
-          same_version ? shard.index.accessed_bit() | shard.index.fetched_bit() : 0;
+          kind.same_version ? ix.accessed_bit() | ix.fetched_bit() | ix.stale_bit() | ix.token_bit()
+          : kind.set_stale  ? ix.accessed_bit() | ix.fetched_bit()
+                            : 0;
       AccountLocked(shard, f.location, -static_cast<int64_t>(f.item.total_size()));
       AccountLocked(shard, location, static_cast<int64_t>(written));
       shard.index.SetLocation(f.slot, location, keep_bits);
+      if (kind.set_stale) shard.index.SetBits(f.slot, ix.stale_bit());
       if (new_cas) *new_cas = CasOf(DecodeItem(pool_.At(location)), location);
     }
     Commit(w, written);
-    if (new_item) total_items_.fetch_add(1, std::memory_order_relaxed);
+    if (kind.new_item) total_items_.fetch_add(1, std::memory_order_relaxed);
     return Outcome::kStored;
   }
   return Outcome::kNoMemory;
@@ -281,7 +293,7 @@ Outcome Store::Touch(Writer& w, std::string_view key, uint32_t exptime, uint32_t
 Outcome Store::RewriteExptime(Writer& w, std::string_view key, uint32_t exptime,
                               uint64_t expected_cas, uint32_t now) {
   return ReadModifyWrite(
-      w, key, now, /*new_item=*/false, /*same_version=*/true,
+      w, key, now, RmwKind{.new_item = false, .same_version = true, .set_stale = false},
       [&](const ItemRef& old, uint64_t old_cas, Outcome* outcome) -> size_t {
         if (expected_cas != 0 && old_cas != expected_cas) {
           *outcome = Outcome::kExists;
@@ -302,7 +314,7 @@ Outcome Store::Arith(Writer& w, std::string_view key, bool incr, uint64_t delta,
   size_t digits_len = 0;
   bool grows = false;
   return ReadModifyWrite(
-      w, key, now, /*new_item=*/false, /*same_version=*/false,
+      w, key, now, RmwKind{.new_item = false, .same_version = false, .set_stale = false},
       [&](const ItemRef& old, uint64_t old_cas, Outcome* outcome) -> size_t {
         if (cas != 0 && cas != old_cas) {
           *outcome = Outcome::kExists;
@@ -337,6 +349,81 @@ Outcome Store::Arith(Writer& w, std::string_view key, bool incr, uint64_t delta,
         return static_cast<size_t>(p + len - dst);
       },
       new_cas);
+}
+
+MetaGetResult Store::MetaGet(Writer& w, std::string_view key, uint32_t now,
+                             const MetaGetOptions& opts, ReadFn fn) {
+  MetaGetResult result;
+  // Space for a vivified item is reserved before the lock (reserving may evict).
+  const ItemFields stub{key, 0, 0, opts.vivify_exptime};
+  const uint64_t stub_location = opts.vivify && config_.size_rule.Fits(key.size(), 0, 0)
+                                     ? Reserve(w, EncodedSize(stub), now)
+                                     : 0;
+  const uint64_t h = Hash(key);
+  Shard& shard = ShardFor(h);
+  uint64_t seen_cas = 0;
+  {
+    std::lock_guard lock(shard.mu);
+    const HashIndex& ix = shard.index;
+    bool expired;
+    Found f = FindLocked(shard, h, key, now, &expired);
+    if (f.slot == HashIndex::kNotFound) {
+      result.status = expired ? ReadStatus::kExpired : ReadStatus::kMiss;
+      if (stub_location == 0) return result;
+      EncodeHeaderAndKey(stub, pool_.At(stub_location));
+      InsertLocked(shard, h, stub_location, static_cast<uint32_t>(EncodedSize(stub)));
+      Commit(w, EncodedSize(stub));
+      total_items_.fetch_add(1, std::memory_order_relaxed);
+      f = FindLocked(shard, h, key, now, nullptr);
+      shard.index.SetBits(f.slot, ix.token_bit());
+      result.created = result.won = true;
+      ItemView view = ViewOf(f, shard);
+      view.token_sent = false;  // the token is this request's
+      view.won = true;
+      fn(view);
+      return result;
+    }
+    result.status = ReadStatus::kHit;
+    const bool token_sent = shard.index.HasBits(f.slot, ix.token_bit());
+    const bool stale = shard.index.HasBits(f.slot, ix.stale_bit());
+    const uint32_t exptime = LoadExptime(f.item);
+    if (!token_sent && ((opts.recache && exptime != 0 && exptime < opts.recache_before) || stale)) {
+      result.won = true;
+    }
+    ItemView view = ViewOf(f, shard);
+    view.won = result.won;
+    fn(view);
+    if (result.won) shard.index.SetBits(f.slot, ix.token_bit());
+    if (!opts.no_bump) shard.index.SetBits(f.slot, ix.accessed_bit() | ix.fetched_bit());
+    if (!opts.touch) return result;
+    if (f.item.exptime_offset != 0) {
+      StoreExptime(f.item, opts.exptime);
+      return result;
+    }
+    if (opts.exptime == 0) return result;
+    seen_cas = CasOf(f.item, f.location);
+  }
+  RewriteExptime(w, key, opts.exptime, seen_cas, now);
+  return result;
+}
+
+Outcome Store::Invalidate(Writer& w, std::string_view key, uint64_t cas, bool set_exptime,
+                          uint32_t exptime, uint32_t now) {
+  return ReadModifyWrite(
+      w, key, now, RmwKind{.new_item = false, .same_version = false, .set_stale = true},
+      [&](const ItemRef& old, uint64_t old_cas, Outcome* outcome) -> size_t {
+        if (cas != 0 && cas != old_cas) {
+          *outcome = Outcome::kExists;
+          return 0;
+        }
+        return RewriteBound(key, old, old.value_len);
+      },
+      [&](const ItemRef& old, uint64_t, uint8_t* dst) -> size_t {
+        const uint32_t e = set_exptime ? exptime : LoadExptime(old);
+        uint8_t* p = EncodeHeaderAndKey({key, old.value_len, old.flags, e}, dst);
+        std::memcpy(p, old.value(), old.value_len);
+        return static_cast<size_t>(p + old.value_len - dst);
+      });
 }
 
 void Store::Flush() {

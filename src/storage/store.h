@@ -56,11 +56,32 @@ struct ItemView {
   uint32_t exptime;
   uint64_t cas;
   bool fetched_before;  // whether it had been read before this access
+  uint32_t written_at;  // server time (see SegmentPool::WrittenAt)
+  bool stale;           // invalidated through the meta protocol
+  bool token_sent;      // a meta client already won the right to recache it
+  bool won = false;     // MetaGet: this request won that right (W)
+};
+
+enum class ReadStatus : uint8_t { kHit, kMiss, kExpired };
+
+// The meta protocol's mg options that change the item (all times are server times).
+struct MetaGetOptions {
+  bool no_bump = false;  // u: leave the access bits alone
+  bool touch = false;    // T: set the exptime after reading
+  uint32_t exptime = 0;
+  bool vivify = false;  // N: create an empty item on a miss, and win its recache token
+  uint32_t vivify_exptime = 0;
+  bool recache = false;  // R: win the token when the item expires before this time
+  uint32_t recache_before = 0;
+};
+
+struct MetaGetResult {
+  ReadStatus status = ReadStatus::kMiss;
+  bool created = false;  // vivified on a miss
+  bool won = false;      // this client got the recache token (W)
 };
 
 enum class StoreMode : uint8_t { kSet, kAdd, kReplace, kAppend, kPrepend, kCas };
-
-enum class ReadStatus : uint8_t { kHit, kMiss, kExpired };
 
 struct StoreStats {
   uint64_t curr_items = 0;
@@ -107,10 +128,11 @@ class Store {
 
   // set/add/replace/cas use flags and exptime; append/prepend keep the item's own. `cas` is the
   // CAS to compare for kCas, and for append/prepend when non-zero (binary protocol). The new
-  // version's CAS goes to *new_cas when given.
+  // version's CAS goes to *new_cas when given. `allow_stale` (meta ms I): a kCas with a CAS
+  // older than the item's stores anyway, marked stale.
   common::Outcome Put(Writer& w, StoreMode mode, std::string_view key, std::string_view value,
                       uint32_t flags, uint32_t exptime, uint64_t cas, uint32_t now,
-                      uint64_t* new_cas = nullptr);
+                      uint64_t* new_cas = nullptr, bool allow_stale = false);
   // `cas` non-zero: delete only that version (kExists otherwise).
   common::Outcome Delete(std::string_view key, uint32_t now, uint64_t cas = 0);
   common::Outcome Touch(Writer& w, std::string_view key, uint32_t exptime, uint32_t now);
@@ -119,6 +141,14 @@ class Store {
   // non-zero: only that version (kExists otherwise).
   common::Outcome Arith(Writer& w, std::string_view key, bool incr, uint64_t delta, uint32_t now,
                         uint64_t* result, uint64_t cas = 0, uint64_t* new_cas = nullptr);
+  // mg: a read with the meta protocol's side effects (vivify, recache token, touch). `fn`
+  // sees the item as it was before this request (with the token already won if so).
+  MetaGetResult MetaGet(Writer& w, std::string_view key, uint32_t now, const MetaGetOptions& opts,
+                        ReadFn fn);
+  // md with I: marks the item stale, gives it a new CAS and clears its token; optionally sets
+  // its exptime (0 = keep).
+  common::Outcome Invalidate(Writer& w, std::string_view key, uint64_t cas, bool set_exptime,
+                             uint32_t exptime, uint32_t now);
   // Drops every item now.
   void Flush();
 
@@ -159,11 +189,14 @@ class Store {
     return item.stored_cas != 0 ? item.stored_cas : pool_.CasOf(location);
   }
   ItemView ViewOf(const Found& f, const Shard& shard) const;
-  // `new_item`: whether the rewrite counts in total_items (memcached counts a relinked item);
-  // `same_version`: a touch moves the same version, which keeps its access bits.
-  common::Outcome ReadModifyWrite(Writer& w, std::string_view key, uint32_t now, bool new_item,
-                                  bool same_version, PlanFn plan, BuildFn build,
-                                  uint64_t* new_cas = nullptr);
+  // How a read-modify-write treats the entry's state bits and total_items.
+  struct RmwKind {
+    bool new_item;      // counts in total_items (memcached counts a relinked item)
+    bool same_version;  // a touch moves the same version: keeps all state bits
+    bool set_stale;     // md I: the new version is stale and its token is cleared
+  };
+  common::Outcome ReadModifyWrite(Writer& w, std::string_view key, uint32_t now, RmwKind kind,
+                                  PlanFn plan, BuildFn build, uint64_t* new_cas = nullptr);
   // Writes the version whose CAS is `expected_cas` (0: the current one) again with an exptime
   // field, keeping its CAS; kExists if another version replaced it meanwhile.
   common::Outcome RewriteExptime(Writer& w, std::string_view key, uint32_t exptime,

@@ -17,10 +17,13 @@ constexpr int kMaxAcquireAttempts = 64;
 uint64_t Store::Reserve(Writer& w, size_t size, uint32_t now) {
   for (int attempt = 0; attempt < kMaxAcquireAttempts; ++attempt) {
     if (w.segment_ != SegmentPool::kNoSegment && w.used_ + size <= pool_.segment_size()) {
+      pool_.NoteWrite(w.segment_, w.used_, now);
       return pool_.SegmentStart(w.segment_) + w.used_;
     }
     RetireWriterSegment(w);
     if (!AcquireSegment(w, size, now)) return 0;
+    // Survivors of an eviction count as written now (they were just read).
+    pool_.ResetTimes(w.segment_, now);
   }
   return 0;
 }

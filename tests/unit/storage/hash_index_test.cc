@@ -13,7 +13,7 @@ TEST(HashIndex, InsertFindEraseAgainstAModel) {
   std::unordered_map<uint64_t, uint64_t> model;  // hash -> location
   std::mt19937_64 rng(42);
   for (int i = 0; i < 20000; ++i) {
-    const uint64_t h = rng() & ~((uint64_t{1} << 26) - 1);  // distinct stored bits
+    const uint64_t h = rng() & ~((uint64_t{1} << 28) - 1);  // distinct stored bits
     if (model.count(h)) continue;
     const uint64_t loc = 1 + (rng() % ((uint64_t{1} << 24) - 1));
     if (i % 3 == 2 && !model.empty()) {

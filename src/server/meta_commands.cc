@@ -1,0 +1,423 @@
+#include "server/meta_commands.h"
+
+#include <cstdio>
+
+#include "common/base64.h"
+#include "common/numbers.h"
+
+namespace cachet::server {
+
+using common::ByteBuffer;
+using common::Outcome;
+using protocol::TextCommand;
+using protocol::TextRequest;
+
+namespace {
+
+void AppendU64(ByteBuffer& out, uint64_t v) {
+  char buf[20];
+  out.Append(std::string_view(buf, common::FormatU64(v, buf)));
+}
+
+void AppendFlag(ByteBuffer& out, char flag, uint64_t v) {
+  out.Append(' ');
+  out.Append(flag);
+  AppendU64(out, v);
+}
+
+// " k<key>": a binary (b) key goes back base64-encoded, followed by " b".
+void AppendKey(ByteBuffer& out, const TextRequest& req) {
+  out.Append(" k");
+  if (req.meta.base64) {
+    char buf[344];
+    out.Append(std::string_view(buf, common::Base64Encode(req.key, buf)));
+    out.Append(" b");
+  } else {
+    out.Append(req.key);
+  }
+}
+
+// Flags every reply echoes: O (opaque) and k (key).
+void AppendEchoFlags(ByteBuffer& out, const TextRequest& req) {
+  for (size_t i = 0; i < req.meta.count; ++i) {
+    const std::string_view t = req.meta.tokens[i];
+    if (t[0] == 'O') {
+      out.Append(' ');
+      out.Append(t);
+    } else if (t[0] == 'k') {
+      AppendKey(out, req);
+    }
+  }
+}
+
+// memcached's item size (ITEM_ntotal) and slab class for `me`, so tools see familiar numbers.
+size_t MemcachedItemSize(size_t key_len, uint32_t flags, size_t value_len) {
+  return 48 + 8 + key_len + 1 + value_len + 2 + (flags != 0 ? 4 : 0);
+}
+unsigned MemcachedSlabClass(size_t size) {
+  unsigned cls = 1;
+  for (double chunk = 96; chunk < static_cast<double>(size) && cls < 63; chunk *= 1.25) ++cls;
+  return cls;
+}
+
+}  // namespace
+
+void MetaCommands::Execute(const TextRequest& req, ByteBuffer& out) {
+  worker_.stats.cmd_meta.Add();
+  switch (req.command) {
+    case TextCommand::kMetaGet:
+      Get(req, out);
+      return;
+    case TextCommand::kMetaSet:
+      Set(req, out);
+      return;
+    case TextCommand::kMetaDelete:
+      Delete(req, out);
+      return;
+    case TextCommand::kMetaArith:
+      Arith(req, out);
+      return;
+    case TextCommand::kMetaNoop:
+      out.Append("MN\r\n");
+      return;
+    case TextCommand::kMetaDebug:
+      Debug(req, out);
+      return;
+    default:
+      return;
+  }
+}
+
+void MetaCommands::Get(const TextRequest& req, ByteBuffer& out) {
+  const protocol::MetaFlags& m = req.meta;
+  const ServerTime& time = server_.time();
+  const uint32_t now = time.Now();
+  storage::MetaGetOptions opts;
+  opts.no_bump = m.no_bump;
+  opts.touch = m.has_ttl;
+  opts.exptime = time.ToServerTime(m.ttl);
+  opts.vivify = m.has_vivify;
+  opts.vivify_exptime = time.ToServerTime(m.vivify_ttl);
+  opts.recache = m.has_recache;
+  opts.recache_before = time.ToServerTime(m.recache_ttl);
+  ThreadStats& stats = worker_.stats;
+  const storage::MetaGetResult result = server_.store().MetaGet(
+      worker_.writer, req.key, now, opts, [&](const storage::ItemView& item) {
+        if (m.value) {
+          out.Append("VA ");
+          AppendU64(out, item.value.size());
+        } else {
+          out.Append("HD");
+        }
+        bool ttl_set = false;
+        for (size_t i = 0; i < m.count; ++i) {
+          const std::string_view t = m.tokens[i];
+          switch (t[0]) {
+            case 'T':
+              ttl_set = true;
+              break;
+            case 's':
+              AppendFlag(out, 's', item.value.size());
+              break;
+            case 't': {
+              const uint32_t exptime = ttl_set ? opts.exptime : item.exptime;
+              out.Append(" t");
+              if (exptime == 0) {
+                out.Append("-1");
+              } else {
+                AppendU64(out, exptime > now ? exptime - now : 0);
+              }
+              break;
+            }
+            case 'c':
+              AppendFlag(out, 'c', item.cas);
+              break;
+            case 'f':
+              AppendFlag(out, 'f', item.flags);
+              break;
+            case 'l':
+              AppendFlag(out, 'l', now > item.written_at ? now - item.written_at : 0);
+              break;
+            case 'h':
+              out.Append(item.fetched_before ? " h1" : " h0");
+              break;
+            case 'O':
+              out.Append(' ');
+              out.Append(t);
+              break;
+            case 'k':
+              AppendKey(out, req);
+              break;
+            default:
+              break;
+          }
+        }
+        if (item.token_sent) out.Append(" Z");
+        if (item.stale) out.Append(" X");
+        if (item.won) out.Append(" W");
+        out.Append("\r\n");
+        if (m.value) {
+          out.Append(item.value);
+          out.Append("\r\n");
+        }
+      });
+  if (result.status == storage::ReadStatus::kHit || result.created) {
+    stats.cmd_get.Add();
+    stats.get_hits.Add();
+    if (m.has_ttl) {
+      stats.cmd_touch.Add();
+      stats.touch_hits.Add();
+    }
+    return;
+  }
+  stats.cmd_get.Add();
+  stats.get_misses.Add();
+  if (result.status == storage::ReadStatus::kExpired) stats.get_expired.Add();
+  if (m.quiet) return;
+  out.Append("EN");
+  AppendEchoFlags(out, req);
+  out.Append("\r\n");
+}
+
+void MetaCommands::Set(const TextRequest& req, ByteBuffer& out) {
+  const protocol::MetaFlags& m = req.meta;
+  const ServerTime& time = server_.time();
+  storage::StoreMode mode;
+  switch (m.mode) {
+    case 0:
+    case 'S':
+    case 's':
+      mode = m.has_cas ? storage::StoreMode::kCas : storage::StoreMode::kSet;
+      break;
+    case 'E':
+    case 'e':
+      mode = storage::StoreMode::kAdd;
+      break;
+    case 'A':
+    case 'a':
+      mode = storage::StoreMode::kAppend;
+      break;
+    case 'P':
+    case 'p':
+      mode = storage::StoreMode::kPrepend;
+      break;
+    case 'R':
+    case 'r':
+      mode = storage::StoreMode::kReplace;
+      break;
+    default:
+      out.Append("CLIENT_ERROR invalid mode for ms M token\r\n");
+      return;
+  }
+  ThreadStats& stats = worker_.stats;
+  stats.cmd_set.Add();
+  uint64_t new_cas = 0;
+  const Outcome o = server_.store().Put(worker_.writer, mode, req.key, req.data, m.client_flags,
+                                        m.has_ttl ? time.ToServerTime(m.ttl) : 0,
+                                        m.has_cas ? m.cas : 0, time.Now(), &new_cas,
+                                        /*allow_stale=*/m.invalidate);
+  if (mode == storage::StoreMode::kCas) {
+    if (o == Outcome::kStored) stats.cas_hits.Add();
+    if (o == Outcome::kExists) stats.cas_badval.Add();
+    if (o == Outcome::kNotFound) stats.cas_misses.Add();
+  }
+  switch (o) {
+    case Outcome::kStored:
+      if (m.quiet) return;
+      out.Append("HD");
+      break;
+    case Outcome::kExists:
+      out.Append("EX");
+      break;
+    case Outcome::kNotFound:
+      out.Append("NF");
+      break;
+    case Outcome::kNoMemory:
+      stats.store_no_memory.Add();
+      out.Append("SERVER_ERROR out of memory storing object\r\n");
+      return;
+    default:
+      out.Append("NS");
+      break;
+  }
+  for (size_t i = 0; i < m.count; ++i) {
+    const std::string_view t = m.tokens[i];
+    if (t[0] == 'O') {
+      out.Append(' ');
+      out.Append(t);
+    } else if (t[0] == 'k') {
+      AppendKey(out, req);
+    } else if (t[0] == 'c') {
+      AppendFlag(out, 'c', o == Outcome::kStored ? new_cas : 0);
+    }
+  }
+  out.Append("\r\n");
+}
+
+void MetaCommands::Delete(const TextRequest& req, ByteBuffer& out) {
+  const protocol::MetaFlags& m = req.meta;
+  const ServerTime& time = server_.time();
+  const uint64_t cas = m.has_cas ? m.cas : 0;
+  const Outcome o = m.invalidate
+                        ? server_.store().Invalidate(worker_.writer, req.key, cas, m.has_ttl,
+                                                     time.ToServerTime(m.ttl), time.Now())
+                        : server_.store().Delete(req.key, time.Now(), cas);
+  ThreadStats& stats = worker_.stats;
+  switch (o) {
+    case Outcome::kDeleted:
+    case Outcome::kStored:
+      stats.delete_hits.Add();
+      if (m.quiet) return;
+      out.Append("HD");
+      break;
+    case Outcome::kExists:
+      out.Append("EX");
+      break;
+    case Outcome::kNotFound:
+      stats.delete_misses.Add();
+      out.Append("NF");
+      break;
+    default:
+      out.Append("SERVER_ERROR out of memory\r\n");
+      return;
+  }
+  AppendEchoFlags(out, req);
+  out.Append("\r\n");
+}
+
+void MetaCommands::Arith(const TextRequest& req, ByteBuffer& out) {
+  const protocol::MetaFlags& m = req.meta;
+  bool incr;
+  switch (m.mode) {
+    case 0:
+    case 'I':
+    case 'i':
+    case '+':
+      incr = true;
+      break;
+    case 'D':
+    case 'd':
+    case '-':
+      incr = false;
+      break;
+    default:
+      out.Append("CLIENT_ERROR invalid mode for ma M token\r\n");
+      return;
+  }
+  const ServerTime& time = server_.time();
+  const uint32_t now = time.Now();
+  ThreadStats& stats = worker_.stats;
+  uint64_t value = 0, cas = 0;
+  Outcome o = server_.store().Arith(worker_.writer, req.key, incr, m.delta, now, &value,
+                                    m.has_cas ? m.cas : 0, &cas);
+  if (o == Outcome::kNotFound) {
+    (incr ? stats.incr_misses : stats.decr_misses).Add();
+    if (m.has_vivify) {
+      char digits[20];
+      const std::string_view text(digits, common::FormatU64(m.initial, digits));
+      o = server_.store().Put(worker_.writer, storage::StoreMode::kAdd, req.key, text, 0,
+                              time.ToServerTime(m.vivify_ttl), 0, now, &cas);
+      value = m.initial;
+      if (o != Outcome::kStored && o != Outcome::kNoMemory) o = Outcome::kNotStored;
+    }
+  } else if (o == Outcome::kStored) {
+    (incr ? stats.incr_hits : stats.decr_hits).Add();
+    if (m.has_ttl) server_.store().Touch(worker_.writer, req.key, time.ToServerTime(m.ttl), now);
+  }
+  switch (o) {
+    case Outcome::kStored:
+      break;
+    case Outcome::kNotFound:
+      out.Append("NF");
+      AppendEchoFlags(out, req);
+      out.Append("\r\n");
+      return;
+    case Outcome::kNotStored:
+      out.Append("NS");
+      AppendEchoFlags(out, req);
+      out.Append("\r\n");
+      return;
+    case Outcome::kExists:
+      out.Append("EX");
+      AppendEchoFlags(out, req);
+      out.Append("\r\n");
+      return;
+    case Outcome::kNonNumeric:
+      out.Append("CLIENT_ERROR cannot increment or decrement non-numeric value\r\n");
+      return;
+    default:
+      out.Append("SERVER_ERROR out of memory\r\n");
+      return;
+  }
+  if (m.quiet) return;  // memcached's q hides ma's success, value included
+  char digits[20];
+  const std::string_view text(digits, common::FormatU64(value, digits));
+  if (m.value) {
+    out.Append("VA ");
+    AppendU64(out, text.size());
+  } else {
+    out.Append("HD");
+  }
+  for (size_t i = 0; i < m.count; ++i) {
+    const std::string_view t = m.tokens[i];
+    switch (t[0]) {
+      case 'O':
+        out.Append(' ');
+        out.Append(t);
+        break;
+      case 'k':
+        AppendKey(out, req);
+        break;
+      case 'c':
+        AppendFlag(out, 'c', cas);
+        break;
+      case 't': {
+        uint32_t exptime = 0;
+        server_.store().MetaGet(worker_.writer, req.key, now,
+                                storage::MetaGetOptions{.no_bump = true},
+                                [&](const storage::ItemView& item) { exptime = item.exptime; });
+        out.Append(" t");
+        if (exptime == 0) {
+          out.Append("-1");
+        } else {
+          AppendU64(out, exptime > now ? exptime - now : 0);
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  out.Append("\r\n");
+  if (m.value) {
+    out.Append(text);
+    out.Append("\r\n");
+  }
+}
+
+void MetaCommands::Debug(const TextRequest& req, ByteBuffer& out) {
+  const uint32_t now = server_.time().Now();
+  const storage::MetaGetResult r = server_.store().MetaGet(
+      worker_.writer, req.key, now, storage::MetaGetOptions{.no_bump = true},
+      [&](const storage::ItemView& item) {
+        out.Append("ME ");
+        if (req.meta.base64) {
+          char buf[344];
+          out.Append(std::string_view(buf, common::Base64Encode(req.key, buf)));
+        } else {
+          out.Append(req.key);
+        }
+        char line[160];
+        const size_t size = MemcachedItemSize(item.key.size(), item.flags, item.value.size());
+        const int n = std::snprintf(
+            line, sizeof(line), " exp=%lld la=%u cas=%llu fetch=%s cls=%u size=%zu\r\n",
+            item.exptime == 0 ? -1LL : static_cast<long long>(item.exptime) - now,
+            now > item.written_at ? now - item.written_at : 0,
+            static_cast<unsigned long long>(item.cas), item.fetched_before ? "yes" : "no",
+            MemcachedSlabClass(size), size);
+        out.Append(std::string_view(line, static_cast<size_t>(n)));
+      });
+  if (r.status != storage::ReadStatus::kHit) out.Append("EN\r\n");
+}
+
+}  // namespace cachet::server

@@ -1,0 +1,28 @@
+#pragma once
+// Execution of the meta commands (mg ms md ma mn me) that arrive on a text connection. Replies
+// follow memcached 1.6.18: return flags in request order, `q` hides the nominal replies (EN for
+// mg, HD for ms/md/ma) but never errors, W/X/Z carry the recache-token state.
+#include "common/byte_buffer.h"
+#include "protocol/text_request.h"
+#include "server/server_context.h"
+
+namespace cachet::server {
+
+class MetaCommands {
+ public:
+  MetaCommands(ServerContext& server, WorkerContext& worker) : server_(server), worker_(worker) {}
+
+  void Execute(const protocol::TextRequest& req, common::ByteBuffer& out);
+
+ private:
+  void Get(const protocol::TextRequest& req, common::ByteBuffer& out);
+  void Set(const protocol::TextRequest& req, common::ByteBuffer& out);
+  void Delete(const protocol::TextRequest& req, common::ByteBuffer& out);
+  void Arith(const protocol::TextRequest& req, common::ByteBuffer& out);
+  void Debug(const protocol::TextRequest& req, common::ByteBuffer& out);
+
+  ServerContext& server_;
+  WorkerContext& worker_;
+};
+
+}  // namespace cachet::server
