@@ -40,15 +40,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     }
     if (req.error == TextError::kNone) {
-      if (req.is_storage() || req.command == TextCommand::kDelete ||
-          req.command == TextCommand::kIncr || req.command == TextCommand::kDecr ||
-          req.command == TextCommand::kTouch) {
+      if ((req.is_storage() && req.command != TextCommand::kMetaSet) ||
+          req.command == TextCommand::kDelete || req.command == TextCommand::kIncr ||
+          req.command == TextCommand::kDecr || req.command == TextCommand::kTouch) {
         CheckKey(req.key);
       }
       if (req.is_storage()) {
         Check(req.data.size() == req.bytes);
         Check(req.data.data() + req.bytes + 2 == in.data() + consumed);
         if (s == ParseStatus::kDone) Check(in.substr(consumed - 2, 2) == "\r\n");
+      }
+      if (req.command == TextCommand::kMetaGet || req.command == TextCommand::kMetaDelete ||
+          req.command == TextCommand::kMetaArith || req.command == TextCommand::kMetaDebug) {
+        // A meta key is 1..250 bytes; base64 ones may hold any byte.
+        Check(!req.key.empty() && req.key.size() <= kMaxKeyLength);
+        if (!req.meta.base64) CheckKey(req.key);
+        Check(req.meta.count <= 24 && req.meta.opaque.size() <= 33);
       }
       if (req.command == TextCommand::kGet || req.command == TextCommand::kGets ||
           req.command == TextCommand::kGat || req.command == TextCommand::kGats) {

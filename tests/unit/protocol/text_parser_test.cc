@@ -100,7 +100,11 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"zero_length", "set k 0 0 0\r\n\r\n", 1},
         Case{"too_long_line", std::string(3000, 'x'), 0},
         Case{"touch_gat", "touch k 10\r\ngat 5 a b\r\ngats 0 c\r\n", 3},
-        Case{"flush_verbosity", "flush_all\r\nflush_all 10 noreply\r\nverbosity 1\r\n", 3}),
+        Case{"flush_verbosity", "flush_all\r\nflush_all 10 noreply\r\nverbosity 1\r\n", 3},
+        Case{"meta", "mn\r\nms k 3 T10 F5 c\r\nabc\r\nmg k v t q O12\r\nma n MD D2\r\nmd k I\r\n",
+             5},
+        // At the parser level an ms error leaves its data as a line; the session discards it.
+        Case{"meta_errors", "mg k v v\r\nms k 2 MZZ\r\nab\r\nmg k\r\n", 4}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TextRequest Line(std::string_view line) {
@@ -183,6 +187,41 @@ TEST(TextParser, ArithAndTouch) {
   std::string_view keys = g.keys;
   EXPECT_EQ(NextKey(&keys), "a");
   EXPECT_EQ(NextKey(&keys), "b");
+}
+
+TEST(TextParser, MetaFlagsInOrderWithTheirTokens) {
+  TextRequest r = Line("mg key v T30 O123 N5 R-1 k q");
+  EXPECT_EQ(r.command, TextCommand::kMetaGet);
+  EXPECT_EQ(r.error, TextError::kNone);
+  EXPECT_EQ(r.key, "key");
+  ASSERT_EQ(r.meta.count, 7u);
+  EXPECT_EQ(r.meta.tokens[2], "O123");
+  EXPECT_TRUE(r.meta.value && r.meta.quiet && r.meta.has_ttl && r.meta.has_vivify);
+  EXPECT_EQ(r.meta.ttl, 30);
+  EXPECT_EQ(r.meta.recache_ttl, -1);
+  r = Line("ms key 5 F7 MA C99 I");
+  EXPECT_EQ(r.command, TextCommand::kMetaSet);
+  EXPECT_EQ(r.bytes, 5u);
+  EXPECT_EQ(r.meta.client_flags, 7u);
+  EXPECT_EQ(r.meta.mode, 'A');
+  EXPECT_EQ(r.meta.cas, 99u);
+  EXPECT_TRUE(r.meta.invalidate);
+  r = Line("mg Zm9v b k");  // base64 "foo"
+  EXPECT_EQ(r.key, "foo");
+}
+
+TEST(TextParser, MetaErrorsUseMemcachedsTexts) {
+  EXPECT_EQ(Line("mg k v v").meta_error, "CLIENT_ERROR duplicate flag");
+  EXPECT_EQ(Line("mg k !").meta_error, "CLIENT_ERROR invalid flag");
+  EXPECT_EQ(Line("mg k Tx").meta_error, "CLIENT_ERROR bad token in command line format");
+  EXPECT_EQ(Line("mg k O" + std::string(33, 'o')).meta_error, "CLIENT_ERROR opaque token too long");
+  EXPECT_EQ(Line("ms k 1 MAB").meta_error, "CLIENT_ERROR incorrect length for M token");
+  EXPECT_EQ(Line("ma k Dx").meta_error, "CLIENT_ERROR invalid or duplicate flag");
+  EXPECT_EQ(Line("mg !!! b").meta_error, "CLIENT_ERROR error decoding key");
+  EXPECT_EQ(Line("ms k x").meta_error, "CLIENT_ERROR bad command line format");
+  EXPECT_EQ(Line("mg").error, TextError::kUnknownCommand);
+  EXPECT_EQ(Line("mz k").error, TextError::kUnknownCommand);
+  EXPECT_TRUE(Line("ms k 2 Zz").meta_data_follows);  // its data block is discarded
 }
 
 TEST(TextParser, DataBlock) {
