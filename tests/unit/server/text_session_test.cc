@@ -175,6 +175,48 @@ TEST_F(SessionTest, LargeMultigetPausesAtTheHighWaterMark) {
   EXPECT_TRUE(in_.empty());
 }
 
+TEST_F(SessionTest, MetaGetSetAndQuietPipelines) {
+  EXPECT_EQ(Run("ms k 3 F5 T0\r\nabc\r\n"), "HD\r\n");
+  EXPECT_EQ(Run("mg k v f s t k O9\r\n"), "VA 3 f5 s3 t-1 kk O9\r\nabc\r\n");
+  EXPECT_EQ(Run("mg nope v q\r\nmg k q\r\nmn\r\n"), "HD\r\nMN\r\n");
+  EXPECT_EQ(Run("mg nope v k O1\r\n"), "EN knope O1\r\n");
+  EXPECT_EQ(Run("md nope q\r\nmn\r\n"), "NF\r\nMN\r\n");  // q hides only HD
+  EXPECT_EQ(Run("ms k 1 ME\r\nx\r\n"), "NS\r\n");
+  EXPECT_EQ(Run("ms k 1 MA q\r\nx\r\nmg k v\r\n"), "VA 4\r\nabcx\r\n");
+  EXPECT_EQ(Run("ms k 1 MZ\r\nx\r\n"), "CLIENT_ERROR invalid mode for ms M token\r\n");
+  // A bad flag discards the data block too.
+  EXPECT_EQ(Run("ms k 2 !\r\nab\r\nmn\r\n"), "CLIENT_ERROR invalid flag\r\nMN\r\n");
+}
+
+TEST_F(SessionTest, MetaStampedeProtection) {
+  // Vivify on miss: the first client wins (W) an empty item, the next sees Z.
+  EXPECT_EQ(Run("mg v N30 v\r\n"), "VA 0 W\r\n\r\n");
+  EXPECT_EQ(Run("mg v N30 v\r\n"), "VA 0 Z\r\n\r\n");
+  // Recache: win once when the TTL left is below the token.
+  Run("ms r 2 T10\r\nhi\r\n");
+  EXPECT_EQ(Run("mg r R30 v\r\n"), "VA 2 W\r\nhi\r\n");
+  EXPECT_EQ(Run("mg r R30 v\r\n"), "VA 2 Z\r\nhi\r\n");
+  // Invalidation: stale (X) and a new winner, with a new CAS.
+  Run("ms s 2\r\nhi\r\n");
+  const std::string before = Run("mg s c\r\n");
+  EXPECT_EQ(Run("md s I T30\r\n"), "HD\r\n");
+  const std::string after = Run("mg s c v\r\n");
+  EXPECT_NE(after.find(" X W\r\nhi\r\n"), std::string::npos) << after;
+  EXPECT_NE(before.substr(0, before.find('\r')), after.substr(0, after.find(" X")));
+  EXPECT_EQ(Run("mg s v\r\n"), "VA 2 Z X\r\nhi\r\n");
+}
+
+TEST_F(SessionTest, MetaArithmetic) {
+  EXPECT_EQ(Run("ma n\r\n"), "NF\r\n");
+  EXPECT_EQ(Run("ma n N0 J10 v\r\n"), "VA 2\r\n10\r\n");
+  EXPECT_EQ(Run("ma n D5 v\r\n"), "VA 2\r\n15\r\n");
+  EXPECT_EQ(Run("ma n MD D100 v\r\n"), "VA 1\r\n0\r\n");
+  EXPECT_EQ(Run("ma n q\r\nmn\r\n"), "MN\r\n");
+  Run("ms t 1\r\nx\r\n");
+  EXPECT_EQ(Run("ma t\r\n"), "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n");
+  EXPECT_EQ(Run("ma n MX\r\n"), "CLIENT_ERROR invalid mode for ma M token\r\n");
+}
+
 TEST_F(SessionTest, StatsCountAndReset) {
   Run("set a 0 0 1\r\nx\r\nget a\r\nget b\r\n");
   const std::string stats = Run("stats\r\n");
