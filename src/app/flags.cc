@@ -266,15 +266,17 @@ FlagsResult ParseFlags(int argc, char** argv, server::Settings* s, int* exit_cod
         break;
       }
       case 'B':
-        if (std::strcmp(optarg, "ascii") != 0 && std::strcmp(optarg, "auto") != 0) {
-          if (std::strcmp(optarg, "binary") == 0) {
-            std::fprintf(stderr, "cachet: the binary protocol is not supported yet\n");
-          } else {
-            std::fprintf(stderr,
-                         "Invalid value for binding protocol: %s\n"
-                         " -- should be one of auto, binary, or ascii\n",
-                         optarg);
-          }
+        if (std::strcmp(optarg, "auto") == 0) {
+          s->protocol = server::Protocol::kAuto;
+        } else if (std::strcmp(optarg, "binary") == 0) {
+          s->protocol = server::Protocol::kBinary;
+        } else if (std::strcmp(optarg, "ascii") == 0) {
+          s->protocol = server::Protocol::kAscii;
+        } else {
+          std::fprintf(stderr,
+                       "Invalid value for binding protocol: %s\n"
+                       " -- should be one of auto, binary, or ascii\n",
+                       optarg);
           *exit_code = kExUsage;
           return FlagsResult::kExitError;
         }

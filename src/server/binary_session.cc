@@ -131,6 +131,10 @@ SessionAction BinarySession::Process(ByteBuffer& in, ByteBuffer& out) {
       swallow_ -= n;
       if (swallow_ > 0) return SessionAction::kContinue;
     }
+    if (swallow_reply_pending_) {  // like memcached, answer once the body is gone
+      protocol::AppendBinaryError(out, swallow_header_, swallow_status_);
+      swallow_reply_pending_ = false;
+    }
     if (out.size() >= kOutputHighWater || in.empty()) return SessionAction::kContinue;
 
     BinaryRequest req;
@@ -159,9 +163,8 @@ SessionAction BinarySession::Process(ByteBuffer& in, ByteBuffer& out) {
     if (shape == Shape::kUnknownOpcode) {
       // memcached would misread the rest of the body as commands; skipping it keeps the
       // stream in sync.
-      protocol::AppendBinaryError(out, h, BinaryStatus::kUnknownCommand);
       in.Consume(req.prefix_len);
-      swallow_ = req.value_len;
+      Discard(h, BinaryStatus::kUnknownCommand, req.value_len);
       continue;
     }
     if (CarriesValue(base)) {
@@ -169,11 +172,10 @@ SessionAction BinarySession::Process(ByteBuffer& in, ByteBuffer& out) {
           base == op::kAppend || base == op::kPrepend ? 0 : protocol::LoadBe32(req.extras.data());
       if (!server_.store().size_rule().Fits(req.key.size(), flags, req.value_len)) {
         worker_.stats.store_too_large.Add();
-        protocol::AppendBinaryError(out, h, BinaryStatus::kTooLarge);
         // Like memcached, a failed set must not leave the old value readable.
         if (base == op::kSet) server_.store().Delete(req.key, server_.time().Now());
         in.Consume(req.prefix_len);
-        swallow_ = req.value_len;
+        Discard(h, BinaryStatus::kTooLarge, req.value_len);
         continue;
       }
     }
@@ -189,6 +191,13 @@ SessionAction BinarySession::Process(ByteBuffer& in, ByteBuffer& out) {
     in.Consume(total);
     if (step == Step::kClose) return SessionAction::kClose;
   }
+}
+
+void BinarySession::Discard(const BinaryHeader& h, BinaryStatus status, uint32_t bytes) {
+  swallow_ = bytes;
+  swallow_header_ = h;
+  swallow_status_ = status;
+  swallow_reply_pending_ = true;
 }
 
 BinarySession::Step BinarySession::Execute(const BinaryRequest& req, std::string_view value,
@@ -357,8 +366,8 @@ void BinarySession::ExecuteArith(const BinaryRequest& req, ByteBuffer& out) {
   Outcome o =
       server_.store().Arith(worker_.writer, req.key, incr, delta, time.Now(), &value, h.cas, &cas);
   if (o == Outcome::kNotFound) {
-    (incr ? stats.incr_misses : stats.decr_misses).Add();
     if (expiration == 0xffffffffu) {
+      (incr ? stats.incr_misses : stats.decr_misses).Add();  // memcached counts only these
       protocol::AppendBinaryError(out, h, BinaryStatus::kKeyNotFound);
       return;
     }

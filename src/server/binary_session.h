@@ -32,10 +32,15 @@ class BinarySession {
   void ExecuteArith(const protocol::BinaryRequest& req, common::ByteBuffer& out);
   void ExecuteStat(const protocol::BinaryRequest& req, common::ByteBuffer& out);
   void ExecuteFlush(const protocol::BinaryRequest& req, common::ByteBuffer& out);
+  // Skips `bytes` of body, then answers `status` (memcached answers after the discard).
+  void Discard(const protocol::BinaryHeader& h, protocol::BinaryStatus status, uint32_t bytes);
 
   ServerContext& server_;
   WorkerContext& worker_;
   uint64_t swallow_ = 0;  // value bytes still to discard (too large, unknown opcode)
+  bool swallow_reply_pending_ = false;
+  protocol::BinaryHeader swallow_header_;
+  protocol::BinaryStatus swallow_status_ = protocol::BinaryStatus::kOk;
   size_t input_wanted_ = 0;
 };
 

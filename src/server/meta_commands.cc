@@ -311,7 +311,7 @@ void MetaCommands::Arith(const TextRequest& req, ByteBuffer& out) {
   Outcome o = server_.store().Arith(worker_.writer, req.key, incr, m.delta, now, &value,
                                     m.has_cas ? m.cas : 0, &cas);
   if (o == Outcome::kNotFound) {
-    (incr ? stats.incr_misses : stats.decr_misses).Add();
+    if (!m.has_vivify) (incr ? stats.incr_misses : stats.decr_misses).Add();
     if (m.has_vivify) {
       char digits[20];
       const std::string_view text(digits, common::FormatU64(m.initial, digits));

@@ -316,6 +316,11 @@ Outcome Store::Arith(Writer& w, std::string_view key, bool incr, uint64_t delta,
   return ReadModifyWrite(
       w, key, now, RmwKind{.new_item = false, .same_version = false, .set_stale = false},
       [&](const ItemRef& old, uint64_t old_cas, Outcome* outcome) -> size_t {
+        // memcached's order: an empty value, then the CAS, then the number.
+        if (old.value_len == 0) {
+          *outcome = Outcome::kNonNumeric;
+          return 0;
+        }
         if (cas != 0 && cas != old_cas) {
           *outcome = Outcome::kExists;
           return 0;

@@ -90,3 +90,31 @@ def test_port_zero_disables_tcp_with_unix_socket(server_factory):
     c = Conn(s)
     assert c.call(b"version\r\n") == b"VERSION 1.6.18\r\n"
     c.close()
+
+
+NOOP = bytes([0x80, 0x0a]) + bytes(22)
+
+
+def test_protocol_ascii_refuses_binary(server_factory):
+    s = server_factory("-B", "ascii")
+    c = Conn(s)
+    # 0x0a is the NOOP opcode and also a newline: the text parser sees the line "\x80".
+    assert c.call(NOOP) == b"ERROR\r\n"
+    c.close()
+
+
+def test_protocol_binary_refuses_text(server_factory):
+    s = server_factory("-B", "binary")
+    c = Conn(s)
+    c.send(b"version\r\n" + bytes(16))
+    assert c.is_closed()
+    b = Conn(s)
+    b.send(NOOP)
+    assert b.read_exactly(24)[:2] == bytes([0x81, 0x0a])
+    b.close()
+
+
+def test_protocol_bad_value_fails():
+    r = run("-B", "klingon")
+    assert r.returncode == 64
+    assert b"Invalid value for binding protocol: klingon" in r.stderr

@@ -16,7 +16,7 @@ import re
 import pytest
 
 from conftest import debugtime
-from text_helpers import BAD_FORMAT, assert_quiet
+from text_helpers import BAD_FORMAT, NON_NUMERIC, assert_quiet
 
 INVALID_FLAG = b"CLIENT_ERROR invalid flag\r\n"
 DUPLICATE_FLAG = b"CLIENT_ERROR duplicate flag\r\n"
@@ -149,8 +149,7 @@ def test_key_of_250_bytes(mc):
     key = b"k" * 250
     assert ms(mc, key, b"x") == b"HD\r\n"
     assert meta(mc, b"mg " + key + b" s k") == b"HD s1 k" + key + b"\r\n"
-    assert mc.call(b"ma " + key + b"\r\n") == b"CLIENT_ERROR cannot increment or decrement " \
-                                              b"non-numeric value\r\n"
+    assert mc.call(b"ma " + key + b"\r\n") == NON_NUMERIC
     assert mc.call(b"md " + key + b"\r\n") == b"HD\r\n"
 
 
@@ -182,7 +181,7 @@ def test_p_and_l_flags_are_accepted_and_ignored(mc):
     assert ms(mc, b"a", b"x", b"P L") == b"HD\r\n"
     assert meta(mc, b"mg a P L v") == b"VA 1\r\nx\r\n"
     assert meta(mc, b"mg a Pfoo Lbar") == b"HD\r\n"
-    assert meta(mc, b"ma a P L") == b"CLIENT_ERROR cannot increment or decrement non-numeric value\r\n"
+    assert meta(mc, b"ma a P L") == NON_NUMERIC
     assert meta(mc, b"ma n P L") == b"NF\r\n"
     assert meta(mc, b"md a P L") == b"HD\r\n"
 
