@@ -9,9 +9,10 @@ import re
 import pytest
 
 from conftest import debugtime
-from test_meta_protocol import (BAD_TOKEN, DECODE_ERROR, DUPLICATE_FLAG, INVALID_FLAG,
-                                INVALID_OR_DUPLICATE, M_TOKEN_LENGTH, MA_BAD_MODE, MS_BAD_MODE,
-                                OPAQUE_31, OPAQUE_32, OPAQUE_TOO_LONG, assert_match, b64,
+from test_meta_protocol import (BAD_DELTA_VALUE, BAD_INITIAL_VALUE, BAD_TOKEN, DECODE_ERROR,
+                                DUPLICATE_FLAG, INVALID_FLAG, INVALID_OR_DUPLICATE,
+                                M_TOKEN_LENGTH, MA_BAD_MODE, MS_BAD_MODE, OPAQUE_31, OPAQUE_32,
+                                OPAQUE_TOO_LONG, assert_match, b64,
                                 cas_of, meta, ms, ms_cmd, ttl)
 from text_helpers import BAD_CHUNK, BAD_FORMAT, NON_NUMERIC, TOO_LARGE, assert_quiet
 
@@ -175,7 +176,8 @@ def test_ms_modes_with_invalidate(mc):
     (b"c c", DUPLICATE_FLAG), (b"T1 T1", DUPLICATE_FLAG),
     (b"F-1", BAD_FORMAT), (b"Fx", BAD_FORMAT), (b"F", BAD_FORMAT),
     (b"T", BAD_TOKEN), (b"Tx", BAD_TOKEN), (b"C", BAD_TOKEN), (b"Cx", BAD_TOKEN),
-    (b"C-1", BAD_TOKEN), (b"N1.5", BAD_TOKEN),
+    (b"C-1", BAD_TOKEN), (b"N1.5", BAD_TOKEN), (b"C18446744073709551616", BAD_TOKEN),
+    (b"Dx", BAD_DELTA_VALUE), (b"Jx", BAD_INITIAL_VALUE), (b"Fx Tx", BAD_TOKEN),
     (OPAQUE_32, OPAQUE_TOO_LONG), (b"q " + OPAQUE_32, OPAQUE_TOO_LONG), (b"q y", INVALID_FLAG),
 ])
 def test_ms_flag_errors_swallow_the_data(mc, flags, reply):

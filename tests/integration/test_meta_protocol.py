@@ -29,6 +29,8 @@ TOO_MANY_FLAGS = b"CLIENT_ERROR options flags too long\r\n"  # ms, md, ma
 MS_BAD_MODE = b"CLIENT_ERROR invalid mode for ms M token\r\n"
 MA_BAD_MODE = b"CLIENT_ERROR invalid mode for ma M token\r\n"
 M_TOKEN_LENGTH = b"CLIENT_ERROR incorrect length for M token\r\n"
+BAD_DELTA_VALUE = b"CLIENT_ERROR invalid numeric delta value\r\n"      # mg/ms only
+BAD_INITIAL_VALUE = b"CLIENT_ERROR invalid numeric initial value\r\n"  # mg/ms only
 
 OPAQUE_31 = b"O" + b"abcdefghij" * 3 + b"1"   # 32-byte token: the longest accepted
 OPAQUE_32 = b"O" + b"abcdefghij" * 3 + b"12"  # 33-byte token: too long
@@ -386,6 +388,8 @@ def test_mg_base64_key(mc):
 def test_mg_invalid_base64_key(mc, key):
     assert meta(mc, b"mg " + key + b" b") == DECODE_ERROR
     assert meta(mc, b"mg " + key + b" b q") == DECODE_ERROR
+    assert meta(mc, b"mg " + key + b" Tx b") == DECODE_ERROR  # the last message wins
+    assert meta(mc, b"mg " + key + b" b Tx") == BAD_TOKEN
 
 
 @pytest.mark.parametrize("flags,reply", [
@@ -395,7 +399,12 @@ def test_mg_invalid_base64_key(mc, key):
     (b"I", b"HD\r\n"), (b"C1", b"HD\r\n"), (b"F1", b"HD\r\n"), (b"MS", b"HD\r\n"),
     (b"Tx", BAD_TOKEN), (b"T", BAD_TOKEN), (b"T1.5", BAD_TOKEN), (b"Nx", BAD_TOKEN),
     (b"N", BAD_TOKEN), (b"Rx", BAD_TOKEN), (b"R", BAD_TOKEN), (b"v Rx k", BAD_TOKEN),
-    (b"Cx", BAD_TOKEN), (b"Fx", BAD_FORMAT),
+    (b"Cx", BAD_TOKEN), (b"Fx", BAD_FORMAT), (b"M", M_TOKEN_LENGTH), (b"MX", b"HD\r\n"),
+    (b"Dx", BAD_DELTA_VALUE), (b"Jx", BAD_INITIAL_VALUE),
+    # Unknown and duplicate flags stop at once; value errors go on and the last message wins
+    # (F's error has no message of its own).
+    (b"Tx y", INVALID_FLAG), (b"Tx v v", DUPLICATE_FLAG), (b"Fx Tx", BAD_TOKEN),
+    (b"Tx Fx", BAD_TOKEN), (b"Dx Jx", BAD_INITIAL_VALUE), (b"MSS Dx", BAD_DELTA_VALUE),
 ])
 def test_mg_flag_errors(mc, flags, reply):
     assert ms(mc, b"a", b"x") == b"HD\r\n"
