@@ -26,10 +26,18 @@ bool ParseTtl(std::string_view token, int32_t* out) {
   return true;
 }
 
-// memcached's _meta_flag_preparse: every flag once, each flag's token checked.
+// memcached's _meta_flag_preparse: an unknown or repeated flag stops at once; a bad token
+// does not, and the last message set wins (a bad F sets none: bad command line format).
 void ParseFlags(const Tokens& tk, size_t first, TextRequest* req) {
+  std::string_view key = tk.t[1];
   MetaFlags& m = req->meta;
   bool seen[128] = {};
+  bool has_error = false;
+  std::string_view message = kBadFormat;
+  auto bad = [&](std::string_view text) {
+    has_error = true;
+    if (!text.empty()) message = text;
+  };
   for (size_t i = first; i + 1 < tk.count; ++i) {
     const std::string_view token = tk.t[i];
     const auto c = static_cast<unsigned char>(token[0]);
@@ -41,24 +49,28 @@ void ParseFlags(const Tokens& tk, size_t first, TextRequest* req) {
     m.tokens[m.count++] = token;
     const std::string_view arg = token.substr(1);
     switch (c) {
-      case 'b':
+      case 'b': {
+        // Decoded where the flag stands, so its error competes with the others by position.
         m.base64 = true;
+        const size_t n = common::Base64Decode(key, req->key_storage);
+        if (n == 0) bad("CLIENT_ERROR error decoding key");
+        req->key = std::string_view(req->key_storage, n);
         break;
+      }
       case 'N':
         m.has_vivify = true;
-        if (!ParseTtl(arg, &m.vivify_ttl)) Fail(req, kBadToken);
+        if (!ParseTtl(arg, &m.vivify_ttl)) bad(kBadToken);
         break;
       case 'T':
         m.has_ttl = true;
-        if (!ParseTtl(arg, &m.ttl)) Fail(req, kBadToken);
+        if (!ParseTtl(arg, &m.ttl)) bad(kBadToken);
         break;
       case 'R':
         m.has_recache = true;
-        if (!ParseTtl(arg, &m.recache_ttl)) Fail(req, kBadToken);
+        if (!ParseTtl(arg, &m.recache_ttl)) bad(kBadToken);
         break;
       case 'O':
         m.opaque = token;
-        if (arg.size() > kMaxOpaqueLength) Fail(req, "CLIENT_ERROR opaque token too long");
         break;
       case 'P':
       case 'L':
@@ -84,35 +96,36 @@ void ParseFlags(const Tokens& tk, size_t first, TextRequest* req) {
         break;
       case 'F': {
         uint64_t v;
-        if (!common::ParseUnsignedMax(arg, std::numeric_limits<uint32_t>::max(), &v)) {
-          Fail(req, kBadToken);
+        if (!common::ParseU64(arg, &v)) {
+          bad({});
+        } else {
+          m.client_flags = static_cast<uint32_t>(v);  // memcached truncates to 32 bits
         }
-        m.client_flags = static_cast<uint32_t>(v);
         break;
       }
       case 'C':
         m.has_cas = true;
-        if (!common::ParseU64(arg, &m.cas)) Fail(req, kBadToken);
+        if (!common::ParseU64(arg, &m.cas)) bad(kBadToken);
         break;
       case 'M':
         if (token.size() != 2) {
-          Fail(req, "CLIENT_ERROR incorrect length for M token");
+          bad("CLIENT_ERROR incorrect length for M token");
         } else {
           m.mode = token[1];
         }
         break;
       case 'J':
-        if (!common::ParseU64(arg, &m.initial))
-          Fail(req, "CLIENT_ERROR invalid numeric initial value");
+        if (!common::ParseU64(arg, &m.initial)) bad("CLIENT_ERROR invalid numeric initial value");
         break;
       case 'D':
-        if (!common::ParseU64(arg, &m.delta)) Fail(req, "CLIENT_ERROR invalid numeric delta value");
+        if (!common::ParseU64(arg, &m.delta)) bad("CLIENT_ERROR invalid numeric delta value");
         break;
       default:
         Fail(req, "CLIENT_ERROR invalid flag");
         return;
     }
   }
+  if (has_error) Fail(req, message);
 }
 
 }  // namespace
@@ -154,6 +167,12 @@ void ParseMetaLine(const Tokens& tk, TextRequest* req) {
     Fail(req, kBadFormat);
     return;
   }
+  // memcached's limit of 20 tokens per meta line (command, key, [datalen,] flags, terminator).
+  if (req->command != TextCommand::kMetaDebug && tk.count > 20) {
+    Fail(req, req->command == TextCommand::kMetaGet ? "CLIENT_ERROR options flags are too long"
+                                                    : "CLIENT_ERROR options flags too long");
+    return;
+  }
   size_t first_flag = 2;
   if (req->command == TextCommand::kMetaSet) {
     if (tk.count < 4) {
@@ -175,23 +194,27 @@ void ParseMetaLine(const Tokens& tk, TextRequest* req) {
     req->meta.base64 = tk.count > 3 && tk.t[2] == "b";
   } else {
     ParseFlags(tk, first_flag, req);
-    // ma reports every flag problem with one text.
-    if (req->command == TextCommand::kMetaArith && req->error == TextError::kMeta) {
-      req->meta_error = "CLIENT_ERROR invalid or duplicate flag";
-    }
   }
   req->flags = req->meta.client_flags;
-  std::string_view key = tk.t[1];
-  if (req->meta.base64) {
-    const size_t n = common::Base64Decode(key, req->key_storage);
-    if (n == 0) {
-      Fail(req, "CLIENT_ERROR error decoding key");
-    }
-    key = std::string_view(req->key_storage, n);
-  } else if (!KeyIsValid(key)) {
-    Fail(req, kBadFormat);
+  if (req->command == TextCommand::kMetaDebug && req->meta.base64) {
+    const size_t n = common::Base64Decode(tk.t[1], req->key_storage);
+    if (n == 0) Fail(req, kBadFormat);
+    req->key = std::string_view(req->key_storage, n);
+  } else if (!req->meta.base64) {
+    req->key = tk.t[1];
+    if (!KeyIsValid(req->key)) Fail(req, kBadFormat);
   }
-  req->key = key;
+  const bool ms_or_md =
+      req->command == TextCommand::kMetaSet || req->command == TextCommand::kMetaDelete;
+  // ms and md refuse a long opaque up front; mg and ma only when replying (after their effects).
+  if (ms_or_md && req->meta.opaque.size() > kMaxOpaqueToken) {
+    Fail(req, "CLIENT_ERROR opaque token too long");
+  }
+  // md and ma report every flag problem with one text.
+  if ((req->command == TextCommand::kMetaArith || req->command == TextCommand::kMetaDelete) &&
+      req->error == TextError::kMeta && req->meta_error != "CLIENT_ERROR opaque token too long") {
+    req->meta_error = "CLIENT_ERROR invalid or duplicate flag";
+  }
 }
 
 }  // namespace cachet::protocol

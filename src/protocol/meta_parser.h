@@ -6,7 +6,8 @@
 
 namespace cachet::protocol {
 
-inline constexpr size_t kMaxOpaqueLength = 32;
+// An opaque token, its 'O' included, is at most 32 bytes.
+inline constexpr size_t kMaxOpaqueToken = 32;
 
 // Parses a tokenized line whose first token is a two-letter command starting with 'm'.
 void ParseMetaLine(const Tokens& tk, TextRequest* req);

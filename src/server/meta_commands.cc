@@ -4,6 +4,7 @@
 
 #include "common/base64.h"
 #include "common/numbers.h"
+#include "protocol/meta_parser.h"
 
 namespace cachet::server {
 
@@ -54,10 +55,20 @@ void AppendEchoFlags(ByteBuffer& out, const TextRequest& req) {
 size_t MemcachedItemSize(size_t key_len, uint32_t flags, size_t value_len) {
   return 48 + 8 + key_len + 1 + value_len + 2 + (flags != 0 ? 4 : 0);
 }
+// memcached 1.6.18's default slab chunk sizes (-f 1.25 -n 48, 8-byte aligned); bigger items
+// are chunked and report the last class.
+constexpr size_t kSlabChunks[] = {96,     120,    152,    192,    240,    304,    384,   480,
+                                  600,    752,    944,    1184,   1480,   1856,   2320,  2904,
+                                  3632,   4544,   5680,   7104,   8880,   11104,  13880, 17352,
+                                  21696,  27120,  33904,  42384,  52984,  66232,  82792, 103496,
+                                  129376, 161720, 202152, 252696, 315872, 394840, 524288};
 unsigned MemcachedSlabClass(size_t size) {
   unsigned cls = 1;
-  for (double chunk = 96; chunk < static_cast<double>(size) && cls < 63; chunk *= 1.25) ++cls;
-  return cls;
+  for (size_t chunk : kSlabChunks) {
+    if (size <= chunk) return cls;
+    ++cls;
+  }
+  return cls - 1;
 }
 
 }  // namespace
@@ -101,26 +112,48 @@ void MetaCommands::Get(const TextRequest& req, ByteBuffer& out) {
   opts.recache = m.has_recache;
   opts.recache_before = time.ToServerTime(m.recache_ttl);
   ThreadStats& stats = worker_.stats;
+  // memcached checks the opaque's length while replying, after the read's effects (a win is
+  // then not recorded).
+  const bool opaque_too_long = m.opaque.size() > protocol::kMaxOpaqueToken;
+  opts.claim_token = !opaque_too_long;
+  if (opaque_too_long) {
+    // memcached applies T and N while walking the flags and stops at the long opaque.
+    bool before_opaque = true;
+    bool touch = false, vivify_ttl = false;
+    for (size_t i = 0; i < m.count; ++i) {
+      const char c = m.tokens[i][0];
+      if (c == 'O') before_opaque = false;
+      if (c == 'T') touch = before_opaque;
+      if (c == 'N') vivify_ttl = before_opaque;
+    }
+    opts.touch = opts.touch && touch;
+    if (!vivify_ttl) opts.vivify_exptime = 0;
+  }
   const storage::MetaGetResult result = server_.store().MetaGet(
       worker_.writer, req.key, now, opts, [&](const storage::ItemView& item) {
+        if (opaque_too_long) return;
         if (m.value) {
           out.Append("VA ");
           AppendU64(out, item.value.size());
         } else {
           out.Append("HD");
         }
-        bool ttl_set = false;
+        // T (and N on a vivified item) take effect at their place among the flags.
+        uint32_t shown_exptime = item.won && item.value.empty() && m.has_vivify ? 0 : item.exptime;
         for (size_t i = 0; i < m.count; ++i) {
           const std::string_view t = m.tokens[i];
           switch (t[0]) {
             case 'T':
-              ttl_set = true;
+              shown_exptime = opts.exptime;
+              break;
+            case 'N':
+              if (item.won && item.value.empty()) shown_exptime = opts.vivify_exptime;
               break;
             case 's':
               AppendFlag(out, 's', item.value.size());
               break;
             case 't': {
-              const uint32_t exptime = ttl_set ? opts.exptime : item.exptime;
+              const uint32_t exptime = shown_exptime;
               out.Append(" t");
               if (exptime == 0) {
                 out.Append("-1");
@@ -161,6 +194,10 @@ void MetaCommands::Get(const TextRequest& req, ByteBuffer& out) {
           out.Append("\r\n");
         }
       });
+  if (opaque_too_long) {
+    out.Append("CLIENT_ERROR opaque token too long\r\n");
+    return;
+  }
   if (result.status == storage::ReadStatus::kHit || result.created) {
     stats.cmd_get.Add();
     stats.get_hits.Add();
@@ -186,24 +223,20 @@ void MetaCommands::Set(const TextRequest& req, ByteBuffer& out) {
   switch (m.mode) {
     case 0:
     case 'S':
-    case 's':
       mode = m.has_cas ? storage::StoreMode::kCas : storage::StoreMode::kSet;
       break;
     case 'E':
-    case 'e':
       mode = storage::StoreMode::kAdd;
       break;
     case 'A':
-    case 'a':
       mode = storage::StoreMode::kAppend;
       break;
     case 'P':
-    case 'p':
       mode = storage::StoreMode::kPrepend;
       break;
     case 'R':
-    case 'r':
-      mode = storage::StoreMode::kReplace;
+      // A replace that compares a CAS is a compare-and-swap (the item must exist either way).
+      mode = m.has_cas ? storage::StoreMode::kCas : storage::StoreMode::kReplace;
       break;
     default:
       out.Append("CLIENT_ERROR invalid mode for ms M token\r\n");
@@ -258,6 +291,17 @@ void MetaCommands::Delete(const TextRequest& req, ByteBuffer& out) {
   const protocol::MetaFlags& m = req.meta;
   const ServerTime& time = server_.time();
   const uint64_t cas = m.has_cas ? m.cas : 0;
+  if (m.has_cas && m.cas == 0) {
+    // No item has CAS 0: the comparison fails if the item exists.
+    const auto r =
+        server_.store().MetaGet(worker_.writer, req.key, time.Now(),
+                                storage::MetaGetOptions{.no_bump = true, .claim_token = false},
+                                [](const storage::ItemView&) {});
+    out.Append(r.status == storage::ReadStatus::kHit ? "EX" : "NF");
+    AppendEchoFlags(out, req);
+    out.Append("\r\n");
+    return;
+  }
   const Outcome o = m.invalidate
                         ? server_.store().Invalidate(worker_.writer, req.key, cas, m.has_ttl,
                                                      time.ToServerTime(m.ttl), time.Now())
@@ -291,12 +335,10 @@ void MetaCommands::Arith(const TextRequest& req, ByteBuffer& out) {
   switch (m.mode) {
     case 0:
     case 'I':
-    case 'i':
     case '+':
       incr = true;
       break;
     case 'D':
-    case 'd':
     case '-':
       incr = false;
       break;
@@ -308,6 +350,12 @@ void MetaCommands::Arith(const TextRequest& req, ByteBuffer& out) {
   const uint32_t now = time.Now();
   ThreadStats& stats = worker_.stats;
   uint64_t value = 0, cas = 0;
+  bool created = false;
+  // The TTL before this request, for a `t` that comes before T among the flags.
+  uint32_t old_exptime = 0;
+  server_.store().MetaGet(worker_.writer, req.key, now,
+                          storage::MetaGetOptions{.no_bump = true, .claim_token = false},
+                          [&](const storage::ItemView& item) { old_exptime = item.exptime; });
   Outcome o = server_.store().Arith(worker_.writer, req.key, incr, m.delta, now, &value,
                                     m.has_cas ? m.cas : 0, &cas);
   if (o == Outcome::kNotFound) {
@@ -318,11 +366,16 @@ void MetaCommands::Arith(const TextRequest& req, ByteBuffer& out) {
       o = server_.store().Put(worker_.writer, storage::StoreMode::kAdd, req.key, text, 0,
                               time.ToServerTime(m.vivify_ttl), 0, now, &cas);
       value = m.initial;
+      created = o == Outcome::kStored;
       if (o != Outcome::kStored && o != Outcome::kNoMemory) o = Outcome::kNotStored;
     }
   } else if (o == Outcome::kStored) {
     (incr ? stats.incr_hits : stats.decr_hits).Add();
     if (m.has_ttl) server_.store().Touch(worker_.writer, req.key, time.ToServerTime(m.ttl), now);
+  }
+  if (m.opaque.size() > protocol::kMaxOpaqueToken) {  // checked after the update, as memcached
+    out.Append("CLIENT_ERROR opaque token too long\r\n");
+    return;
   }
   switch (o) {
     case Outcome::kStored:
@@ -349,9 +402,11 @@ void MetaCommands::Arith(const TextRequest& req, ByteBuffer& out) {
       out.Append("SERVER_ERROR out of memory\r\n");
       return;
   }
-  if (m.quiet) return;  // memcached's q hides ma's success, value included
+  // memcached's q hides the success of an update (value included), not an auto-create.
+  if (m.quiet && !created) return;
   char digits[20];
   const std::string_view text(digits, common::FormatU64(value, digits));
+  uint32_t shown_exptime = created ? 0 : old_exptime;
   if (m.value) {
     out.Append("VA ");
     AppendU64(out, text.size());
@@ -371,19 +426,20 @@ void MetaCommands::Arith(const TextRequest& req, ByteBuffer& out) {
       case 'c':
         AppendFlag(out, 'c', cas);
         break;
-      case 't': {
-        uint32_t exptime = 0;
-        server_.store().MetaGet(worker_.writer, req.key, now,
-                                storage::MetaGetOptions{.no_bump = true},
-                                [&](const storage::ItemView& item) { exptime = item.exptime; });
+      case 'T':
+        shown_exptime = time.ToServerTime(m.ttl);
+        break;
+      case 'N':
+        if (created) shown_exptime = time.ToServerTime(m.vivify_ttl);
+        break;
+      case 't':
         out.Append(" t");
-        if (exptime == 0) {
+        if (shown_exptime == 0) {
           out.Append("-1");
         } else {
-          AppendU64(out, exptime > now ? exptime - now : 0);
+          AppendU64(out, shown_exptime > now ? shown_exptime - now : 0);
         }
         break;
-      }
       default:
         break;
     }
@@ -398,7 +454,7 @@ void MetaCommands::Arith(const TextRequest& req, ByteBuffer& out) {
 void MetaCommands::Debug(const TextRequest& req, ByteBuffer& out) {
   const uint32_t now = server_.time().Now();
   const storage::MetaGetResult r = server_.store().MetaGet(
-      worker_.writer, req.key, now, storage::MetaGetOptions{.no_bump = true},
+      worker_.writer, req.key, now, storage::MetaGetOptions{.no_bump = true, .claim_token = false},
       [&](const storage::ItemView& item) {
         out.Append("ME ");
         if (req.meta.base64) {
@@ -411,7 +467,8 @@ void MetaCommands::Debug(const TextRequest& req, ByteBuffer& out) {
         const size_t size = MemcachedItemSize(item.key.size(), item.flags, item.value.size());
         const int n = std::snprintf(
             line, sizeof(line), " exp=%lld la=%u cas=%llu fetch=%s cls=%u size=%zu\r\n",
-            item.exptime == 0 ? -1LL : static_cast<long long>(item.exptime) - now,
+            // memcached prints current - exptime: negative while the item lives.
+            item.exptime == 0 ? -1LL : static_cast<long long>(now) - item.exptime,
             now > item.written_at ? now - item.written_at : 0,
             static_cast<unsigned long long>(item.cas), item.fetched_before ? "yes" : "no",
             MemcachedSlabClass(size), size);

@@ -124,11 +124,10 @@ void TextSession::RefuseTooLarge(const TextRequest& req) {
   worker_.stats.store_too_large.Add();
   swallow_ = uint64_t{req.bytes} + 2;
   swallow_reply_ = req.noreply ? std::string_view() : protocol::kTooLarge;
-  // Like memcached, a failed set must not leave the old value readable.
-  const bool plain_set = req.command == TextCommand::kSet ||
-                         (req.command == TextCommand::kMetaSet &&
-                          (req.meta.mode == 0 || req.meta.mode == 'S' || req.meta.mode == 's'));
-  if (plain_set) server_.store().Delete(req.key, server_.time().Now());
+  // Like memcached, a failed set (or ms, in any mode) must not leave the old value readable.
+  if (req.command == TextCommand::kSet || req.command == TextCommand::kMetaSet) {
+    server_.store().Delete(req.key, server_.time().Now());
+  }
 }
 
 TextSession::Step TextSession::ExecuteLine(const TextRequest& req, ByteBuffer& out) {

@@ -242,6 +242,7 @@ Outcome Store::ReadModifyWrite(Writer& w, std::string_view key, uint32_t now, Rm
       }
       written = build(f.item, old_cas, pool_.At(location));
       const HashIndex& ix = shard.index;
+      if (kind.outgrew != nullptr) kind.same_version = !*kind.outgrew;
       const uint64_t keep_bits =
           kind.same_version ? ix.accessed_bit() | ix.fetched_bit() | ix.stale_bit() | ix.token_bit()
           : kind.set_stale  ? ix.accessed_bit() | ix.fetched_bit()
@@ -314,7 +315,8 @@ Outcome Store::Arith(Writer& w, std::string_view key, bool incr, uint64_t delta,
   size_t digits_len = 0;
   bool grows = false;
   return ReadModifyWrite(
-      w, key, now, RmwKind{.new_item = false, .same_version = false, .set_stale = false},
+      w, key, now,
+      RmwKind{.new_item = false, .same_version = true, .set_stale = false, .outgrew = &grows},
       [&](const ItemRef& old, uint64_t old_cas, Outcome* outcome) -> size_t {
         // memcached's order: an empty value, then the CAS, then the number.
         if (old.value_len == 0) {
@@ -380,12 +382,13 @@ MetaGetResult Store::MetaGet(Writer& w, std::string_view key, uint32_t now,
       Commit(w, EncodedSize(stub));
       total_items_.fetch_add(1, std::memory_order_relaxed);
       f = FindLocked(shard, h, key, now, nullptr);
-      shard.index.SetBits(f.slot, ix.token_bit());
+      if (opts.claim_token) shard.index.SetBits(f.slot, ix.token_bit());
       result.created = result.won = true;
       ItemView view = ViewOf(f, shard);
       view.token_sent = false;  // the token is this request's
       view.won = true;
       fn(view);
+      if (!opts.no_bump) shard.index.SetBits(f.slot, ix.accessed_bit() | ix.fetched_bit());
       return result;
     }
     result.status = ReadStatus::kHit;
@@ -398,7 +401,7 @@ MetaGetResult Store::MetaGet(Writer& w, std::string_view key, uint32_t now,
     ItemView view = ViewOf(f, shard);
     view.won = result.won;
     fn(view);
-    if (result.won) shard.index.SetBits(f.slot, ix.token_bit());
+    if (result.won && opts.claim_token) shard.index.SetBits(f.slot, ix.token_bit());
     if (!opts.no_bump) shard.index.SetBits(f.slot, ix.accessed_bit() | ix.fetched_bit());
     if (!opts.touch) return result;
     if (f.item.exptime_offset != 0) {

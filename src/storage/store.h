@@ -73,6 +73,7 @@ struct MetaGetOptions {
   uint32_t vivify_exptime = 0;
   bool recache = false;  // R: win the token when the item expires before this time
   uint32_t recache_before = 0;
+  bool claim_token = true;  // false: a win is reported but not recorded (the reply failed)
 };
 
 struct MetaGetResult {
@@ -194,6 +195,9 @@ class Store {
     bool new_item;      // counts in total_items (memcached counts a relinked item)
     bool same_version;  // a touch moves the same version: keeps all state bits
     bool set_stale;     // md I: the new version is stale and its token is cleared
+    // incr/decr: memcached updates in place (state kept) unless the number outgrew the item;
+    // when set, same_version is taken as !*outgrew after the build.
+    const bool* outgrew = nullptr;
   };
   common::Outcome ReadModifyWrite(Writer& w, std::string_view key, uint32_t now, RmwKind kind,
                                   PlanFn plan, BuildFn build, uint64_t* new_cas = nullptr);

@@ -55,7 +55,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         // A meta key is 1..250 bytes; base64 ones may hold any byte.
         Check(!req.key.empty() && req.key.size() <= kMaxKeyLength);
         if (!req.meta.base64) CheckKey(req.key);
-        Check(req.meta.count <= 24 && req.meta.opaque.size() <= 33);
+        Check(req.meta.count <= 24);
+        if (req.command == TextCommand::kMetaDelete) Check(req.meta.opaque.size() <= 32);
       }
       if (req.command == TextCommand::kGet || req.command == TextCommand::kGets ||
           req.command == TextCommand::kGat || req.command == TextCommand::kGats) {

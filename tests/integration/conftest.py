@@ -35,6 +35,12 @@ SANITIZED = _is_sanitized(CACHET_BIN)
 rss_bound_check = pytest.mark.skipif(SANITIZED, reason="sanitizer build: RSS is not comparable")
 
 
+def not_in_cachet(reason):
+    """Marks a check of memcached behaviour that cachet deliberately does not copy (the cachet
+    side of the difference is documented in README.md)."""
+    return pytest.mark.skipif(not IS_MEMCACHED, reason="deliberate difference: " + reason)
+
+
 def memcached_only_difference(reason):
     """Marks a check that documents a deliberate difference from memcached 1.6.18."""
     return pytest.mark.skipif(IS_MEMCACHED, reason="deliberate difference: " + reason)
