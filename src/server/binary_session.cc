@@ -126,10 +126,7 @@ SessionAction BinarySession::Process(ByteBuffer& in, ByteBuffer& out) {
   server_.RunPendingFlush(server_.time().Now());
   while (true) {
     if (swallow_ > 0) {
-      const size_t n = static_cast<size_t>(std::min<uint64_t>(swallow_, in.size()));
-      in.Consume(n);
-      swallow_ -= n;
-      if (swallow_ > 0) return SessionAction::kContinue;
+      if (!DiscardInput(in, &swallow_)) return SessionAction::kContinue;
     }
     if (swallow_reply_pending_) {  // like memcached, answer once the body is gone
       protocol::AppendBinaryError(out, swallow_header_, swallow_status_);
@@ -323,9 +320,7 @@ void BinarySession::ExecuteStore(const BinaryRequest& req, std::string_view valu
   const Outcome o = server_.store().Put(worker_.writer, mode, req.key, value, flags, exptime, h.cas,
                                         time.Now(), &cas);
   if (mode == storage::StoreMode::kCas) {
-    if (o == Outcome::kStored) stats.cas_hits.Add();
-    if (o == Outcome::kExists) stats.cas_badval.Add();
-    if (o == Outcome::kNotFound) stats.cas_misses.Add();
+    CountCas(stats, o);
   }
   switch (o) {
     case Outcome::kStored:

@@ -250,9 +250,7 @@ void MetaCommands::Set(const TextRequest& req, ByteBuffer& out) {
                                         m.has_cas ? m.cas : 0, time.Now(), &new_cas,
                                         /*allow_stale=*/m.invalidate);
   if (mode == storage::StoreMode::kCas) {
-    if (o == Outcome::kStored) stats.cas_hits.Add();
-    if (o == Outcome::kExists) stats.cas_badval.Add();
-    if (o == Outcome::kNotFound) stats.cas_misses.Add();
+    CountCas(stats, o);
   }
   switch (o) {
     case Outcome::kStored:

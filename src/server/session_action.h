@@ -2,7 +2,18 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "common/byte_buffer.h"
+
 namespace cachet::server {
+
+// Discards up to *remaining bytes from the front of `in`; true once all of them are gone (the
+// data of a refused request is dropped as it arrives, never buffered).
+inline bool DiscardInput(common::ByteBuffer& in, uint64_t* remaining) {
+  const size_t n = static_cast<size_t>(*remaining < in.size() ? *remaining : in.size());
+  in.Consume(n);
+  *remaining -= n;
+  return *remaining == 0;
+}
 
 // A session stops producing replies once this many are waiting to be sent, and its connection
 // stops reading; a client that does not read its replies costs at most this plus one item.

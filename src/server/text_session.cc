@@ -55,10 +55,7 @@ TextSession::Action TextSession::Process(ByteBuffer& in, ByteBuffer& out) {
   server_.RunPendingFlush(server_.time().Now());
   while (true) {
     if (swallow_ > 0) {
-      const size_t n = static_cast<size_t>(std::min<uint64_t>(swallow_, in.size()));
-      in.Consume(n);
-      swallow_ -= n;
-      if (swallow_ > 0) return Action::kContinue;
+      if (!DiscardInput(in, &swallow_)) return Action::kContinue;
       out.Append(swallow_reply_);  // like memcached, answer once the data is gone
       swallow_reply_ = {};
     }
@@ -264,9 +261,7 @@ void TextSession::ExecuteStorage(const TextRequest& req, ByteBuffer& out) {
       server_.store().Put(worker_.writer, ModeOf(req.command), req.key, req.data, req.flags,
                           time.ToServerTime(req.exptime), req.cas, time.Now());
   if (req.command == TextCommand::kCas) {
-    if (o == Outcome::kStored) stats.cas_hits.Add();
-    if (o == Outcome::kExists) stats.cas_badval.Add();
-    if (o == Outcome::kNotFound) stats.cas_misses.Add();
+    CountCas(stats, o);
   }
   if (o == Outcome::kNoMemory) {
     stats.store_no_memory.Add();

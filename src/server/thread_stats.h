@@ -4,6 +4,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "common/outcome.h"
+
 namespace cachet::server {
 
 class Counter {
@@ -50,6 +52,13 @@ struct ThreadStats {
   CACHET_THREAD_COUNTERS(CACHET_DECLARE)
 #undef CACHET_DECLARE
 };
+
+// cas_hits / cas_badval / cas_misses for the outcome of a compare-and-swap, in every protocol.
+inline void CountCas(ThreadStats& stats, common::Outcome o) {
+  if (o == common::Outcome::kStored) stats.cas_hits.Add();
+  if (o == common::Outcome::kExists) stats.cas_badval.Add();
+  if (o == common::Outcome::kNotFound) stats.cas_misses.Add();
+}
 
 // A plain-value sum of ThreadStats.
 struct StatsTotals {
