@@ -245,6 +245,18 @@ def module_server_factory():
 
 
 @pytest.fixture(scope="module")
+def tcp_server(module_server_factory):
+    """A TCP server for the whole module (the client-library suites flush it between tests)."""
+    return module_server_factory()
+
+
+@pytest.fixture(scope="module")
+def unix_server(module_server_factory):
+    """A Unix-socket server for the whole module."""
+    return module_server_factory(unix=True)
+
+
+@pytest.fixture(scope="module")
 def shared(module_server_factory):
     """One server for a whole test module (memcached takes ~1 s to stop, so per-test servers
     would make the suite slow when it runs against memcached)."""

@@ -38,16 +38,6 @@ MAX_U64 = 2**64 - 1
 TOOLS = "/usr/bin"
 
 
-@pytest.fixture(scope="module")
-def tcp_server(module_server_factory):
-    return module_server_factory()
-
-
-@pytest.fixture(scope="module")
-def unix_server(module_server_factory):
-    return module_server_factory(unix=True)
-
-
 @pytest.fixture
 def server(tcp_server):
     flush(tcp_server)

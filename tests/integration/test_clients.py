@@ -20,16 +20,6 @@ from client_helpers import curr_items, flush, raw_get, raw_stats
 MAX_U64 = 2**64 - 1
 
 
-@pytest.fixture(scope="module")
-def tcp_server(module_server_factory):
-    return module_server_factory()
-
-
-@pytest.fixture(scope="module")
-def unix_server(module_server_factory):
-    return module_server_factory(unix=True)
-
-
 @pytest.fixture
 def server(tcp_server):
     """The module's TCP server, flushed (overrides conftest's per-test server)."""

@@ -18,16 +18,6 @@ from client_helpers import flush, raw_call, raw_get, raw_stats
 TOOLS = "/usr/bin"
 
 
-@pytest.fixture(scope="module")
-def tcp_server(module_server_factory):
-    return module_server_factory()
-
-
-@pytest.fixture(scope="module")
-def unix_server(module_server_factory):
-    return module_server_factory(unix=True)
-
-
 @pytest.fixture(params=["tcp", "unix"])
 def target(request, tcp_server, unix_server):
     server = tcp_server if request.param == "tcp" else unix_server
