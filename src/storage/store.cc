@@ -381,7 +381,11 @@ MetaGetResult Store::MetaGet(Writer& w, std::string_view key, uint32_t now,
       InsertLocked(shard, h, stub_location, static_cast<uint32_t>(EncodedSize(stub)));
       Commit(w, EncodedSize(stub));
       total_items_.fetch_add(1, std::memory_order_relaxed);
-      f = FindLocked(shard, h, key, now, nullptr);
+      // Found by location, not FindLocked: an N with a past TTL creates an item that is already
+      // expired, yet this request still answers with it (as memcached does).
+      f.slot = shard.index.Find(h, [&](uint64_t l) { return l == stub_location; });
+      f.location = stub_location;
+      f.item = DecodeItem(pool_.At(stub_location));
       if (opts.claim_token) shard.index.SetBits(f.slot, ix.token_bit());
       result.created = result.won = true;
       ItemView view = ViewOf(f, shard);

@@ -192,6 +192,9 @@ TEST_F(SessionTest, MetaStampedeProtection) {
   // Vivify on miss: the first client wins (W) an empty item, the next sees Z.
   EXPECT_EQ(Run("mg v N30 v\r\n"), "VA 0 W\r\n\r\n");
   EXPECT_EQ(Run("mg v N30 v\r\n"), "VA 0 Z\r\n\r\n");
+  // A past TTL still answers with the new item, which is then already gone (found by the
+  // session fuzzer: the index slot of the expired item was used after its removal).
+  EXPECT_EQ(Run("mg gone N-1 v\r\nmg gone v\r\n"), "VA 0 W\r\n\r\nEN\r\n");
   // Recache: win once when the TTL left is below the token.
   Run("ms r 2 T10\r\nhi\r\n");
   EXPECT_EQ(Run("mg r R30 v\r\n"), "VA 2 W\r\nhi\r\n");
