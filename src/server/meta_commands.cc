@@ -26,6 +26,16 @@ void AppendFlag(ByteBuffer& out, char flag, uint64_t v) {
   AppendU64(out, v);
 }
 
+// " t<seconds left>", or " t-1" for an item that never expires.
+void AppendTtl(ByteBuffer& out, uint32_t exptime, uint32_t now) {
+  out.Append(" t");
+  if (exptime == 0) {
+    out.Append("-1");
+  } else {
+    AppendU64(out, exptime > now ? exptime - now : 0);
+  }
+}
+
 // " k<key>": a binary (b) key goes back base64-encoded, followed by " b".
 void AppendKey(ByteBuffer& out, const TextRequest& req) {
   out.Append(" k");
@@ -139,7 +149,7 @@ void MetaCommands::Get(const TextRequest& req, ByteBuffer& out) {
           out.Append("HD");
         }
         // T (and N on a vivified item) take effect at their place among the flags.
-        uint32_t shown_exptime = item.won && item.value.empty() && m.has_vivify ? 0 : item.exptime;
+        uint32_t shown_exptime = item.created ? 0 : item.exptime;
         for (size_t i = 0; i < m.count; ++i) {
           const std::string_view t = m.tokens[i];
           switch (t[0]) {
@@ -147,21 +157,14 @@ void MetaCommands::Get(const TextRequest& req, ByteBuffer& out) {
               shown_exptime = opts.exptime;
               break;
             case 'N':
-              if (item.won && item.value.empty()) shown_exptime = opts.vivify_exptime;
+              if (item.created) shown_exptime = opts.vivify_exptime;
               break;
             case 's':
               AppendFlag(out, 's', item.value.size());
               break;
-            case 't': {
-              const uint32_t exptime = shown_exptime;
-              out.Append(" t");
-              if (exptime == 0) {
-                out.Append("-1");
-              } else {
-                AppendU64(out, exptime > now ? exptime - now : 0);
-              }
+            case 't':
+              AppendTtl(out, shown_exptime, now);
               break;
-            }
             case 'c':
               AppendFlag(out, 'c', item.cas);
               break;
@@ -431,12 +434,7 @@ void MetaCommands::Arith(const TextRequest& req, ByteBuffer& out) {
         if (created) shown_exptime = time.ToServerTime(m.vivify_ttl);
         break;
       case 't':
-        out.Append(" t");
-        if (shown_exptime == 0) {
-          out.Append("-1");
-        } else {
-          AppendU64(out, shown_exptime > now ? shown_exptime - now : 0);
-        }
+        AppendTtl(out, shown_exptime, now);
         break;
       default:
         break;

@@ -391,6 +391,7 @@ MetaGetResult Store::MetaGet(Writer& w, std::string_view key, uint32_t now,
       ItemView view = ViewOf(f, shard);
       view.token_sent = false;  // the token is this request's
       view.won = true;
+      view.created = true;
       fn(view);
       if (!opts.no_bump) shard.index.SetBits(f.slot, ix.accessed_bit() | ix.fetched_bit());
       return result;

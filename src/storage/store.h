@@ -55,11 +55,12 @@ struct ItemView {
   uint32_t flags;
   uint32_t exptime;
   uint64_t cas;
-  bool fetched_before;  // whether it had been read before this access
-  uint32_t written_at;  // server time (see SegmentPool::WrittenAt)
-  bool stale;           // invalidated through the meta protocol
-  bool token_sent;      // a meta client already won the right to recache it
-  bool won = false;     // MetaGet: this request won that right (W)
+  bool fetched_before;   // whether it had been read before this access
+  uint32_t written_at;   // server time (see SegmentPool::WrittenAt)
+  bool stale;            // invalidated through the meta protocol
+  bool token_sent;       // a meta client already won the right to recache it
+  bool won = false;      // MetaGet: this request won that right (W)
+  bool created = false;  // MetaGet: vivified by this request
 };
 
 enum class ReadStatus : uint8_t { kHit, kMiss, kExpired };
