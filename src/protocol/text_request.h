@@ -92,7 +92,7 @@ struct TextRequest {
   std::string_view meta_error;  // with TextError::kMeta
   bool meta_data_follows =
       false;              // ms: its datalen parsed, so its data block is discarded on error
-  char key_storage[256];  // a base64-decoded meta key (req.key points here then)
+  char key_storage[256];  // a base64-decoded meta key; `key` then points here: do not copy
 
   bool is_storage() const {
     return command == TextCommand::kSet || command == TextCommand::kAdd ||
