@@ -8,6 +8,8 @@ import collections
 import select
 import struct
 
+from conftest import Conn
+
 HEADER = struct.Struct(">BBHBBHIIQ")
 REQ_MAGIC = 0x80
 RES_MAGIC = 0x81
@@ -86,25 +88,13 @@ def flags_of(resp):
     return struct.unpack(">I", resp.extras)[0]
 
 
-class BinConn:
-    """A raw binary-protocol connection to a conftest Server."""
+class BinConn(Conn):
+    """A raw binary-protocol connection to a conftest Server (conftest's Conn supplies the
+    socket, send and exact reads)."""
 
     def __init__(self, server, timeout=5):
+        super().__init__(server, timeout)
         self.server = server
-        self.sock = server.raw(timeout)
-        self.buf = b""
-
-    def send(self, data):
-        self.sock.sendall(data)
-
-    def read_exactly(self, n):
-        while len(self.buf) < n:
-            chunk = self.sock.recv(max(65536, n - len(self.buf)))
-            if not chunk:
-                raise ConnectionError("closed after %d of %d bytes" % (len(self.buf), n))
-            self.buf += chunk
-        out, self.buf = self.buf[:n], self.buf[n:]
-        return out
 
     def read_response(self):
         """Reads exactly one response (24-byte header + body) and parses it."""
