@@ -3,6 +3,9 @@
 #include <getopt.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <climits>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -58,71 +61,23 @@ const option kLongOptions[] = {
 
 // -o suboptions memcached knows; cachet accepts them (most tune memcached's slab allocator or
 // LRU, which cachet does not have, so they change nothing here).
-constexpr const char* kSubOptions[] = {"maxconns_fast",
-                                       "no_maxconns_fast",
-                                       "hashpower",
-                                       "tail_repair_time",
-                                       "hash_algorithm",
-                                       "lru_crawler",
-                                       "no_lru_crawler",
-                                       "lru_crawler_sleep",
-                                       "lru_crawler_tocrawl",
-                                       "read_buf_mem_limit",
-                                       "lru_maintainer",
-                                       "no_lru_maintainer",
-                                       "hot_lru_pct",
-                                       "warm_lru_pct",
-                                       "hot_max_factor",
-                                       "warm_max_factor",
-                                       "temporary_ttl",
-                                       "idle_timeout",
-                                       "slab_chunk_max",
-                                       "watcher_logbuf_size",
-                                       "worker_logbuf_size",
-                                       "track_sizes",
-                                       "no_hashexpand",
-                                       "modern",
-                                       "no_modern",
-                                       "sock_cookie_id",
-                                       "slab_reassign",
-                                       "slab_automove",
-                                       "slab_automove_ratio",
-                                       "slab_automove_window",
-                                       "slab_automove_freeratio",
-                                       "no_inline_ascii_resp",
-                                       "inline_ascii_resp",
-                                       "drop_privileges",
-                                       "no_drop_privileges",
-                                       "lru_segmented",
-                                       "no_lru_segmented",
-                                       "temp_lru",
-                                       "no_temp_lru",
-                                       "no_chunked_items",
-                                       "ext_path",
-                                       "ext_page_size",
-                                       "ext_wbuf_size",
-                                       "ext_threads",
-                                       "ext_item_size",
-                                       "ext_item_age",
-                                       "ext_low_ttl",
-                                       "ext_drop_unread",
-                                       "ext_recache_rate",
-                                       "ext_compact_under",
-                                       "ext_drop_under",
-                                       "ext_max_frag",
-                                       "ext_max_sleep",
-                                       "ssl_chain_cert",
-                                       "ssl_key",
-                                       "ssl_keyformat",
-                                       "ssl_verify_mode",
-                                       "ssl_ciphers",
-                                       "ssl_ca_cert",
-                                       "ssl_wbuf_size",
-                                       "ssl_session_cache",
-                                       "ssl_kernel_tls",
-                                       "ssl_min_version",
-                                       "debug_sanity",
-                                       "unsafe_allow_lru_crawler"};
+constexpr const char* kSubOptions[] = {
+    "maxconns_fast", "no_maxconns_fast", "hashpower", "tail_repair_time", "hash_algorithm",
+    "lru_crawler", "no_lru_crawler", "lru_crawler_sleep", "lru_crawler_tocrawl",
+    "read_buf_mem_limit", "lru_maintainer", "no_lru_maintainer", "hot_lru_pct", "warm_lru_pct",
+    "hot_max_factor", "warm_max_factor", "temporary_ttl", "idle_timeout", "slab_chunk_max",
+    "watcher_logbuf_size", "worker_logbuf_size", "track_sizes", "no_hashexpand", "modern",
+    "no_modern", "sock_cookie_id", "slab_reassign", "slab_automove", "slab_automove_ratio",
+    "slab_automove_window", "slab_automove_freeratio", "no_inline_ascii_resp", "inline_ascii_resp",
+    "drop_privileges", "no_drop_privileges", "lru_segmented", "no_lru_segmented", "temp_lru",
+    "no_temp_lru", "no_chunked_items", "ext_path", "ext_page_size", "ext_wbuf_size", "ext_threads",
+    "ext_item_size", "ext_item_age", "ext_low_ttl", "ext_drop_unread", "ext_recache_rate",
+    "ext_compact_under", "ext_drop_under", "ext_max_frag", "ext_max_sleep", "ssl_chain_cert",
+    "ssl_key", "ssl_keyformat", "ssl_verify_mode", "ssl_ciphers", "ssl_ca_cert", "ssl_wbuf_size",
+    "ssl_session_cache", "ssl_kernel_tls", "ssl_min_version", "debug_sanity",
+    "unsafe_allow_lru_crawler",
+    // cachet extensions
+    "metrics_port", "metrics_addr"};
 
 void PrintUsage() {
   std::printf(
@@ -171,17 +126,155 @@ bool ParseSize(const char* s, size_t* out) {
   return true;
 }
 
-bool ParseSubOptions(const char* arg) {
+bool ParseInt(const std::string& v, long min, long max, long* out) {
+  char* end = nullptr;
+  errno = 0;
+  const long n = std::strtol(v.c_str(), &end, 10);
+  if (v.empty() || *end != '\0' || errno != 0 || n < min || n > max) return false;
+  *out = n;
+  return true;
+}
+
+bool ParseDouble(const std::string& v, double* out) {
+  char* end = nullptr;
+  const double d = std::strtod(v.c_str(), &end);
+  if (v.empty() || *end != '\0') return false;
+  *out = d;
+  return true;
+}
+
+// One -o suboption. Those with an effect (or echoed by `stats settings`) are parsed; the other
+// known names are accepted and ignored. False, with memcached's message, for a bad one.
+bool ApplySubOption(const std::string& item, server::Settings* s) {
+  const size_t eq = item.find('=');
+  const std::string name = item.substr(0, eq);
+  const std::string value = eq == std::string::npos ? "" : item.substr(eq + 1);
+  bool known = false;
+  for (const char* k : kSubOptions) known = known || name == k;
+  if (!known) {
+    std::fprintf(stderr, "Illegal suboption \"%s\"\n", item.c_str());
+    return false;
+  }
+  long n = 0;
+  auto need_int = [&](long min, long max) {
+    if (ParseInt(value, min, max, &n)) return true;
+    std::fprintf(stderr, "Invalid value for %s: \"%s\"\n", name.c_str(), value.c_str());
+    return false;
+  };
+  auto need_double = [&](double* out) {
+    if (ParseDouble(value, out)) return true;
+    std::fprintf(stderr, "Invalid value for %s: \"%s\"\n", name.c_str(), value.c_str());
+    return false;
+  };
+  if (name == "idle_timeout") {
+    if (!need_int(0, INT32_MAX)) return false;
+    s->idle_timeout = static_cast<int>(n);
+  } else if (name == "hashpower") {
+    if (value.empty()) {
+      std::fprintf(stderr, "Missing numeric argument for hashpower\n");
+      return false;
+    }
+    if (!ParseInt(value, 12, 32, &n)) {
+      std::fprintf(stderr, "Initial hashtable multiplier of %s is out of range (12 - 32)\n",
+                   value.c_str());
+      return false;
+    }
+    s->hashpower_init = static_cast<int>(n);
+  } else if (name == "no_lru_crawler") {
+    s->lru_crawler = false;
+  } else if (name == "lru_crawler") {
+    s->lru_crawler = true;
+  } else if (name == "no_lru_maintainer") {
+    s->lru_maintainer = false;
+  } else if (name == "lru_maintainer") {
+    s->lru_maintainer = true;
+  } else if (name == "track_sizes") {
+    s->track_sizes = true;
+  } else if (name == "maxconns_fast") {
+    s->maxconns_fast = true;
+  } else if (name == "no_maxconns_fast") {
+    s->maxconns_fast = false;
+  } else if (name == "slab_chunk_max") {
+    if (!need_int(1, 1L << 30)) return false;
+    // memcached reads it in kilobytes unless -o modern style bytes are given.
+    s->slab_chunk_max = static_cast<size_t>(n) * (n < 1024 ? 1024 : 1);
+  } else if (name == "tail_repair_time") {
+    if (!need_int(0, INT32_MAX)) return false;
+    s->tail_repair_time = static_cast<int>(n);
+  } else if (name == "lru_crawler_sleep") {
+    if (!need_int(0, 1000000)) return false;
+    s->lru_crawler_sleep = static_cast<int>(n);
+  } else if (name == "lru_crawler_tocrawl") {
+    if (!need_int(0, UINT32_MAX)) return false;
+    s->lru_crawler_tocrawl = static_cast<uint32_t>(n);
+  } else if (name == "hot_lru_pct") {
+    if (!need_int(1, 80)) return false;
+    s->hot_lru_pct = static_cast<int>(n);
+  } else if (name == "warm_lru_pct") {
+    if (!need_int(1, 80)) return false;
+    s->warm_lru_pct = static_cast<int>(n);
+  } else if (name == "hot_max_factor") {
+    if (!need_double(&s->hot_max_factor)) return false;
+  } else if (name == "warm_max_factor") {
+    if (!need_double(&s->warm_max_factor)) return false;
+  } else if (name == "temporary_ttl") {
+    if (!need_int(0, UINT32_MAX)) return false;
+    s->temp_lru = true;
+    s->temporary_ttl = static_cast<uint32_t>(n);
+  } else if (name == "temp_lru") {
+    s->temp_lru = true;
+  } else if (name == "no_temp_lru") {
+    s->temp_lru = false;
+  } else if (name == "watcher_logbuf_size" || name == "worker_logbuf_size") {
+    if (!need_int(0, UINT32_MAX / 1024)) return false;
+    (name[1] == 'a' ? s->watcher_logbuf_size : s->worker_logbuf_size) =
+        static_cast<uint32_t>(n) * 1024;
+  } else if (name == "read_buf_mem_limit") {
+    if (!need_int(0, UINT32_MAX / (1024 * 1024))) return false;
+    s->read_buf_mem_limit = static_cast<uint32_t>(n) * 1024 * 1024;
+  } else if (name == "slab_reassign") {
+    s->slab_reassign = true;
+  } else if (name == "slab_automove") {
+    if (value.empty()) {
+      s->slab_automove = 1;
+    } else {
+      if (!need_int(0, 2)) return false;
+      s->slab_automove = static_cast<int>(n);
+    }
+  } else if (name == "slab_automove_ratio") {
+    if (!need_double(&s->slab_automove_ratio)) return false;
+  } else if (name == "slab_automove_window") {
+    if (!need_int(0, UINT32_MAX)) return false;
+    s->slab_automove_window = static_cast<uint32_t>(n);
+  } else if (name == "hash_algorithm") {
+    if (value != "murmur3" && value != "jenkins" && value != "xxh3") {
+      std::fprintf(stderr, "Unknown hash_algorithm option (jenkins, murmur3, xxh3)\n");
+      return false;
+    }
+    s->hash_algorithm = value;
+  } else if (name == "modern") {
+    s->slab_reassign = true;
+    s->slab_automove = 1;
+    s->lru_crawler = true;
+    s->lru_maintainer = true;
+  } else if (name == "metrics_port") {
+    if (!need_int(0, 65535)) return false;
+    s->metrics_port = static_cast<int>(n);
+  } else if (name == "metrics_addr") {
+    if (value.empty()) {
+      std::fprintf(stderr, "Missing address for metrics_addr\n");
+      return false;
+    }
+    s->metrics_address = value;
+  }
+  return true;
+}
+
+bool ParseSubOptions(const char* arg, server::Settings* s) {
   std::stringstream ss(arg);
   std::string item;
   while (std::getline(ss, item, ',')) {
-    const std::string name = item.substr(0, item.find('='));
-    bool known = false;
-    for (const char* k : kSubOptions) known = known || name == k;
-    if (!known) {
-      std::fprintf(stderr, "Illegal suboption \"%s\"\n", item.c_str());
-      return false;
-    }
+    if (!ApplySubOption(item, s)) return false;
   }
   return true;
 }
@@ -282,29 +375,74 @@ FlagsResult ParseFlags(int argc, char** argv, server::Settings* s, int* exit_cod
         }
         break;
       case 'o':
-        if (!ParseSubOptions(optarg)) {
+        if (!ParseSubOptions(optarg, s)) {
           *exit_code = 1;
           return FlagsResult::kExitError;
         }
         break;
-      case 'k':
-      case 'r':
-      case 'f':
-      case 'n':
-      case 'L':
-      case 'R':
+      case 'A':
+        s->shutdown_enabled = true;
+        break;
+      case 'F':
+        s->flush_enabled = false;
+        break;
+      case 'X':
+        s->dump_enabled = false;
+        break;
+      case 'W':
+        s->watch_enabled = false;
+        break;
       case 'C':
+        s->cas_enabled = false;
+        break;
+      case 'R':
+        s->reqs_per_event = std::atoi(optarg);
+        if (s->reqs_per_event <= 0) {
+          std::fprintf(stderr, "Number of requests per event must be greater than 0\n");
+          *exit_code = 1;
+          return FlagsResult::kExitError;
+        }
+        break;
       case 'D':
-      case 'N':
+        if (optarg[0] == '\0' || optarg[1] != '\0') {
+          std::fprintf(stderr, "No delimiter specified\n");
+          *exit_code = 1;
+          return FlagsResult::kExitError;
+        }
+        s->prefix_delimiter = optarg[0];
+        s->detail_enabled = true;
+        break;
+      case 'f':
+        s->growth_factor = std::atof(optarg);
+        if (s->growth_factor <= 1.0) {
+          std::fprintf(stderr, "Factor must be greater than 1\n");
+          *exit_code = 1;
+          return FlagsResult::kExitError;
+        }
+        break;
+      case 'n':
+        s->chunk_size = std::atoi(optarg);
+        if (s->chunk_size <= 0) {
+          std::fprintf(stderr, "Chunk size must be greater than 0\n");
+          *exit_code = 1;
+          return FlagsResult::kExitError;
+        }
+        break;
+      case 'd':
+        s->daemonize = true;
+        break;
       case 'P':
+        s->pid_file = optarg;
+        break;
+      case 'k':
+        s->lock_memory = true;
+        break;
+      case 'r':
+      case 'L':
+      case 'N':
       case 'i':
         break;  // accepted; they tune or report memcached internals cachet does not have
-      case 'd':
-      case 'A':
       case 'S':
-      case 'F':
-      case 'X':
-      case 'W':
       case 'Y':
       case 'e':
       case 'Z':

@@ -1,5 +1,6 @@
 // cachet: a memcached-compatible cache server. Builds Settings from the command line, then runs
 // the network front until SIGTERM or SIGINT.
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -7,6 +8,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -60,6 +62,40 @@ bool DropPrivileges(const std::string& user) {
   return true;
 }
 
+// -d: detach like memcached's daemonize(): fork, the parent exits 0, the child starts a new
+// session with stdio on /dev/null (kept when verbose, so -v output still goes somewhere).
+// Called after binding, so a bind failure still reaches the caller's exit status.
+bool Daemonize(bool keep_stdio) {
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    std::perror("fork");
+    return false;
+  }
+  if (pid > 0) ::_exit(EXIT_SUCCESS);
+  if (::setsid() < 0) return false;
+  if (::chdir("/") != 0) return false;
+  if (!keep_stdio) {
+    const int null_fd = ::open("/dev/null", O_RDWR);
+    if (null_fd < 0) return false;
+    ::dup2(null_fd, STDIN_FILENO);
+    ::dup2(null_fd, STDOUT_FILENO);
+    ::dup2(null_fd, STDERR_FILENO);
+    if (null_fd > STDERR_FILENO) ::close(null_fd);
+  }
+  return true;
+}
+
+bool WritePidFile(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (f == nullptr) {
+    std::fprintf(stderr, "Could not open the pid file %s for writing: %s\n", path.c_str(),
+                 std::strerror(errno));
+    return false;
+  }
+  std::fprintf(f, "%ld\n", static_cast<long>(::getpid()));
+  return std::fclose(f) == 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -86,8 +122,10 @@ int main(int argc, char** argv) {
   sigemptyset(&mask);
   sigaddset(&mask, SIGTERM);
   sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGUSR1);  // graceful shutdown: cachet has nothing to save, so a clean stop
   pthread_sigmask(SIG_BLOCK, &mask, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
+  if (settings.daemonize) ::signal(SIGHUP, SIG_IGN);
   const int stop_fd = ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
   if (stop_fd < 0) {
     std::perror("signalfd");
@@ -98,11 +136,17 @@ int main(int argc, char** argv) {
   cachet::server::ServerContext context(settings, clock);
   cachet::net::NetServer net(context);
   if (!net.Listen()) return 71;  // memcached's EX_OSERR when it cannot bind
+  if (settings.daemonize && !Daemonize(settings.verbose > 0)) {
+    std::fprintf(stderr, "failed to daemon() in order to daemonize\n");
+    return EXIT_FAILURE;
+  }
+  if (!settings.pid_file.empty() && !WritePidFile(settings.pid_file)) return EXIT_FAILURE;
   if (!settings.port_file.empty() &&
       !cachet::net::WritePortFile(settings.port_file, net.listeners())) {
     return EXIT_FAILURE;
   }
   net.Run(stop_fd);
   ::close(stop_fd);
+  if (!settings.pid_file.empty()) ::unlink(settings.pid_file.c_str());
   return 0;
 }

@@ -14,17 +14,34 @@ constexpr size_t kIdleBufferLimit = 64 * 1024;
 constexpr size_t kIdleBufferSize = 4 * 1024;
 }  // namespace
 
-Connection::Connection(int fd, server::ServerContext& server, server::WorkerContext& worker)
+Connection::Connection(int fd, server::ServerContext& server, server::WorkerContext& worker,
+                       server::ConnInfo* info)
     : fd_(fd),
+      server_(server),
       worker_(worker),
+      info_(info),
       session_(server, worker),
       in_(kIdleBufferSize),
       out_(kIdleBufferSize),
       // Enough for the longest accepted line plus the largest value; a client cannot make the
       // server buffer more than this however it sends.
-      input_limit_(std::max<size_t>(server.settings().item_size_max, 1 << 20) + (4 << 20)) {}
+      input_limit_(std::max<size_t>(server.settings().item_size_max, 1 << 20) + (4 << 20)) {
+  session_.set_client_fd(fd);
+}
 
-Connection::~Connection() { ::close(fd_); }
+Connection::~Connection() {
+  if (released_) return;             // the watch log owns the socket and its entry now
+  server_.registry().Remove(info_);  // before the fd number can be reused
+  ::close(fd_);
+}
+
+void Connection::NoteState() {
+  using server::ConnState;
+  info_->Set(closing_                      ? ConnState::kClosing
+             : session_.input_wanted() > 0 ? ConnState::kNread
+             : !out_.empty()               ? ConnState::kMwrite
+                                           : ConnState::kParseCmd);
+}
 
 uint32_t Connection::WantedEvents() const {
   if (closing_) return EPOLLOUT;
@@ -41,8 +58,11 @@ bool Connection::OnEvent(uint32_t events) {
   if (closing_) return Flush() && !out_.empty();
   if (events & EPOLLIN) {
     if (!ReadSome()) peer_closed_ = true;
+    info_->Touch(server_.time().Now());
+    info_->Set(server::ConnState::kParseCmd);
   }
   if (!Drive()) return false;
+  NoteState();
   if (peer_closed_ && out_.empty()) return false;
   if ((events & (EPOLLERR | EPOLLHUP)) && !(events & EPOLLIN)) return false;
   in_.ShrinkIfEmpty(kIdleBufferLimit, kIdleBufferSize);
@@ -69,7 +89,13 @@ bool Connection::ReadSome() {
 
 bool Connection::Drive() {
   while (true) {
-    if (session_.Process(in_, out_) == server::SessionAction::kClose) {
+    const server::SessionAction action = session_.Process(in_, out_);
+    if (action == server::SessionAction::kWatch) {
+      server_.watch().AddWatcher(fd_, session_.watch_kinds(), info_, std::string(out_.readable()));
+      released_ = true;
+      return false;
+    }
+    if (action == server::SessionAction::kClose) {
       // Replies already produced still go out (memcached delivers them); nothing more is read.
       closing_ = true;
       return Flush() && !out_.empty();

@@ -2,6 +2,7 @@
 // One client connection on a worker's event loop: moves bytes between the socket and its
 // protocol Session. Owned and used by exactly one worker thread.
 #include <cstdint>
+#include <string>
 
 #include "common/byte_buffer.h"
 #include "server/server_context.h"
@@ -11,12 +12,18 @@ namespace cachet::net {
 
 class Connection {
  public:
-  Connection(int fd, server::ServerContext& server, server::WorkerContext& worker);
+  // `info`: the connection's `stats conns` entry, removed from the registry when it closes.
+  Connection(int fd, server::ServerContext& server, server::WorkerContext& worker,
+             server::ConnInfo* info);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
   int fd() const { return fd_; }
+  // True once the socket was handed to the watch log: closing the connection must then leave
+  // the socket (and its connection count) alone.
+  bool released() const { return released_; }
+  const std::string& address() const { return info_->addr; }
 
   // Handles readiness; returns false when the connection must be closed.
   bool OnEvent(uint32_t events);
@@ -28,14 +35,19 @@ class Connection {
   bool Drive();     // process + write until no progress; false = close
   bool Flush();     // false on a hard write error
 
+  void NoteState();
+
   const int fd_;
+  server::ServerContext& server_;
   server::WorkerContext& worker_;
+  server::ConnInfo* const info_;
   server::Session session_;
   common::ByteBuffer in_;
   common::ByteBuffer out_;
   size_t input_limit_;
   bool peer_closed_ = false;
   bool closing_ = false;  // quit or a fatal line: deliver what was answered, then close
+  bool released_ = false;
 };
 
 }  // namespace cachet::net

@@ -14,6 +14,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "net/socket_address.h"
+
 namespace cachet::net {
 namespace {
 
@@ -75,7 +77,7 @@ bool OpenTcp(const server::Settings& settings, const std::string& address,
       ::close(fd);
       continue;
     }
-    out->push_back({fd, Describe(fd)});
+    out->push_back({fd, Describe(fd), SocketAddress(fd, false, false, "")});
     any = true;
   }
   ::freeaddrinfo(res);
@@ -111,7 +113,7 @@ bool OpenUnix(const server::Settings& settings, std::vector<ListenSocket>* out) 
     ::close(fd);
     return false;
   }
-  out->push_back({fd, "UNIX " + path});
+  out->push_back({fd, "UNIX " + path, "unix:" + path});
   return true;
 }
 

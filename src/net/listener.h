@@ -11,6 +11,7 @@ namespace cachet::net {
 struct ListenSocket {
   int fd = -1;
   std::string description;  // for the port file: "TCP INET: 11211"
+  std::string address;      // for `stats conns`: "tcp:127.0.0.1:11211", "unix:/path"
 };
 
 // Opens every listening socket; on failure prints memcached-style errors and returns false.

@@ -30,6 +30,10 @@ NetServer::~NetServer() {
 bool NetServer::Listen() { return OpenListeners(server_.settings(), &listeners_); }
 
 void NetServer::Run(int stop_fd) {
+  for (const auto& l : listeners_) {
+    registry_entries_.push_back(server_.registry().Add(
+        l.fd, l.address, "", server::ConnState::kListening, server_.time().Now()));
+  }
   for (auto& w : workers_) w->Start();
   const int ep = ::epoll_create1(EPOLL_CLOEXEC);
   epoll_event ev{};
@@ -53,15 +57,20 @@ void NetServer::Run(int stop_fd) {
       if (events[i].data.fd == stop_fd) {
         running = false;
       } else {
-        Accept(events[i].data.fd);
+        for (const auto& l : listeners_) {
+          if (l.fd == events[i].data.fd) Accept(l);
+        }
       }
     }
   }
   ::close(ep);
   for (auto& w : workers_) w->Stop();
+  for (server::ConnInfo* info : registry_entries_) server_.registry().Remove(info);
+  registry_entries_.clear();
 }
 
-void NetServer::Accept(int listen_fd) {
+void NetServer::Accept(const ListenSocket& listener) {
+  const int listen_fd = listener.fd;
   for (int i = 0; i < 64; ++i) {
     const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
@@ -84,7 +93,7 @@ void NetServer::Accept(int listen_fd) {
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));  // fails harmlessly on Unix
     conns.current.fetch_add(1);
     conns.total.fetch_add(1);
-    workers_[next_worker_]->Hand(fd);
+    workers_[next_worker_]->Hand(fd, &listener.address);
     next_worker_ = (next_worker_ + 1) % workers_.size();
   }
 }

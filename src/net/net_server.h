@@ -24,7 +24,7 @@ class NetServer {
   void Run(int stop_fd);
 
  private:
-  void Accept(int listen_fd);
+  void Accept(const ListenSocket& listener);
   // Out of descriptors: accept with the reserve one to refuse the client instead of leaving the
   // listener ready forever (a busy loop) and the client hanging.
   void RefuseWithReserveFd(int listen_fd);
@@ -35,6 +35,7 @@ class NetServer {
   std::vector<std::unique_ptr<Worker>> workers_;
   size_t next_worker_ = 0;
   int reserve_fd_ = -1;
+  std::vector<server::ConnInfo*> registry_entries_;  // the listeners' `stats conns` entries
 };
 
 }  // namespace cachet::net

@@ -8,6 +8,9 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "net/socket_address.h"
+#include "server/watch_events.h"
+
 namespace cachet::net {
 
 Worker::Worker(server::ServerContext& server, server::WorkerContext& context)
@@ -34,10 +37,10 @@ void Worker::Start() {
   thread_ = std::thread([this] { Run(); });
 }
 
-void Worker::Hand(int fd) {
+void Worker::Hand(int fd, const std::string* listen_addr) {
   {
     std::lock_guard lock(pending_mu_);
-    pending_.push_back(fd);
+    pending_.emplace_back(fd, listen_addr);
   }
   const uint64_t one = 1;
   [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof(one));
@@ -52,13 +55,18 @@ void Worker::Stop() {
 }
 
 void Worker::AdoptPending() {
-  std::vector<int> fds;
+  std::vector<std::pair<int, const std::string*>> fds;
   {
     std::lock_guard lock(pending_mu_);
     fds.swap(pending_);
   }
-  for (int fd : fds) {
-    auto conn = std::make_unique<Connection>(fd, server_, context_);
+  for (const auto& [fd, listen_addr] : fds) {
+    const bool unix_socket = listen_addr->starts_with("unix:");
+    server::ConnInfo* info =
+        server_.registry().Add(fd, unix_socket ? *listen_addr : SocketAddress(fd, true, false, ""),
+                               *listen_addr, server::ConnState::kParseCmd, server_.time().Now());
+    server::WatchConnection(server_, true, fd, info->addr);
+    auto conn = std::make_unique<Connection>(fd, server_, context_, info);
     Connection* c = conn.get();
     epoll_event ev{};
     ev.events = EPOLLIN;
@@ -75,8 +83,10 @@ void Worker::AdoptPending() {
 void Worker::Close(Connection* c) {
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c->fd(), nullptr);
   interest_.erase(c);
+  const bool released = c->released();
+  if (!released) server::WatchConnection(server_, false, c->fd(), c->address());
   connections_.erase(c);
-  server_.connections().current.fetch_sub(1);
+  if (!released) server_.connections().current.fetch_sub(1);
 }
 
 void Worker::UpdateInterest(Connection* c, uint32_t current) {

@@ -22,7 +22,9 @@ class Worker {
 
   void Start();
   // Takes ownership of a connected socket (any thread).
-  void Hand(int fd);
+  // Takes a new client socket; `listen_addr` (the listener's address, for `stats conns`) must
+  // outlive the worker.
+  void Hand(int fd, const std::string* listen_addr);
   // Asks the loop to close everything and exit, then joins it.
   void Stop();
 
@@ -40,7 +42,7 @@ class Worker {
   std::atomic<bool> stopping_{false};
 
   std::mutex pending_mu_;
-  std::vector<int> pending_;  // guarded by pending_mu_
+  std::vector<std::pair<int, const std::string*>> pending_;  // guarded by pending_mu_
 
   // Owned by the worker thread only.
   std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;

@@ -187,6 +187,11 @@ constexpr CommandName kCommands[] = {
     {"stats", TextCommand::kStats},
     {"debugtime", TextCommand::kDebugTime},
     {"shutdown", TextCommand::kShutdown},
+    {"lru_crawler", TextCommand::kLruCrawler},
+    {"cache_memlimit", TextCommand::kCacheMemlimit},
+    {"watch", TextCommand::kWatch},
+    {"slabs", TextCommand::kSlabs},
+    {"lru", TextCommand::kLru},
 };
 
 }  // namespace
@@ -260,6 +265,12 @@ void ParseCommandLine(std::string_view line, TextRequest* req) {
       ParseVerbosity(tk, req);
       break;
     case TextCommand::kStats:
+    case TextCommand::kShutdown:
+    case TextCommand::kLruCrawler:
+    case TextCommand::kCacheMemlimit:
+    case TextCommand::kWatch:
+    case TextCommand::kSlabs:
+    case TextCommand::kLru:
       req->args = tk.rest;
       break;
     case TextCommand::kDebugTime:
@@ -267,7 +278,6 @@ void ParseCommandLine(std::string_view line, TextRequest* req) {
       break;
     case TextCommand::kVersion:
     case TextCommand::kQuit:
-    case TextCommand::kShutdown:
     default:
       break;
   }

@@ -28,6 +28,12 @@ enum class TextCommand : uint8_t {
   kStats,
   kDebugTime,
   kShutdown,
+  // Operator commands; their arguments are left in `args` for the server to read.
+  kLruCrawler,
+  kCacheMemlimit,
+  kWatch,
+  kSlabs,
+  kLru,
   // Meta commands (mg ms md ma mn me).
   kMetaGet,
   kMetaSet,
@@ -79,7 +85,7 @@ struct TextRequest {
   bool noreply = false;
   std::string_view key;   // storage, delete, incr/decr, touch
   std::string_view keys;  // get family: space-separated keys (see NextKey)
-  std::string_view args;  // stats: everything after the command
+  std::string_view args;  // stats and operator commands: everything after the command
   uint32_t flags = 0;
   int32_t exptime = 0;  // as memcached reads it: strtol truncated to int32
   uint32_t bytes = 0;   // declared data length

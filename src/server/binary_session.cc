@@ -5,6 +5,7 @@
 #include "common/numbers.h"
 #include "protocol/text_parser.h"
 #include "server/general_stats.h"
+#include "server/stats_groups.h"
 
 namespace cachet::server {
 
@@ -410,6 +411,10 @@ void BinarySession::ExecuteFlush(const BinaryRequest& req, ByteBuffer& out) {
   bool quiet;
   BaseOpcode(req.header.opcode, &quiet);
   worker_.stats.cmd_flush.Add();
+  if (!server_.settings().flush_enabled) {  // -F: memcached answers with an auth error
+    protocol::AppendBinaryError(out, req.header, BinaryStatus::kAuthError);
+    return;
+  }
   const int64_t delay = req.extras.size() == 4 ? protocol::LoadBe32(req.extras.data()) : 0;
   server_.FlushAll(delay);
   if (!quiet) protocol::AppendBinaryResponse(out, req.header, BinaryStatus::kOk, 0, {}, {}, {});
@@ -423,8 +428,10 @@ void BinarySession::ExecuteStat(const BinaryRequest& req, ByteBuffer& out) {
     });
   } else if (req.key.starts_with("reset")) {
     server_.ResetStats();
-  } else {
-    protocol::AppendBinaryError(out, h, BinaryStatus::kKeyNotFound);  // groups: not yet
+  } else if (!VisitStatsGroup(server_, req.key, [&](std::string_view name, std::string_view value) {
+               protocol::AppendBinaryResponse(out, h, BinaryStatus::kOk, 0, {}, name, value);
+             })) {
+    protocol::AppendBinaryError(out, h, BinaryStatus::kKeyNotFound);
     return;
   }
   protocol::AppendBinaryResponse(out, h, BinaryStatus::kOk, 0, {}, {}, {});  // end of stats

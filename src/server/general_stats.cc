@@ -90,37 +90,54 @@ void VisitGeneralStats(ServerContext& server, StatVisitor visit) {
   w.U("auth_errors", 0);
   w.U("bytes_read", t.bytes_read);
   w.U("bytes_written", t.bytes_written);
-  w.U("limit_maxbytes", settings.memory_limit);
+  w.U("limit_maxbytes", server.memory_limit());
   w.U("accepting_conns", 1);
   w.U("listen_disabled_num", 0);
   w.U("time_in_listen_disabled_us", 0);
   w.U("threads", static_cast<uint64_t>(settings.threads));
   w.U("conn_yields", t.conn_yields);
-  w.U("hash_power_level", 16);
+  // memcached's table starts at 2^16 buckets (-o hashpower); cachet's index sizes itself.
+  w.U("hash_power_level",
+      static_cast<uint64_t>(settings.hashpower_init != 0 ? settings.hashpower_init : 16));
   w.U("hash_bytes", s.index_bytes);
   w.U("hash_is_expanding", 0);
   for (const char* name :
        {"slab_reassign_rescues", "slab_reassign_chunk_rescues", "slab_reassign_evictions_nomem",
         "slab_reassign_inline_reclaim", "slab_reassign_busy_items", "slab_reassign_busy_deletes",
-        "slab_reassign_running", "slabs_moved", "lru_crawler_running", "lru_crawler_starts",
-        "lru_maintainer_juggles", "malloc_fails", "log_worker_dropped", "log_worker_written",
-        "log_watcher_skipped", "log_watcher_sent", "log_watchers", "unexpected_napi_ids",
-        "round_robin_fallback"}) {
+        "slab_reassign_running", "slabs_moved"}) {
     w.U(name, 0);
   }
+  // Like memcached, the crawler's and the LRU maintainer's keys exist only when they are on.
+  if (settings.lru_crawler) {
+    w.U("lru_crawler_running", 0);
+    w.U("lru_crawler_starts", 0);
+  }
+  if (settings.lru_maintainer) w.U("lru_maintainer_juggles", 0);
+  w.U("malloc_fails", 0);
+  w.U("log_worker_dropped", 0);
+  w.U("log_worker_written", 0);
+  w.U("log_watcher_skipped", server.watch().skipped());
+  w.U("log_watcher_sent", server.watch().sent());
+  w.U("log_watchers", server.watch().watchers());
+  w.U("unexpected_napi_ids", 0);
+  w.U("round_robin_fallback", 0);
   w.U("bytes", s.bytes);
   w.U("curr_items", s.curr_items);
   w.U("total_items", s.total_items);
   w.U("slab_global_page_pool", 0);
   w.U("expired_unfetched", s.expired_unfetched);
   w.U("evicted_unfetched", s.evicted_unfetched);
-  w.U("evicted_active", 0);
+  if (settings.lru_maintainer) w.U("evicted_active", 0);
   w.U("evictions", s.evictions);
   w.U("reclaimed", s.reclaimed);
-  for (const char* name :
-       {"crawler_reclaimed", "crawler_items_checked", "lrutail_reflocked", "moves_to_cold",
-        "moves_to_warm", "moves_within_lru", "direct_reclaims", "lru_bumps_dropped"}) {
-    w.U(name, 0);
+  w.U("crawler_reclaimed", 0);
+  w.U("crawler_items_checked", 0);
+  w.U("lrutail_reflocked", 0);
+  if (settings.lru_maintainer) {
+    for (const char* name : {"moves_to_cold", "moves_to_warm", "moves_within_lru",
+                             "direct_reclaims", "lru_bumps_dropped"}) {
+      w.U(name, 0);
+    }
   }
 }
 

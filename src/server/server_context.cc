@@ -1,6 +1,13 @@
 #include "server/server_context.h"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
+#include <string>
+
+#include "server/key_listing.h"
 
 namespace cachet::server {
 
@@ -17,6 +24,9 @@ storage::StoreConfig StoreConfigFor(const Settings& s) {
   // memcached's item_size_ok(): a 48-byte item header, the key's NUL, the data's CRLF and an
   // 8-byte CAS, plus 4 bytes for non-zero flags, must fit -I.
   c.size_rule = {s.item_size_max, 48 + 1 + 2 + 8, 4};
+  // memcached's smallest chunk is its 48-byte item header plus -n.
+  c.classes = storage::SizeClasses(48 + static_cast<size_t>(s.chunk_size), s.growth_factor,
+                                   s.effective_slab_chunk_max());
   return c;
 }
 }  // namespace
@@ -26,11 +36,36 @@ ServerContext::ServerContext(const Settings& settings, const common::Clock& cloc
       debug_clock_(clock),
       time_(debug_clock_),
       store_(std::make_unique<storage::Store>(StoreConfigFor(settings))),
-      verbosity_(settings.verbose) {}
+      verbosity_(settings.verbose),
+      watch_(registry_, connections_.current, settings.watcher_logbuf_size),
+      eviction_watcher_(watch_),
+      prefix_stats_(settings.prefix_delimiter, settings.detail_enabled),
+      sizes_enabled_(settings.track_sizes) {
+  store_->set_eviction_observer(&eviction_watcher_);
+}
+
+bool ServerContext::EvictionWatcher::Wants() const { return log_.Wants(kWatchEvictions); }
+
+void ServerContext::EvictionWatcher::OnEvict(const storage::EvictedItem& item, uint32_t now) {
+  std::string line = "type=eviction key=";
+  AppendUriEncoded(line, item.key);
+  char tail[128];
+  const long long ttl = item.exptime == 0 ? -1 : static_cast<long long>(item.exptime) - now;
+  const int n = std::snprintf(
+      tail, sizeof(tail), " fetch=%s ttl=%lld la=%u clsid=%d size=%u", item.fetched ? "yes" : "no",
+      ttl, now > item.written_at ? now - item.written_at : 0, item.size_class, item.value_len);
+  line.append(tail, static_cast<size_t>(n));
+  log_.Emit(kWatchEvictions, line);
+}
 
 WorkerContext& ServerContext::AddWorker() {
   workers_.push_back(std::make_unique<WorkerContext>(*store_));
   return *workers_.back();
+}
+
+void ServerContext::RequestShutdown(bool graceful) {
+  // Process-directed, so the main thread's signalfd takes it like one from outside.
+  ::kill(::getpid(), graceful ? SIGUSR1 : SIGINT);
 }
 
 void ServerContext::FlushAll(int64_t delay) {
@@ -49,6 +84,9 @@ void ServerContext::FlushAll(int64_t delay) {
 }
 
 void ServerContext::Flush(uint32_t at) {
+  // `stats settings` oldest: memcached's oldest_live, the server second before the flush time.
+  const uint32_t effective = at == 0 ? time_.Now() : at;
+  oldest_live_.store(effective > 1 ? effective - 1 : 1, std::memory_order_relaxed);
   if (at == 0) {
     flush_at_.store(0, std::memory_order_relaxed);
     store_->Flush();
@@ -95,6 +133,7 @@ void ServerContext::ResetStats() {
   store_base_ = s;
   total_conn_base_ = connections_.total.load(std::memory_order_relaxed);
   rejected_base_ = connections_.rejected.load(std::memory_order_relaxed);
+  prefix_stats_.Clear();
 }
 
 }  // namespace cachet::server

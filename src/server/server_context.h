@@ -11,9 +11,12 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "server/connection_registry.h"
+#include "server/prefix_stats.h"
 #include "server/server_time.h"
 #include "server/settings.h"
 #include "server/thread_stats.h"
+#include "server/watch_log.h"
 #include "storage/store.h"
 
 namespace cachet::server {
@@ -52,10 +55,23 @@ class ServerContext {
   // the past flushes nothing and cancels a pending flush. A delayed flush runs on the first
   // request at or after its time.
   void FlushAll(int64_t delay);
+  uint32_t oldest_live() const { return oldest_live_.load(std::memory_order_relaxed); }
   void RunPendingFlush(uint32_t now) {
     uint32_t at = flush_at_.load(std::memory_order_relaxed);
     if (at != 0 && now >= at && flush_at_.compare_exchange_strong(at, 0)) store_->Flush();
   }
+
+  ConnectionRegistry& registry() { return registry_; }
+  PrefixStats& prefix_stats() { return prefix_stats_; }
+  WatchLog& watch() { return watch_; }
+  // `stats sizes`: on with -o track_sizes or `stats sizes_enable`.
+  bool sizes_enabled() const { return sizes_enabled_.load(std::memory_order_relaxed); }
+  void set_sizes_enabled(bool on) { sizes_enabled_.store(on, std::memory_order_relaxed); }
+  // cache_memlimit changes the budget at run time; limit_maxbytes and maxbytes report it.
+  size_t memory_limit() const { return store_->memory_limit(); }
+
+  // `shutdown` (with -A): stops the process as SIGINT does, or SIGUSR1 when graceful.
+  void RequestShutdown(bool graceful);
 
   int verbosity() const { return verbosity_.load(std::memory_order_relaxed); }
   void set_verbosity(int level) { verbosity_.store(level, std::memory_order_relaxed); }
@@ -76,7 +92,23 @@ class ServerContext {
   std::vector<std::unique_ptr<WorkerContext>> workers_;  // fixed once workers start
   void Flush(uint32_t at);                               // `at`: server time, 0 = now
   std::atomic<uint32_t> flush_at_{0};
+  std::atomic<uint32_t> oldest_live_{0};
   std::atomic<int> verbosity_;
+  ConnectionRegistry registry_;
+  WatchLog watch_;
+  // Forwards evictions to `watch evictions`.
+  class EvictionWatcher : public storage::EvictionObserver {
+   public:
+    explicit EvictionWatcher(WatchLog& log) : log_(log) {}
+    bool Wants() const override;
+    void OnEvict(const storage::EvictedItem& item, uint32_t now) override;
+
+   private:
+    WatchLog& log_;
+  };
+  EvictionWatcher eviction_watcher_;
+  PrefixStats prefix_stats_;
+  std::atomic<bool> sizes_enabled_;
 
   mutable std::mutex reset_mu_;
   StatsTotals thread_base_;         // guarded by reset_mu_

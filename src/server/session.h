@@ -17,6 +17,9 @@ class Session {
       : server_(server), text_(server, worker), binary_(server, worker) {}
 
   SessionAction Process(common::ByteBuffer& in, common::ByteBuffer& out);
+  // The client's socket number, which `watch` lines and logs name.
+  void set_client_fd(int fd) { text_.set_client_fd(fd); }
+  uint32_t watch_kinds() const { return text_.watch_kinds(); }
   size_t input_wanted() const {
     return kind_ == Kind::kBinary ? binary_.input_wanted() : text_.input_wanted();
   }

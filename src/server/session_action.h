@@ -23,6 +23,7 @@ inline constexpr size_t kOutputHighWater = 256 * 1024;
 enum class SessionAction : uint8_t {
   kContinue,
   kClose,  // deliver what was answered, read nothing more, then close
+  kWatch,  // `watch`: hand the socket, with what was answered, to the watch log
 };
 
 }  // namespace cachet::server

@@ -27,10 +27,63 @@ struct Settings {
   size_t item_size_max = size_t{1} << 20;
   bool evict_to_free = true;
 
+  // Operator switches (-A -F -X -W -C -R -D).
+  bool shutdown_enabled = false;  // -A: `shutdown` command allowed
+  bool flush_enabled = true;      // -F clears: flush_all refused
+  bool dump_enabled = true;       // -X clears: cachedump/metadump refused
+  bool watch_enabled = true;      // -W clears: watch refused
+  bool cas_enabled = true;        // -C clears: items report CAS 0
+  int reqs_per_event = 20;        // -R: requests per connection before yielding
+  char prefix_delimiter = ':';    // -D: `stats detail` key prefix delimiter
+  bool detail_enabled = false;    // -D given: `stats detail` starts on
+
+  // Size classes cachet reports in `stats items|slabs` (-f -n -o slab_chunk_max), shaped like
+  // memcached's so its tools read them.
+  double growth_factor = 1.25;
+  int chunk_size = 48;
+  size_t slab_chunk_max = 0;  // 0: item_size_max / 2
+
+  // -o options with an effect here (the rest are accepted; see flags.cc).
+  int idle_timeout = 0;     // seconds; 0 = never close idle connections
+  int hashpower_init = 0;   // 0 = default
+  bool lru_crawler = true;  // only changes which stats keys exist, as in memcached
+  bool lru_maintainer = true;
+  bool track_sizes = false;
+  bool maxconns_fast = true;
+  int metrics_port = 0;  // Prometheus text endpoint (cachet extension); 0 = off
+  std::string metrics_address = "127.0.0.1";
+  // Values `stats settings` echoes for memcached tunables cachet accepts without using.
+  int tail_repair_time = 0;
+  int lru_crawler_sleep = 100;
+  uint32_t lru_crawler_tocrawl = 0;
+  int hot_lru_pct = 20;
+  int warm_lru_pct = 40;
+  double hot_max_factor = 0.2;
+  double warm_max_factor = 2.0;
+  bool temp_lru = false;
+  uint32_t temporary_ttl = 61;
+  uint32_t watcher_logbuf_size = 256 * 1024;
+  uint32_t worker_logbuf_size = 64 * 1024;
+  uint32_t read_buf_mem_limit = 0;
+  bool slab_reassign = true;
+  int slab_automove = 1;
+  double slab_automove_ratio = 0.8;
+  uint32_t slab_automove_window = 30;
+  std::string hash_algorithm = "murmur3";
+
+  // Process (-d -P -u -k -r -L).
+  bool daemonize = false;
+  std::string pid_file;
+  bool lock_memory = false;
+
   int verbose = 0;
   std::string user;        // -u
   std::string port_file;   // MEMCACHED_PORT_FILENAME
   bool debugtime = false;  // test-only clock control (CACHET_DEBUGTIME=1)
+
+  size_t effective_slab_chunk_max() const {
+    return slab_chunk_max != 0 ? slab_chunk_max : item_size_max / 2;
+  }
 };
 
 }  // namespace cachet::server

@@ -1,12 +1,15 @@
 #include "server/text_session.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "common/numbers.h"
 #include "protocol/text_parser.h"
 #include "protocol/text_reply.h"
 #include "server/general_stats.h"
+#include "server/stats_groups.h"
+#include "server/watch_events.h"
 
 namespace cachet::server {
 
@@ -45,6 +48,38 @@ storage::StoreMode ModeOf(TextCommand c) {
       return storage::StoreMode::kCas;
     default:
       return storage::StoreMode::kSet;
+  }
+}
+
+std::string_view StoreStatusName(Outcome o) {
+  switch (o) {
+    case Outcome::kStored:
+      return "stored";
+    case Outcome::kExists:
+      return "exists";
+    case Outcome::kNotFound:
+      return "not_found";
+    case Outcome::kTooLarge:
+      return "too_large";
+    default:
+      return "not_stored";
+  }
+}
+
+std::string_view CommandName(TextCommand c) {
+  switch (c) {
+    case TextCommand::kAdd:
+      return "add";
+    case TextCommand::kReplace:
+      return "replace";
+    case TextCommand::kAppend:
+      return "append";
+    case TextCommand::kPrepend:
+      return "prepend";
+    case TextCommand::kCas:
+      return "cas";
+    default:
+      return "set";
   }
 }
 
@@ -110,6 +145,7 @@ TextSession::Action TextSession::Process(ByteBuffer& in, ByteBuffer& out) {
     if (step == Step::kPaused) return Action::kContinue;  // the line stays until it is finished
     in.Consume(consumed);
     if (step == Step::kClose) return Action::kClose;
+    if (step == Step::kWatch) return Action::kWatch;  // what follows is ignored, as memcached
   }
 }
 
@@ -146,6 +182,8 @@ TextSession::Step TextSession::ExecuteLine(const TextRequest& req, ByteBuffer& o
       ExecuteStorage(req, out);
       return Step::kDone;
     case TextCommand::kDelete: {
+      server_.prefix_stats().RecordDelete(req.key);
+      if (server_.watch().Wants(kWatchFetchers)) WatchLookup(req.key);
       const Outcome o = store.Delete(req.key, time.Now());
       (o == Outcome::kDeleted ? stats.delete_hits : stats.delete_misses).Add();
       Reply(out, protocol::OutcomeReply(o), req.noreply);
@@ -157,6 +195,7 @@ TextSession::Step TextSession::ExecuteLine(const TextRequest& req, ByteBuffer& o
       return Step::kDone;
     case TextCommand::kTouch: {
       stats.cmd_touch.Add();
+      if (server_.watch().Wants(kWatchFetchers)) WatchLookup(req.key);
       const Outcome o =
           store.Touch(worker_.writer, req.key, time.ToServerTime(req.exptime), time.Now());
       (o == Outcome::kTouched ? stats.touch_hits : stats.touch_misses).Add();
@@ -165,6 +204,12 @@ TextSession::Step TextSession::ExecuteLine(const TextRequest& req, ByteBuffer& o
       return Step::kDone;
     }
     case TextCommand::kFlushAll:
+      if (!server_.settings().flush_enabled) {
+        // memcached counts the refused attempt and answers even a noreply one.
+        stats.cmd_flush.Add();
+        out.Append("CLIENT_ERROR flush_all not allowed\r\n");
+        return Step::kDone;
+      }
       stats.cmd_flush.Add();
       server_.FlushAll(req.has_number ? req.number : 0);
       Reply(out, protocol::kOk, req.noreply);
@@ -179,7 +224,17 @@ TextSession::Step TextSession::ExecuteLine(const TextRequest& req, ByteBuffer& o
     case TextCommand::kQuit:
       return Step::kClose;
     case TextCommand::kStats:
-      ExecuteStats(req, out);
+      return ExecuteStats(req, out);
+    case TextCommand::kLruCrawler:
+      return ExecuteLruCrawler(req, out);
+    case TextCommand::kCacheMemlimit:
+      ExecuteCacheMemlimit(req, out);
+      return Step::kDone;
+    case TextCommand::kWatch:
+      return ExecuteWatch(req, out);
+    case TextCommand::kSlabs:
+    case TextCommand::kLru:
+      out.Append(protocol::kError);  // cachet has no slab pages to move nor LRUs to tune
       return Step::kDone;
     case TextCommand::kMetaGet:
     case TextCommand::kMetaSet:
@@ -190,8 +245,7 @@ TextSession::Step TextSession::ExecuteLine(const TextRequest& req, ByteBuffer& o
       meta_.Execute(req, out);
       return Step::kDone;
     case TextCommand::kShutdown:
-      out.Append("ERROR: shutdown not enabled\r\n");  // memcached without -A
-      return Step::kDone;
+      return ExecuteShutdown(req, out);
     case TextCommand::kDebugTime:
       if (!server_.settings().debugtime) {
         out.Append(protocol::kError);  // what a release memcached answers
@@ -226,9 +280,13 @@ TextSession::Step TextSession::ExecuteGet(const TextRequest& req, ByteBuffer& ou
     }
     const std::string_view key = protocol::NextKey(&keys);
     if (key.empty()) break;
+    size_t last_len = 0;  // for `watch fetchers`
+    uint32_t last_flags = 0;
     // memcached counts gat/gats keys as touches only.
     (touch ? stats.cmd_touch : stats.cmd_get).Add();
     auto emit = [&](const storage::ItemView& item) {
+      last_len = item.value.size();
+      last_flags = item.flags;
       char* p = out.Reserve(protocol::kMaxValueHeader + item.value.size() + 2);
       size_t n = protocol::FormatValueHeader(
           p, item.key, item.flags, static_cast<uint32_t>(item.value.size()), with_cas, item.cas);
@@ -241,6 +299,10 @@ TextSession::Step TextSession::ExecuteGet(const TextRequest& req, ByteBuffer& ou
     const storage::ReadStatus r =
         touch ? server_.store().GetAndTouch(worker_.writer, key, exptime, now, emit)
               : server_.store().Get(key, now, emit);
+    server_.prefix_stats().RecordGet(key, r == storage::ReadStatus::kHit);
+    if (server_.watch().Wants(kWatchFetchers)) {
+      WatchFetch(server_, client_fd_, key, r == storage::ReadStatus::kHit, last_len, last_flags);
+    }
     if (r == storage::ReadStatus::kHit) {
       (touch ? stats.touch_hits : stats.get_hits).Add();
     } else {
@@ -257,6 +319,8 @@ void TextSession::ExecuteStorage(const TextRequest& req, ByteBuffer& out) {
   ThreadStats& stats = worker_.stats;
   const ServerTime& time = server_.time();
   stats.cmd_set.Add();
+  server_.prefix_stats().RecordSet(req.key);
+  if (server_.watch().Wants(kWatchFetchers)) WatchLookup(req.key);
   const Outcome o =
       server_.store().Put(worker_.writer, ModeOf(req.command), req.key, req.data, req.flags,
                           time.ToServerTime(req.exptime), req.cas, time.Now());
@@ -269,11 +333,29 @@ void TextSession::ExecuteStorage(const TextRequest& req, ByteBuffer& out) {
     if (req.command == TextCommand::kSet) server_.store().Delete(req.key, time.Now());
   }
   if (o == Outcome::kTooLarge) stats.store_too_large.Add();
+  if (server_.watch().Wants(kWatchMutations)) {
+    WatchStore(server_, client_fd_, req.key, StoreStatusName(o), CommandName(req.command),
+               time.ToServerTime(req.exptime), req.data.size(), req.flags);
+  }
   Reply(out, protocol::OutcomeReply(o), req.noreply);
+}
+
+// `watch fetchers` shows the lookup a command makes, found or not, as memcached logs it.
+void TextSession::WatchLookup(std::string_view key) {
+  bool found = false;
+  size_t len = 0;
+  uint32_t flags = 0;
+  server_.store().Get(key, server_.time().Now(), [&](const storage::ItemView& item) {
+    found = true;
+    len = item.value.size();
+    flags = item.flags;
+  });
+  WatchFetch(server_, client_fd_, key, found, len, flags);
 }
 
 void TextSession::ExecuteArith(const TextRequest& req, ByteBuffer& out) {
   const bool incr = req.command == TextCommand::kIncr;
+  if (server_.watch().Wants(kWatchFetchers)) WatchLookup(req.key);
   uint64_t value = 0;
   const Outcome o =
       server_.store().Arith(worker_.writer, req.key, incr, req.delta, server_.time().Now(), &value);
@@ -302,24 +384,210 @@ void TextSession::ExecuteArith(const TextRequest& req, ByteBuffer& out) {
   }
 }
 
-void TextSession::ExecuteStats(const TextRequest& req, ByteBuffer& out) {
+TextSession::Step TextSession::ExecuteStats(const TextRequest& req, ByteBuffer& out) {
+  if (listing_.active()) return listing_.Continue(server_, out) ? Step::kDone : Step::kPaused;
   std::string_view args = req.args;
   const std::string_view group = protocol::NextKey(&args);
+  auto stat_line = [&](std::string_view name, std::string_view value) {
+    out.Append("STAT ");
+    out.Append(name);
+    out.Append(' ');
+    out.Append(value);
+    out.Append("\r\n");
+  };
   if (group.empty()) {
-    VisitGeneralStats(server_, [&](std::string_view name, std::string_view value) {
-      out.Append("STAT ");
-      out.Append(name);
-      out.Append(' ');
-      out.Append(value);
-      out.Append("\r\n");
-    });
+    VisitGeneralStats(server_, stat_line);
     out.Append(protocol::kEnd);
   } else if (group == "reset") {
     server_.ResetStats();
     out.Append(protocol::kReset);
+  } else if (group == "detail") {
+    const std::string_view mode = protocol::NextKey(&args);
+    PrefixStats& detail = server_.prefix_stats();
+    if (mode == "on" || mode == "off") {
+      detail.set_enabled(mode == "on");
+      out.Append(protocol::kOk);
+    } else if (mode == "dump") {
+      out.Append(detail.Dump());
+    } else {
+      out.Append("CLIENT_ERROR usage: stats detail on|off|dump\r\n");
+    }
+  } else if (group == "cachedump") {
+    if (!server_.settings().dump_enabled) {
+      out.Append("CLIENT_ERROR stats cachedump not allowed\r\n");
+      return Step::kDone;
+    }
+    const std::string_view id_token = protocol::NextKey(&args);
+    const std::string_view limit_token = protocol::NextKey(&args);
+    uint64_t id = 0;
+    uint64_t limit = 0;
+    if (limit_token.empty()) {
+      out.Append("CLIENT_ERROR bad command line\r\n");
+    } else if (!common::ParseUnsignedMax(id_token, UINT32_MAX, &id) ||
+               !common::ParseUnsignedMax(limit_token, UINT32_MAX, &limit)) {
+      out.Append(protocol::kBadFormat);
+    } else if (id > storage::SizeClasses::kMaxClasses) {
+      out.Append("CLIENT_ERROR Illegal slab id\r\n");
+    } else {
+      listing_.StartCacheDump(static_cast<int>(id), limit);
+      return listing_.Continue(server_, out) ? Step::kDone : Step::kPaused;
+    }
+  } else if (group == "sizes_enable" || group == "sizes_disable") {
+    // memcached's quirk: the one STAT line and no END.
+    server_.set_sizes_enabled(group == "sizes_enable");
+    out.Append(group == "sizes_enable" ? "STAT sizes_status enabled\r\n"
+                                       : "STAT sizes_status disabled\r\n");
+  } else if (VisitStatsGroup(server_, group, stat_line)) {
+    out.Append(protocol::kEnd);
   } else {
-    out.Append(protocol::kError);  // groups not implemented yet answer like unknown ones
+    out.Append(protocol::kError);
   }
+  return Step::kDone;
+}
+
+TextSession::Step TextSession::ExecuteLruCrawler(const TextRequest& req, ByteBuffer& out) {
+  if (listing_.active()) return listing_.Continue(server_, out) ? Step::kDone : Step::kPaused;
+  const Settings& settings = server_.settings();
+  std::string_view args = req.args;
+  const std::string_view sub = protocol::NextKey(&args);
+  const std::string_view arg = protocol::NextKey(&args);
+  const bool extra = !protocol::NextKey(&args).empty();
+  if (sub.empty() || extra) {
+    out.Append(protocol::kError);
+    return Step::kDone;
+  }
+  if (arg.empty()) {
+    // enable/disable: cachet has no crawler thread to start or stop; both succeed.
+    out.Append(sub == "enable" || sub == "disable" ? protocol::kOk : protocol::kError);
+    return Step::kDone;
+  }
+  if (sub == "crawl" || sub == "metadump") {
+    if (!settings.lru_crawler) {
+      out.Append("CLIENT_ERROR lru crawler disabled\r\n");
+      return Step::kDone;
+    }
+    if (sub == "metadump" && !settings.dump_enabled) {
+      out.Append("ERROR metadump not allowed\r\n");
+      return Step::kDone;
+    }
+    KeyListing::ClassSet classes;
+    if (!ParseClassList(arg, &classes)) {
+      out.Append("BADCLASS invalid class id\r\n");
+      return Step::kDone;
+    }
+    if (sub == "crawl") {
+      // Expired items are reclaimed when a read or eviction meets them; nothing to start.
+      out.Append(protocol::kOk);
+      return Step::kDone;
+    }
+    if (!out.empty()) {
+      out.Append("ERROR cannot pipeline other commands before metadump\r\n");
+      return Step::kDone;
+    }
+    listing_.StartMetaDump(classes);
+    return listing_.Continue(server_, out) ? Step::kDone : Step::kPaused;
+  }
+  if (sub == "tocrawl" || sub == "sleep") {
+    uint64_t n = 0;
+    if (!common::ParseUnsignedMax(arg, UINT32_MAX, &n)) {
+      out.Append(protocol::kBadFormat);
+    } else if (sub == "sleep" && n > 1000000) {
+      out.Append("CLIENT_ERROR sleep must be one second or less\r\n");
+    } else {
+      out.Append(protocol::kOk);
+    }
+    return Step::kDone;
+  }
+  out.Append(protocol::kError);
+  return Step::kDone;
+}
+
+bool TextSession::ParseClassList(std::string_view arg, KeyListing::ClassSet* classes) const {
+  const int count = server_.store().size_classes().count();
+  if (arg == "all" || arg == "hash") {
+    for (int i = 1; i <= count; ++i) classes->set(static_cast<size_t>(i));
+    return true;
+  }
+  while (!arg.empty()) {
+    const size_t comma = arg.find(',');
+    const std::string_view id_token = arg.substr(0, comma);
+    arg = comma == std::string_view::npos ? std::string_view() : arg.substr(comma + 1);
+    uint64_t id = 0;
+    // memcached accepts any class id it could have (1-63), used or not.
+    if (!common::ParseUnsignedMax(id_token, UINT32_MAX, &id) || id < 1 ||
+        id > static_cast<uint64_t>(storage::SizeClasses::kMaxClasses)) {
+      return false;
+    }
+    classes->set(static_cast<size_t>(id));
+  }
+  return classes->any();
+}
+
+void TextSession::ExecuteCacheMemlimit(const TextRequest& req, ByteBuffer& out) {
+  std::string_view args = req.args;
+  const std::string_view mb_token = protocol::NextKey(&args);
+  const std::string_view more = protocol::NextKey(&args);
+  const bool noreply = more == "noreply";
+  if (mb_token.empty() || (!more.empty() && !noreply) || !protocol::NextKey(&args).empty()) {
+    out.Append(protocol::kError);
+    return;
+  }
+  uint64_t mb = 0;
+  std::string_view reply;
+  if (!common::ParseUnsignedMax(mb_token, UINT32_MAX, &mb)) {
+    reply = protocol::kError;
+  } else if (mb < 8) {
+    reply = "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n";
+  } else if (mb > 1000000000) {
+    reply = "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n";
+  } else {
+    const size_t want = static_cast<size_t>(mb) << 20;
+    // The arena is mapped once, at the startup -m: a limit above it cannot be honoured.
+    if (server_.store().SetMemoryLimit(want) != want) {
+      reply = "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n";
+    } else {
+      if (server_.verbosity() > 0)
+        std::fprintf(stderr, "maxbytes adjusted to %llum\n", static_cast<unsigned long long>(mb));
+      reply = protocol::kOk;
+    }
+  }
+  Reply(out, reply, noreply);
+}
+
+TextSession::Step TextSession::ExecuteShutdown(const TextRequest& req, ByteBuffer& out) {
+  if (!server_.settings().shutdown_enabled) {
+    out.Append("ERROR: shutdown not enabled\r\n");
+    return Step::kDone;
+  }
+  std::string_view args = req.args;
+  const std::string_view mode = protocol::NextKey(&args);
+  if (!protocol::NextKey(&args).empty() || (!mode.empty() && mode != "graceful")) {
+    out.Append("CLIENT_ERROR invalid shutdown mode\r\n");
+    return Step::kDone;
+  }
+  // Like memcached: the asking connection closes without a reply and the process stops as on
+  // SIGINT (SIGUSR1 for graceful).
+  server_.RequestShutdown(mode == "graceful");
+  return Step::kClose;
+}
+
+TextSession::Step TextSession::ExecuteWatch(const TextRequest& req, ByteBuffer& out) {
+  if (!server_.settings().watch_enabled) {
+    out.Append("CLIENT_ERROR watch commands not allowed\r\n");
+    return Step::kDone;
+  }
+  const uint32_t kinds = ParseWatchKinds(req.args);
+  if (kinds == 0) {
+    out.Append(protocol::kError);
+    return Step::kDone;
+  }
+  if (!out.empty()) {
+    out.Append("ERROR cannot pipeline other commands before watch\r\n");
+    return Step::kDone;
+  }
+  out.Append(protocol::kOk);
+  watch_kinds_ = kinds;
+  return Step::kWatch;
 }
 
 }  // namespace cachet::server

@@ -12,6 +12,7 @@
 
 #include "common/byte_buffer.h"
 #include "protocol/text_request.h"
+#include "server/key_listing.h"
 #include "server/meta_commands.h"
 #include "server/server_context.h"
 #include "server/session_action.h"
@@ -29,18 +30,29 @@ class TextSession {
   // out or `out` passes the high-water mark.
   Action Process(common::ByteBuffer& in, common::ByteBuffer& out);
 
+  void set_client_fd(int fd) { client_fd_ = fd; }
+  // After Process() returned kWatch: what the client asked to watch.
+  uint32_t watch_kinds() const { return watch_kinds_; }
+
   // How many input bytes the next step needs in total (to size the read buffer); 0 = any.
   size_t input_wanted() const { return input_wanted_; }
 
  private:
-  enum class Step : uint8_t { kDone, kPaused, kClose };
+  enum class Step : uint8_t { kDone, kPaused, kClose, kWatch };
 
   Step ExecuteLine(const protocol::TextRequest& req, common::ByteBuffer& out);
   // Returns kPaused when the output filled up before the last key.
   Step ExecuteGet(const protocol::TextRequest& req, common::ByteBuffer& out);
   void ExecuteStorage(const protocol::TextRequest& req, common::ByteBuffer& out);
   void ExecuteArith(const protocol::TextRequest& req, common::ByteBuffer& out);
-  void ExecuteStats(const protocol::TextRequest& req, common::ByteBuffer& out);
+  // Listings (cachedump, metadump) return kPaused until they finish, like a multiget.
+  Step ExecuteStats(const protocol::TextRequest& req, common::ByteBuffer& out);
+  Step ExecuteLruCrawler(const protocol::TextRequest& req, common::ByteBuffer& out);
+  bool ParseClassList(std::string_view arg, KeyListing::ClassSet* classes) const;
+  void ExecuteCacheMemlimit(const protocol::TextRequest& req, common::ByteBuffer& out);
+  Step ExecuteShutdown(const protocol::TextRequest& req, common::ByteBuffer& out);
+  Step ExecuteWatch(const protocol::TextRequest& req, common::ByteBuffer& out);
+  void WatchLookup(std::string_view key);
   // Starts discarding the data block of a storage command that is refused before its data.
   void RefuseTooLarge(const protocol::TextRequest& req);
   bool TooLarge(const protocol::TextRequest& req) const;
@@ -48,10 +60,13 @@ class TextSession {
   ServerContext& server_;
   WorkerContext& worker_;
   MetaCommands meta_;
+  KeyListing listing_;
   uint64_t swallow_ = 0;            // data bytes still to discard
   std::string_view swallow_reply_;  // sent when the discarding ends (a static string)
   size_t get_resume_ = 0;           // bytes of a paused multiget's key list already answered
   size_t input_wanted_ = 0;
+  int client_fd_ = 0;
+  uint32_t watch_kinds_ = 0;
 };
 
 }  // namespace cachet::server

@@ -11,6 +11,7 @@ namespace cachet::storage {
 
 SegmentPool::SegmentPool(size_t memory_limit, size_t segment_size, size_t min_segments)
     : memory_limit_(memory_limit),
+      initial_limit_(memory_limit),
       segment_size_(std::bit_ceil(segment_size)),
       segment_shift_(std::countr_zero(std::bit_ceil(segment_size))),
       segment_count_(std::max(memory_limit / std::bit_ceil(segment_size), min_segments)),
@@ -40,8 +41,17 @@ SegmentPool::~SegmentPool() { ::munmap(base_, mapped_bytes_); }
 
 size_t SegmentPool::CapacityLocked() const {
   const size_t index = index_bytes();
-  const size_t for_segments = memory_limit_ > index ? memory_limit_ - index : 0;
+  const size_t limit = memory_limit();
+  const size_t for_segments = limit > index ? limit - index : 0;
   return std::clamp(for_segments / segment_size_, min_segments_, segment_count_);
+}
+
+size_t SegmentPool::SetMemoryLimit(size_t limit) {
+  const size_t arena = std::max(initial_limit_, segment_count_ * segment_size_);
+  const size_t applied = std::min(limit, arena);
+  std::lock_guard lock(mu_);
+  memory_limit_.store(applied, std::memory_order_relaxed);
+  return applied;
 }
 
 bool SegmentPool::OverBudget() const {
@@ -85,6 +95,14 @@ void SegmentPool::NoteWrite(uint32_t segment, uint32_t offset, uint32_t now) {
   t.offset[n].store(offset, std::memory_order_relaxed);
   t.time[n].store(now, std::memory_order_relaxed);
   t.count.store(n + 1, std::memory_order_release);
+}
+
+uint32_t SegmentPool::OldestWriteTime() const {
+  std::lock_guard lock(mu_);
+  if (sealed_.empty()) return 0;
+  const TimeMarks& t = times_[sealed_.front().segment];
+  return t.count.load(std::memory_order_relaxed) > 0 ? t.time[0].load(std::memory_order_relaxed)
+                                                     : 0;
 }
 
 uint32_t SegmentPool::WrittenAt(uint64_t location) const {

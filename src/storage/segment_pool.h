@@ -59,6 +59,8 @@ class SegmentPool {
   void ResetTimes(uint32_t segment, uint32_t now);
   void NoteWrite(uint32_t segment, uint32_t offset, uint32_t now);  // by the segment's writer
   uint32_t WrittenAt(uint64_t location) const;
+  // The first write time of the oldest sealed segment (0 if none): the age of the oldest data.
+  uint32_t OldestWriteTime() const;
   size_t segment_count() const { return segment_count_; }
   int location_bits() const { return location_bits_; }
 
@@ -86,13 +88,17 @@ class SegmentPool {
   size_t index_bytes() const { return index_bytes_.load(std::memory_order_relaxed); }
   bool OverBudget() const;
   size_t segments_in_use() const;
-  size_t memory_limit() const { return memory_limit_; }
+  size_t memory_limit() const { return memory_limit_.load(std::memory_order_relaxed); }
+  // cache_memlimit: a new budget. Lowering it makes writers evict until the pool fits; raising
+  // it works up to the arena mapped at startup (the first limit), and returns what was applied.
+  size_t SetMemoryLimit(size_t limit);
 
  private:
   size_t CapacityLocked() const;
   size_t InUseLocked() const { return segment_count_ - free_.size(); }
 
-  const size_t memory_limit_;
+  std::atomic<size_t> memory_limit_;
+  const size_t initial_limit_;
   const size_t segment_size_;
   const int segment_shift_;
   const size_t segment_count_;

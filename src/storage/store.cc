@@ -29,7 +29,7 @@ Store::Store(const StoreConfig& config)
       shard_mask_((uint64_t{1} << config.shard_bits) - 1) {
   shards_.reserve(size_t{1} << config.shard_bits);
   for (size_t i = 0; i < (size_t{1} << config.shard_bits); ++i) {
-    shards_.push_back(std::make_unique<Shard>(pool_.location_bits()));
+    shards_.push_back(std::make_unique<Shard>(pool_.location_bits(), config.classes.count()));
     pool_.AddIndexBytes(static_cast<int64_t>(shards_.back()->index.memory_bytes()));
   }
 }
@@ -53,6 +53,7 @@ Store::Found Store::FindLocked(Shard& shard, uint64_t hash, std::string_view key
     if (expired) *expired = true;
     if (!shard.index.HasBits(f.slot, shard.index.fetched_bit())) {
       expired_unfetched_.fetch_add(1, std::memory_order_relaxed);
+      ++ClassOfLocked(shard, f.item).expired_unfetched;
     }
     EraseLocked(shard, f);
     f = Found{};
@@ -61,16 +62,16 @@ Store::Found Store::FindLocked(Shard& shard, uint64_t hash, std::string_view key
 }
 
 void Store::EraseLocked(Shard& shard, const Found& f) {
-  AccountLocked(shard, f.location, -static_cast<int64_t>(f.item.total_size()));
+  RemoveItemLocked(shard, f.location, f.item);
   shard.index.EraseAt(f.slot);
 }
 
-void Store::InsertLocked(Shard& shard, uint64_t hash, uint64_t location, uint32_t size) {
+void Store::InsertLocked(Shard& shard, uint64_t hash, uint64_t location) {
   const size_t before = shard.index.memory_bytes();
   shard.index.Insert(hash, location);
   const size_t after = shard.index.memory_bytes();
   if (after != before) pool_.AddIndexBytes(static_cast<int64_t>(after - before));
-  AccountLocked(shard, location, size);
+  AddItemLocked(shard, location, DecodeItem(pool_.At(location)));
 }
 
 ItemView Store::ViewOf(const Found& f, const Shard& shard) const {
@@ -94,6 +95,7 @@ ReadStatus Store::Get(std::string_view key, uint32_t now, ReadFn fn) {
   if (f.slot == HashIndex::kNotFound) return expired ? ReadStatus::kExpired : ReadStatus::kMiss;
   fn(ViewOf(f, shard));
   shard.index.SetBits(f.slot, shard.index.accessed_bit() | shard.index.fetched_bit());
+  ++ClassOfLocked(shard, f.item).get_hits;
   return ReadStatus::kHit;
 }
 
@@ -110,6 +112,7 @@ ReadStatus Store::GetAndTouch(Writer& w, std::string_view key, uint32_t exptime,
     const ItemView view = ViewOf(f, shard);
     fn(view);
     shard.index.SetBits(f.slot, shard.index.accessed_bit() | shard.index.fetched_bit());
+    ++ClassOfLocked(shard, f.item).touch_hits;
     if (f.item.exptime_offset != 0) {
       StoreExptime(f.item, exptime);
       return ReadStatus::kHit;
@@ -194,21 +197,27 @@ Outcome Store::Put(Writer& w, StoreMode mode, std::string_view key, std::string_
       case StoreMode::kCas: {
         if (!exists) return Outcome::kNotFound;
         const uint64_t current = CasOf(f.item, f.location);
-        if (current != cas && !(allow_stale && cas < current)) return Outcome::kExists;
+        if (current != cas && !(allow_stale && cas < current)) {
+          ++ClassOfLocked(shard, f.item).cas_badval;
+          return Outcome::kExists;
+        }
+        ++ClassOfLocked(shard, f.item).cas_hits;
         mark_stale = current != cas;
         break;
       }
       default:
         break;
     }
+    const ItemRef written = DecodeItem(pool_.At(location));
     if (exists) {
-      AccountLocked(shard, f.location, -static_cast<int64_t>(f.item.total_size()));
-      AccountLocked(shard, location, static_cast<int64_t>(size));
+      RemoveItemLocked(shard, f.location, f.item);
+      AddItemLocked(shard, location, written);
       shard.index.SetLocation(f.slot, location, 0);
       if (mark_stale) shard.index.SetBits(f.slot, shard.index.stale_bit());
     } else {
-      InsertLocked(shard, h, location, static_cast<uint32_t>(size));
+      InsertLocked(shard, h, location);
     }
+    ++ClassOfLocked(shard, written).cmd_set;
     if (new_cas) *new_cas = pool_.CasOf(location);
   }
   Commit(w, size);
@@ -247,8 +256,11 @@ Outcome Store::ReadModifyWrite(Writer& w, std::string_view key, uint32_t now, Rm
           kind.same_version ? ix.accessed_bit() | ix.fetched_bit() | ix.stale_bit() | ix.token_bit()
           : kind.set_stale  ? ix.accessed_bit() | ix.fetched_bit()
                             : 0;
-      AccountLocked(shard, f.location, -static_cast<int64_t>(f.item.total_size()));
-      AccountLocked(shard, location, static_cast<int64_t>(written));
+      const ItemRef item = DecodeItem(pool_.At(location));
+      RemoveItemLocked(shard, f.location, f.item);
+      AddItemLocked(shard, location, item);
+      if (kind.new_item) ++ClassOfLocked(shard, item).cmd_set;
+      if (kind.counter != nullptr) ++(ClassOfLocked(shard, f.item).*kind.counter);
       shard.index.SetLocation(f.slot, location, keep_bits);
       if (kind.set_stale) shard.index.SetBits(f.slot, ix.stale_bit());
       if (new_cas) *new_cas = CasOf(DecodeItem(pool_.At(location)), location);
@@ -267,6 +279,7 @@ Outcome Store::Delete(std::string_view key, uint32_t now, uint64_t cas) {
   Found f = FindLocked(shard, h, key, now, nullptr);
   if (f.slot == HashIndex::kNotFound) return Outcome::kNotFound;
   if (cas != 0 && CasOf(f.item, f.location) != cas) return Outcome::kExists;
+  ++ClassOfLocked(shard, f.item).delete_hits;
   EraseLocked(shard, f);
   return Outcome::kDeleted;
 }
@@ -279,6 +292,7 @@ Outcome Store::Touch(Writer& w, std::string_view key, uint32_t exptime, uint32_t
     Found f = FindLocked(shard, h, key, now, nullptr);
     if (f.slot == HashIndex::kNotFound) return Outcome::kNotFound;
     shard.index.SetBits(f.slot, shard.index.accessed_bit());
+    ++ClassOfLocked(shard, f.item).touch_hits;
     if (f.item.exptime_offset != 0) {
       StoreExptime(f.item, exptime);
       return Outcome::kTouched;
@@ -316,7 +330,11 @@ Outcome Store::Arith(Writer& w, std::string_view key, bool incr, uint64_t delta,
   bool grows = false;
   return ReadModifyWrite(
       w, key, now,
-      RmwKind{.new_item = false, .same_version = true, .set_stale = false, .outgrew = &grows},
+      RmwKind{.new_item = false,
+              .same_version = true,
+              .set_stale = false,
+              .outgrew = &grows,
+              .counter = incr ? &ClassStats::incr_hits : &ClassStats::decr_hits},
       [&](const ItemRef& old, uint64_t old_cas, Outcome* outcome) -> size_t {
         // memcached's order: an empty value, then the CAS, then the number.
         if (old.value_len == 0) {
@@ -378,7 +396,7 @@ MetaGetResult Store::MetaGet(Writer& w, std::string_view key, uint32_t now,
       result.status = expired ? ReadStatus::kExpired : ReadStatus::kMiss;
       if (stub_location == 0) return result;
       EncodeHeaderAndKey(stub, pool_.At(stub_location));
-      InsertLocked(shard, h, stub_location, static_cast<uint32_t>(EncodedSize(stub)));
+      InsertLocked(shard, h, stub_location);
       Commit(w, EncodedSize(stub));
       total_items_.fetch_add(1, std::memory_order_relaxed);
       // Found by location, not FindLocked: an N with a past TTL creates an item that is already
@@ -408,6 +426,8 @@ MetaGetResult Store::MetaGet(Writer& w, std::string_view key, uint32_t now,
     fn(view);
     if (result.won && opts.claim_token) shard.index.SetBits(f.slot, ix.token_bit());
     if (!opts.no_bump) shard.index.SetBits(f.slot, ix.accessed_bit() | ix.fetched_bit());
+    ++(opts.touch ? ClassOfLocked(shard, f.item).touch_hits
+                  : ClassOfLocked(shard, f.item).get_hits);
     if (!opts.touch) return result;
     if (f.item.exptime_offset != 0) {
       StoreExptime(f.item, opts.exptime);
@@ -450,7 +470,59 @@ void Store::Flush() {
     }
     shard->index.Clear();
     shard->bytes = 0;
+    for (ClassStats& c : shard->classes) c.items = c.requested = 0;
   }
+}
+
+void ClassStats::Add(const ClassStats& o) {
+  items += o.items;
+  requested += o.requested;
+  evicted += o.evicted;
+  evicted_nonzero += o.evicted_nonzero;
+  evicted_unfetched += o.evicted_unfetched;
+  evicted_time = std::max(evicted_time, o.evicted_time);
+  reclaimed += o.reclaimed;
+  expired_unfetched += o.expired_unfetched;
+  get_hits += o.get_hits;
+  cmd_set += o.cmd_set;
+  delete_hits += o.delete_hits;
+  incr_hits += o.incr_hits;
+  decr_hits += o.decr_hits;
+  cas_hits += o.cas_hits;
+  cas_badval += o.cas_badval;
+  touch_hits += o.touch_hits;
+}
+
+std::vector<ClassStats> Store::ClassTotals() const {
+  std::vector<ClassStats> out(static_cast<size_t>(config_.classes.count()) + 1);
+  for (const auto& shard : shards_) {
+    std::lock_guard lock(shard->mu);
+    for (size_t i = 0; i < out.size(); ++i) out[i].Add(shard->classes[i]);
+  }
+  return out;
+}
+
+size_t Store::ListShard(size_t shard_id, size_t from, size_t max_items, uint32_t now,
+                        ListFn fn) const {
+  const Shard& shard = *shards_[shard_id];
+  std::lock_guard lock(shard.mu);
+  const HashIndex& ix = shard.index;
+  size_t visited = 0;
+  for (size_t i = from; i < ix.capacity(); ++i) {
+    if (visited == max_items) return i;
+    const uint64_t e = ix.entry_at(i);
+    if (e == 0) continue;
+    const uint64_t location = ix.Location(e);
+    const ItemRef item = DecodeItem(pool_.At(location));
+    const uint32_t exptime = LoadExptime(item);
+    if (Expired(exptime, now)) continue;
+    const size_t requested = RequestedSize(item);
+    fn(ListedItem{item.key, item.value_len, exptime, CasOf(item, location),
+                  ix.HasBits(i, ix.fetched_bit()), pool_.WrittenAt(location),
+                  config_.classes.ClassOf(requested), static_cast<uint32_t>(requested)});
+    ++visited;
+  }
+  return kListDone;
 }
 
 StoreStats Store::Stats() const {

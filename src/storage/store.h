@@ -25,6 +25,7 @@
 #include "storage/hash_index.h"
 #include "storage/item_format.h"
 #include "storage/segment_pool.h"
+#include "storage/size_classes.h"
 
 namespace cachet::storage {
 
@@ -47,6 +48,7 @@ struct StoreConfig {
   bool evict = true;                       // false (-M): refuse writes when full
   int shard_bits = 8;
   ItemSizeRule size_rule;  // must admit only items that fit a segment
+  SizeClasses classes;     // labels for `stats items|slabs`, by size_rule's item size
 };
 
 struct ItemView {
@@ -97,6 +99,56 @@ struct StoreStats {
   uint64_t segments_in_use = 0;
   uint64_t segment_size = 0;
   uint64_t limit_bytes = 0;
+};
+
+// One size class's counters (what `stats items` and `stats slabs` report per class).
+struct ClassStats {
+  uint64_t items = 0;
+  uint64_t requested = 0;  // item sizes by ItemSizeRule (memcached's mem_requested)
+  uint64_t evicted = 0;
+  uint64_t evicted_nonzero = 0;  // evicted items that had an exptime
+  uint64_t evicted_unfetched = 0;
+  uint64_t evicted_time = 0;  // age in seconds (since written) of the last evicted item
+  uint64_t reclaimed = 0;
+  uint64_t expired_unfetched = 0;
+  uint64_t get_hits = 0;
+  uint64_t cmd_set = 0;
+  uint64_t delete_hits = 0;
+  uint64_t incr_hits = 0;
+  uint64_t decr_hits = 0;
+  uint64_t cas_hits = 0;
+  uint64_t cas_badval = 0;
+  uint64_t touch_hits = 0;
+  void Add(const ClassStats& o);
+};
+
+// One live item as a listing sees it (`stats cachedump`, `lru_crawler metadump`).
+struct ListedItem {
+  std::string_view key;
+  uint32_t value_len;
+  uint32_t exptime;  // server time, 0 = never
+  uint64_t cas;
+  bool fetched;
+  uint32_t written_at;  // server time
+  int size_class;
+  uint32_t size;  // by ItemSizeRule
+};
+
+// Told about each eviction (e.g. for `watch evictions`), with the item's shard locked: it must
+// not call back into the store.
+struct EvictedItem {
+  std::string_view key;
+  bool fetched;
+  uint32_t exptime;     // server time, 0 = never
+  uint32_t written_at;  // server time
+  int size_class;
+  uint32_t value_len;
+};
+class EvictionObserver {
+ public:
+  virtual ~EvictionObserver() = default;
+  virtual bool Wants() const = 0;
+  virtual void OnEvict(const EvictedItem& item, uint32_t now) = 0;
 };
 
 class Store {
@@ -155,14 +207,36 @@ class Store {
   void Flush();
 
   StoreStats Stats() const;
+  // cache_memlimit (see SegmentPool::SetMemoryLimit); returns the limit applied.
+  size_t SetMemoryLimit(size_t bytes) { return pool_.SetMemoryLimit(bytes); }
+  size_t memory_limit() const { return pool_.memory_limit(); }
+  // Set once, before the store is shared between threads.
+  void set_eviction_observer(EvictionObserver* observer) { observer_ = observer; }
   const ItemSizeRule& size_rule() const { return config_.size_rule; }
+  const SizeClasses& size_classes() const { return config_.classes; }
+  // Per class, indexed by class id (index 0 unused).
+  std::vector<ClassStats> ClassTotals() const;
+  // Server time when the oldest data still in memory was written (0: nothing written yet).
+  uint32_t OldestWriteTime() const { return pool_.OldestWriteTime(); }
+
+  // Listing in small steps so other clients are never held up for long: calls `fn` for live
+  // items of shard `shard` (expired ones are skipped) from index slot `from`, with that shard's
+  // lock held, until `max_items` were visited. Returns the slot to continue from, or npos when
+  // the shard is done. Shards are numbered 0..shard_count()-1. Not a snapshot: items written
+  // meanwhile may or may not appear, and an index that grows between steps may repeat or skip
+  // some.
+  static constexpr size_t kListDone = ~size_t{0};
+  using ListFn = common::FunctionRef<void(const ListedItem&)>;
+  size_t shard_count() const { return shards_.size(); }
+  size_t ListShard(size_t shard, size_t from, size_t max_items, uint32_t now, ListFn fn) const;
 
  private:
   struct Shard {
-    explicit Shard(int loc_bits) : index(loc_bits) {}
+    Shard(int loc_bits, int classes) : index(loc_bits), classes(static_cast<size_t>(classes) + 1) {}
     mutable std::mutex mu;
-    HashIndex index;     // guarded by mu
-    uint64_t bytes = 0;  // guarded by mu
+    HashIndex index;                  // guarded by mu
+    uint64_t bytes = 0;               // guarded by mu
+    std::vector<ClassStats> classes;  // guarded by mu; by class id
   };
   struct Found {
     size_t slot = HashIndex::kNotFound;
@@ -186,7 +260,39 @@ class Store {
     shard.bytes += static_cast<uint64_t>(delta);
     pool_.AddLive(location, delta);
   }
-  void InsertLocked(Shard& shard, uint64_t hash, uint64_t location, uint32_t size);
+  // An item version becomes live or stops being live: bytes, and its size class's count.
+  void AddItemLocked(Shard& shard, uint64_t location, const ItemRef& item) {
+    AccountLocked(shard, location, static_cast<int64_t>(item.total_size()));
+    ClassStats& c = ClassOfLocked(shard, item);
+    ++c.items;
+    c.requested += RequestedSize(item);
+  }
+  void RemoveItemLocked(Shard& shard, uint64_t location, const ItemRef& item) {
+    AccountLocked(shard, location, -static_cast<int64_t>(item.total_size()));
+    ClassStats& c = ClassOfLocked(shard, item);
+    --c.items;
+    c.requested -= RequestedSize(item);
+  }
+  size_t RequestedSize(const ItemRef& item) const {
+    return config_.size_rule.fixed_overhead + item.key.size() + item.value_len +
+           (item.flags != 0 ? config_.size_rule.flags_overhead : 0);
+  }
+  void CountEvictionLocked(ClassStats& c, const ItemRef& item, uint64_t location, uint32_t now,
+                           bool fetched) {
+    ++c.evicted;
+    if (LoadExptime(item) != 0) ++c.evicted_nonzero;
+    const uint32_t written = pool_.WrittenAt(location);
+    c.evicted_time = now > written ? now - written : 0;
+    if (observer_ != nullptr && observer_->Wants()) {
+      observer_->OnEvict({item.key, fetched, LoadExptime(item), written,
+                          config_.classes.ClassOf(RequestedSize(item)), item.value_len},
+                         now);
+    }
+  }
+  ClassStats& ClassOfLocked(Shard& shard, const ItemRef& item) {
+    return shard.classes[static_cast<size_t>(config_.classes.ClassOf(RequestedSize(item)))];
+  }
+  void InsertLocked(Shard& shard, uint64_t hash, uint64_t location);
   uint64_t CasOf(const ItemRef& item, uint64_t location) const {
     return item.stored_cas != 0 ? item.stored_cas : pool_.CasOf(location);
   }
@@ -199,6 +305,7 @@ class Store {
     // incr/decr: memcached updates in place (state kept) unless the number outgrew the item;
     // when set, same_version is taken as !*outgrew after the build.
     const bool* outgrew = nullptr;
+    uint64_t ClassStats::*counter = nullptr;  // a per-class hit counter to bump on success
   };
   common::Outcome ReadModifyWrite(Writer& w, std::string_view key, uint32_t now, RmwKind kind,
                                   PlanFn plan, BuildFn build, uint64_t* new_cas = nullptr);
@@ -224,6 +331,7 @@ class Store {
   std::mutex evict_mu_;           // one eviction at a time
   std::vector<uint32_t> pinned_;  // guarded by evict_mu_; reused by every Compact()
 
+  EvictionObserver* observer_ = nullptr;
   std::atomic<uint64_t> total_items_{0};
   std::atomic<uint64_t> evictions_{0};
   std::atomic<uint64_t> evicted_unfetched_{0};

@@ -106,10 +106,15 @@ uint32_t Store::Compact(SegmentPool::Sealed victim, size_t keep_limit, uint32_t 
     if (slot == HashIndex::kNotFound) continue;  // replaced, deleted or flushed: already dead
     const uint32_t exptime = LoadExptime(item);
     const bool fetched = shard.index.HasBits(slot, shard.index.fetched_bit());
+    ClassStats& cls = ClassOfLocked(shard, item);
     if (exptime != 0 && exptime <= now) {
       reclaimed_.fetch_add(1, std::memory_order_relaxed);
-      if (!fetched) expired_unfetched_.fetch_add(1, std::memory_order_relaxed);
-      AccountLocked(shard, location, -static_cast<int64_t>(size));
+      ++cls.reclaimed;
+      if (!fetched) {
+        expired_unfetched_.fetch_add(1, std::memory_order_relaxed);
+        ++cls.expired_unfetched;
+      }
+      RemoveItemLocked(shard, location, item);
       shard.index.EraseAt(slot);
       continue;
     }
@@ -142,8 +147,12 @@ uint32_t Store::Compact(SegmentPool::Sealed victim, size_t keep_limit, uint32_t 
       }
     }
     evictions_.fetch_add(1, std::memory_order_relaxed);
-    if (!fetched) evicted_unfetched_.fetch_add(1, std::memory_order_relaxed);
-    AccountLocked(shard, location, -static_cast<int64_t>(size));
+    CountEvictionLocked(cls, item, location, now, fetched);
+    if (!fetched) {
+      evicted_unfetched_.fetch_add(1, std::memory_order_relaxed);
+      ++cls.evicted_unfetched;
+    }
+    RemoveItemLocked(shard, location, item);
     shard.index.EraseAt(slot);
   }
   // Pinned items are still intact at their old offsets (everything slid went behind them); copy
@@ -161,7 +170,9 @@ uint32_t Store::Compact(SegmentPool::Sealed victim, size_t keep_limit, uint32_t 
     const uint32_t new_size = static_cast<uint32_t>(EncodedSize(f));
     if (kept + new_size > pool_.segment_size()) {
       evictions_.fetch_add(1, std::memory_order_relaxed);
-      AccountLocked(shard, location, -static_cast<int64_t>(item.total_size()));
+      CountEvictionLocked(ClassOfLocked(shard, item), item, location, now,
+                          shard.index.HasBits(slot, shard.index.fetched_bit()));
+      RemoveItemLocked(shard, location, item);
       shard.index.EraseAt(slot);
       continue;
     }

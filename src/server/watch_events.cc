@@ -1,0 +1,70 @@
+#include "server/watch_events.h"
+
+#include <cstdio>
+#include <string>
+
+#include "server/key_listing.h"
+#include "server/watch_log.h"
+
+namespace cachet::server {
+namespace {
+
+int ClassOf(ServerContext& server, std::string_view key, size_t value_len, uint32_t flags) {
+  const storage::Store& store = server.store();
+  const storage::ItemSizeRule& rule = store.size_rule();
+  return store.size_classes().ClassOf(rule.fixed_overhead + key.size() + value_len +
+                                      (flags != 0 ? rule.flags_overhead : 0));
+}
+
+}  // namespace
+
+void WatchFetch(ServerContext& server, int cfd, std::string_view key, bool found, size_t value_len,
+                uint32_t flags) {
+  if (!server.watch().Wants(kWatchFetchers)) return;
+  std::string line = "type=item_get key=";
+  AppendUriEncoded(line, key);
+  char tail[96];
+  const int n = std::snprintf(
+      tail, sizeof(tail), " status=%s clsid=%d cfd=%d size=%zu", found ? "found" : "not_found",
+      found ? ClassOf(server, key, value_len, flags) : 0, cfd, found ? value_len : 0);
+  line.append(tail, static_cast<size_t>(n));
+  server.watch().Emit(kWatchFetchers, line);
+}
+
+void WatchStore(ServerContext& server, int cfd, std::string_view key, std::string_view status,
+                std::string_view cmd, uint32_t exptime, size_t value_len, uint32_t flags) {
+  if (!server.watch().Wants(kWatchMutations)) return;
+  const uint32_t now = server.time().Now();
+  std::string line = "type=item_store key=";
+  AppendUriEncoded(line, key);
+  char tail[160];
+  const int n = std::snprintf(
+      tail, sizeof(tail), " status=%.*s cmd=%.*s ttl=%u clsid=%d cfd=%d size=%zu",
+      static_cast<int>(status.size()), status.data(), static_cast<int>(cmd.size()), cmd.data(),
+      exptime > now ? exptime - now : 0, ClassOf(server, key, value_len, flags), cfd, value_len);
+  line.append(tail, static_cast<size_t>(n));
+  server.watch().Emit(kWatchMutations, line);
+}
+
+void WatchConnection(ServerContext& server, bool opened, int cfd, std::string_view addr) {
+  if (!server.watch().Wants(kWatchConnEvents)) return;
+  // addr is "tcp:1.2.3.4:5", "tcp6:[::1]:5" or "unix:/path".
+  std::string rip = "unix";
+  std::string rport = "0";
+  std::string transport = "local";
+  if (!addr.starts_with("unix:")) {
+    const size_t colon = addr.find(':');
+    const size_t last = addr.rfind(':');
+    transport = "tcp";
+    rip = std::string(addr.substr(colon + 1, last - colon - 1));
+    if (rip.size() > 1 && rip.front() == '[') rip = rip.substr(1, rip.size() - 2);
+    rport = std::string(addr.substr(last + 1));
+  }
+  std::string line = opened ? "type=conn_new rip=" : "type=conn_close rip=";
+  line += rip + " rport=" + rport + " transport=" + transport;
+  if (!opened) line += " reason=normal";
+  line += " cfd=" + std::to_string(cfd);
+  server.watch().Emit(kWatchConnEvents, line);
+}
+
+}  // namespace cachet::server

@@ -1,0 +1,81 @@
+#pragma once
+// `watch`: streams log lines about fetches, stores, evictions and connections to the clients
+// that asked, in memcached's line format ("ts=<sec>.<usec> gid=<n> type=... \n").
+//
+// A watching client's socket is handed over to this log: a thread of its own writes the lines
+// (non-blocking; a watcher that does not read loses lines past its buffer, counted in
+// log_watcher_skipped) and closes the socket when the client goes away. Emitting costs one
+// relaxed load while nobody watches.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "server/connection_registry.h"
+
+namespace cachet::server {
+
+enum WatchKind : uint32_t {
+  kWatchFetchers = 1,
+  kWatchMutations = 2,
+  kWatchEvictions = 4,
+  kWatchConnEvents = 8,
+  kWatchOther = 16,  // rawcmds, sysevents, proxy*: accepted, nothing to report
+};
+
+// Parses `watch` arguments; 0 for an unknown one. No arguments means fetchers.
+uint32_t ParseWatchKinds(std::string_view args);
+
+class WatchLog {
+ public:
+  WatchLog(ConnectionRegistry& registry, std::atomic<int64_t>& current_connections,
+           size_t buffer_limit);
+  ~WatchLog();
+  WatchLog(const WatchLog&) = delete;
+  WatchLog& operator=(const WatchLog&) = delete;
+
+  bool Wants(uint32_t kind) const { return (kinds_.load(std::memory_order_relaxed) & kind) != 0; }
+  // `body` is the part after "ts=... gid=... " (without the newline).
+  void Emit(uint32_t kind, std::string_view body);
+
+  // Takes over a client socket (and its `stats conns` entry) that asked for `kinds`; `pending`
+  // is output the client has not received yet (its "OK").
+  void AddWatcher(int fd, uint32_t kinds, ConnInfo* info, std::string pending);
+
+  uint64_t watchers() const { return watcher_count_.load(std::memory_order_relaxed); }
+  uint64_t sent() const { return sent_.load(std::memory_order_relaxed); }
+  uint64_t skipped() const { return skipped_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Watcher {
+    int fd;
+    uint32_t kinds;
+    ConnInfo* info;
+    std::string pending;
+    uint64_t skipped = 0;  // lines lost since the last one delivered
+  };
+  void Run();
+  void Wake();
+  void RemoveLocked(size_t i);
+  void RecomputeKindsLocked();
+
+  ConnectionRegistry& registry_;
+  std::atomic<int64_t>& current_connections_;
+  const size_t buffer_limit_;
+  std::atomic<uint32_t> kinds_{0};
+  std::atomic<uint64_t> gid_{0};
+  std::atomic<uint64_t> watcher_count_{0};
+  std::atomic<uint64_t> sent_{0};
+  std::atomic<uint64_t> skipped_{0};
+  int wake_fd_ = -1;
+  std::atomic<bool> stopping_{false};
+  std::mutex mu_;
+  std::vector<Watcher> watchers_;  // guarded by mu_
+  std::thread thread_;             // started with the first watcher
+};
+
+}  // namespace cachet::server
