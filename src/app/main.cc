@@ -85,15 +85,20 @@ bool Daemonize(bool keep_stdio) {
   return true;
 }
 
-bool WritePidFile(const std::string& path) {
-  FILE* f = std::fopen(path.c_str(), "w");
+// Like memcached: written through <file>.tmp and a rename; a failure is only a warning.
+void WritePidFile(const std::string& path) {
+  const std::string tmp = path + ".tmp";
+  FILE* f = std::fopen(tmp.c_str(), "w");
   if (f == nullptr) {
-    std::fprintf(stderr, "Could not open the pid file %s for writing: %s\n", path.c_str(),
+    std::fprintf(stderr, "Could not open the pid file %s for writing: %s\n", tmp.c_str(),
                  std::strerror(errno));
-    return false;
+    return;
   }
   std::fprintf(f, "%ld\n", static_cast<long>(::getpid()));
-  return std::fclose(f) == 0;
+  if (std::fclose(f) != 0 || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::fprintf(stderr, "Could not save the pid file %s: %s\n", path.c_str(),
+                 std::strerror(errno));
+  }
 }
 
 }  // namespace
@@ -125,7 +130,7 @@ int main(int argc, char** argv) {
   sigaddset(&mask, SIGUSR1);  // graceful shutdown: cachet has nothing to save, so a clean stop
   pthread_sigmask(SIG_BLOCK, &mask, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
-  if (settings.daemonize) ::signal(SIGHUP, SIG_IGN);
+  ::signal(SIGHUP, SIG_IGN);  // memcached ignores it too
   const int stop_fd = ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
   if (stop_fd < 0) {
     std::perror("signalfd");
@@ -140,13 +145,19 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "failed to daemon() in order to daemonize\n");
     return EXIT_FAILURE;
   }
-  if (!settings.pid_file.empty() && !WritePidFile(settings.pid_file)) return EXIT_FAILURE;
+  if (!settings.pid_file.empty()) WritePidFile(settings.pid_file);
   if (!settings.port_file.empty() &&
       !cachet::net::WritePortFile(settings.port_file, net.listeners())) {
     return EXIT_FAILURE;
   }
   net.Run(stop_fd);
+  signalfd_siginfo info{};
+  if (::read(stop_fd, &info, sizeof(info)) == sizeof(info) && info.ssi_signo == SIGUSR1) {
+    std::fprintf(stderr, "Gracefully stopping\n");
+  }
   ::close(stop_fd);
-  if (!settings.pid_file.empty()) ::unlink(settings.pid_file.c_str());
+  if (context.verbosity() > 0) std::fprintf(stderr, "Exiting normally\n");
+  // memcached removes the pid file only when it daemonized.
+  if (settings.daemonize && !settings.pid_file.empty()) ::unlink(settings.pid_file.c_str());
   return 0;
 }

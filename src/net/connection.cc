@@ -40,7 +40,8 @@ void Connection::NoteState() {
   info_->Set(closing_                      ? ConnState::kClosing
              : session_.input_wanted() > 0 ? ConnState::kNread
              : !out_.empty()               ? ConnState::kMwrite
-                                           : ConnState::kParseCmd);
+             : !in_.empty()                ? ConnState::kRead
+                                           : ConnState::kNewCmd);
 }
 
 uint32_t Connection::WantedEvents() const {

@@ -31,6 +31,13 @@ bool NetServer::Listen() { return OpenListeners(server_.settings(), &listeners_)
 
 void NetServer::Run(int stop_fd) {
   for (const auto& l : listeners_) {
+    if (server_.verbosity() >= 2) {
+      const server::Protocol p = server_.settings().protocol;
+      std::fprintf(stderr, "<%d server listening (%s)\n", l.fd,
+                   p == server::Protocol::kAuto    ? "auto-negotiate"
+                   : p == server::Protocol::kAscii ? "ascii"
+                                                   : "binary");
+    }
     registry_entries_.push_back(server_.registry().Add(
         l.fd, l.address, "", server::ConnState::kListening, server_.time().Now()));
   }

@@ -64,8 +64,16 @@ void Worker::AdoptPending() {
     const bool unix_socket = listen_addr->starts_with("unix:");
     server::ConnInfo* info =
         server_.registry().Add(fd, unix_socket ? *listen_addr : SocketAddress(fd, true, false, ""),
-                               *listen_addr, server::ConnState::kParseCmd, server_.time().Now());
+                               *listen_addr, server::ConnState::kNewCmd, server_.time().Now());
     server::WatchConnection(server_, true, fd, info->addr);
+    if (server_.verbosity() >= 2) {
+      const server::Protocol p = server_.settings().protocol;
+      std::fprintf(stderr,
+                   p == server::Protocol::kAuto    ? "<%d new auto-negotiating client connection\n"
+                   : p == server::Protocol::kAscii ? "<%d new ascii client connection.\n"
+                                                   : "<%d new binary client connection.\n",
+                   fd);
+    }
     auto conn = std::make_unique<Connection>(fd, server_, context_, info);
     Connection* c = conn.get();
     epoll_event ev{};
@@ -84,7 +92,10 @@ void Worker::Close(Connection* c) {
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c->fd(), nullptr);
   interest_.erase(c);
   const bool released = c->released();
-  if (!released) server::WatchConnection(server_, false, c->fd(), c->address());
+  if (!released) {
+    server::WatchConnection(server_, false, c->fd(), c->address());
+    if (server_.verbosity() >= 2) std::fprintf(stderr, "<%d connection closed.\n", c->fd());
+  }
   connections_.erase(c);
   if (!released) server_.connections().current.fetch_sub(1);
 }

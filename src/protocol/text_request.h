@@ -100,6 +100,9 @@ struct TextRequest {
       false;              // ms: its datalen parsed, so its data block is discarded on error
   char key_storage[256];  // a base64-decoded meta key; `key` then points here: do not copy
 
+  bool is_meta() const {
+    return command >= TextCommand::kMetaGet && command <= TextCommand::kMetaDebug;
+  }
   bool is_storage() const {
     return command == TextCommand::kSet || command == TextCommand::kAdd ||
            command == TextCommand::kReplace || command == TextCommand::kAppend ||

@@ -420,6 +420,16 @@ void BinarySession::ExecuteFlush(const BinaryRequest& req, ByteBuffer& out) {
   if (!quiet) protocol::AppendBinaryResponse(out, req.header, BinaryStatus::kOk, 0, {}, {}, {});
 }
 
+namespace {
+// memcached's binary STAT matches "settings" by prefix ("settingsx" is "settings"), items,
+// slabs and sizes exactly, and has no conns group.
+std::string_view BinaryStatGroup(std::string_view key) {
+  if (key.starts_with("settings")) return "settings";
+  if (key == "conns") return "no such group";
+  return key;
+}
+}  // namespace
+
 void BinarySession::ExecuteStat(const BinaryRequest& req, ByteBuffer& out) {
   const BinaryHeader& h = req.header;
   if (req.key.empty()) {
@@ -428,7 +438,7 @@ void BinarySession::ExecuteStat(const BinaryRequest& req, ByteBuffer& out) {
     });
   } else if (req.key.starts_with("reset")) {
     server_.ResetStats();
-  } else if (!VisitStatsGroup(server_, req.key, [&](std::string_view name, std::string_view value) {
+  } else if (!VisitStatsGroup(server_, BinaryStatGroup(req.key), [&](std::string_view name, std::string_view value) {
                protocol::AppendBinaryResponse(out, h, BinaryStatus::kOk, 0, {}, name, value);
              })) {
     protocol::AppendBinaryError(out, h, BinaryStatus::kKeyNotFound);

@@ -6,6 +6,8 @@ const char* ConnStateName(ConnState state) {
   switch (state) {
     case ConnState::kListening:
       return "conn_listening";
+    case ConnState::kNewCmd:
+      return "conn_new_cmd";
     case ConnState::kParseCmd:
       return "conn_parse_cmd";
     case ConnState::kNread:

@@ -15,7 +15,16 @@
 namespace cachet::server {
 
 // memcached's connection states, by the names `stats conns` prints.
-enum class ConnState : uint8_t { kListening, kParseCmd, kNread, kMwrite, kClosing, kWatch, kRead };
+enum class ConnState : uint8_t {
+  kListening,
+  kNewCmd,    // idle, waiting for a command
+  kParseCmd,  // executing commands
+  kNread,     // waiting for the rest of a data block
+  kMwrite,    // replies waiting to be sent
+  kClosing,
+  kWatch,
+  kRead,  // waiting for the rest of a command line (and UDP sockets)
+};
 const char* ConnStateName(ConnState state);
 
 struct ConnInfo {

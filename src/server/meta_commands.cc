@@ -5,6 +5,7 @@
 #include "common/base64.h"
 #include "common/numbers.h"
 #include "protocol/meta_parser.h"
+#include "server/watch_events.h"
 
 namespace cachet::server {
 
@@ -219,6 +220,20 @@ void MetaCommands::Get(const TextRequest& req, ByteBuffer& out) {
   out.Append("\r\n");
 }
 
+// `watch fetchers` shows the lookup a command makes, found or not.
+void MetaCommands::WatchLookup(std::string_view key) {
+  if (!server_.watch().Wants(kWatchFetchers)) return;
+  bool found = false;
+  size_t len = 0;
+  uint32_t flags = 0;
+  server_.store().Get(key, server_.time().Now(), [&](const storage::ItemView& item) {
+    found = true;
+    len = item.value.size();
+    flags = item.flags;
+  });
+  WatchFetch(server_, client_fd_, key, found, len, flags);
+}
+
 void MetaCommands::Set(const TextRequest& req, ByteBuffer& out) {
   const protocol::MetaFlags& m = req.meta;
   const ServerTime& time = server_.time();
@@ -247,6 +262,7 @@ void MetaCommands::Set(const TextRequest& req, ByteBuffer& out) {
   }
   ThreadStats& stats = worker_.stats;
   stats.cmd_set.Add();
+  WatchLookup(req.key);
   uint64_t new_cas = 0;
   const Outcome o = server_.store().Put(worker_.writer, mode, req.key, req.data, m.client_flags,
                                         m.has_ttl ? time.ToServerTime(m.ttl) : 0,
@@ -254,6 +270,15 @@ void MetaCommands::Set(const TextRequest& req, ByteBuffer& out) {
                                         /*allow_stale=*/m.invalidate);
   if (mode == storage::StoreMode::kCas) {
     CountCas(stats, o);
+  }
+  if (server_.watch().Wants(kWatchMutations)) {
+    // memcached logs every ms as a set.
+    WatchStore(server_, client_fd_, req.key,
+               o == Outcome::kStored     ? "stored"
+               : o == Outcome::kExists   ? "exists"
+               : o == Outcome::kNotFound ? "not_found"
+                                         : "not_stored",
+               "set", m.has_ttl ? time.ToServerTime(m.ttl) : 0, req.data.size(), m.client_flags);
   }
   switch (o) {
     case Outcome::kStored:

@@ -13,8 +13,10 @@ class MetaCommands {
   MetaCommands(ServerContext& server, WorkerContext& worker) : server_(server), worker_(worker) {}
 
   void Execute(const protocol::TextRequest& req, common::ByteBuffer& out);
+  void set_client_fd(int fd) { client_fd_ = fd; }
 
  private:
+  void WatchLookup(std::string_view key);
   void Get(const protocol::TextRequest& req, common::ByteBuffer& out);
   void Set(const protocol::TextRequest& req, common::ByteBuffer& out);
   void Delete(const protocol::TextRequest& req, common::ByteBuffer& out);
@@ -23,6 +25,7 @@ class MetaCommands {
 
   ServerContext& server_;
   WorkerContext& worker_;
+  int client_fd_ = 0;
 };
 
 }  // namespace cachet::server

@@ -41,6 +41,9 @@ ServerContext::ServerContext(const Settings& settings, const common::Clock& cloc
       eviction_watcher_(watch_),
       prefix_stats_(settings.prefix_delimiter, settings.detail_enabled),
       sizes_enabled_(settings.track_sizes) {
+  crawler_.enabled.store(settings.lru_crawler);
+  crawler_.sleep_us.store(static_cast<uint32_t>(settings.lru_crawler_sleep));
+  crawler_.tocrawl.store(settings.lru_crawler_tocrawl);
   store_->set_eviction_observer(&eviction_watcher_);
 }
 
@@ -134,6 +137,28 @@ void ServerContext::ResetStats() {
   total_conn_base_ = connections_.total.load(std::memory_order_relaxed);
   rejected_base_ = connections_.rejected.load(std::memory_order_relaxed);
   prefix_stats_.Clear();
+  class_base_ = store_->ClassTotals();
+}
+
+std::vector<storage::ClassStats> ServerContext::ClassTotals() const {
+  std::vector<storage::ClassStats> totals = store_->ClassTotals();
+  std::lock_guard lock(reset_mu_);
+  for (size_t i = 0; i < totals.size() && i < class_base_.size(); ++i) {
+    storage::ClassStats& t = totals[i];
+    const storage::ClassStats& b = class_base_[i];
+    // Everything but the live counts (items, requested) and evicted_time starts again from 0.
+    for (uint64_t storage::ClassStats::*f :
+         {&storage::ClassStats::evicted, &storage::ClassStats::evicted_nonzero,
+          &storage::ClassStats::evicted_unfetched, &storage::ClassStats::reclaimed,
+          &storage::ClassStats::expired_unfetched, &storage::ClassStats::get_hits,
+          &storage::ClassStats::cmd_set, &storage::ClassStats::delete_hits,
+          &storage::ClassStats::incr_hits, &storage::ClassStats::decr_hits,
+          &storage::ClassStats::cas_hits, &storage::ClassStats::cas_badval,
+          &storage::ClassStats::touch_hits}) {
+      t.*f -= b.*f;
+    }
+  }
+  return totals;
 }
 
 }  // namespace cachet::server

@@ -28,6 +28,15 @@ struct ConnectionCounters {
   std::atomic<uint64_t> rejected{0};
 };
 
+// lru_crawler's settings, changeable at run time (`lru_crawler enable|disable|sleep|tocrawl`).
+// cachet has no crawler thread (expired items go when a read or an eviction meets them); these
+// keep the commands' effects visible in `stats settings` and gate crawl/metadump like memcached.
+struct CrawlerSettings {
+  std::atomic<bool> enabled{true};
+  std::atomic<uint32_t> sleep_us{100};
+  std::atomic<uint32_t> tocrawl{0};
+};
+
 // A worker thread's own pieces: its stats and its append position in the store.
 struct WorkerContext {
   explicit WorkerContext(storage::Store& store) : writer(store) {}
@@ -64,6 +73,9 @@ class ServerContext {
   ConnectionRegistry& registry() { return registry_; }
   PrefixStats& prefix_stats() { return prefix_stats_; }
   WatchLog& watch() { return watch_; }
+  CrawlerSettings& crawler() { return crawler_; }
+  // The store's per-class counters less what `stats reset` recorded (live counts untouched).
+  std::vector<storage::ClassStats> ClassTotals() const;
   // `stats sizes`: on with -o track_sizes or `stats sizes_enable`.
   bool sizes_enabled() const { return sizes_enabled_.load(std::memory_order_relaxed); }
   void set_sizes_enabled(bool on) { sizes_enabled_.store(on, std::memory_order_relaxed); }
@@ -108,6 +120,8 @@ class ServerContext {
   };
   EvictionWatcher eviction_watcher_;
   PrefixStats prefix_stats_;
+  CrawlerSettings crawler_;
+  std::vector<storage::ClassStats> class_base_;  // guarded by reset_mu_
   std::atomic<bool> sizes_enabled_;
 
   mutable std::mutex reset_mu_;

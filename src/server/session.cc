@@ -1,5 +1,7 @@
 #include "server/session.h"
 
+#include <cstdio>
+
 #include "protocol/binary_protocol.h"
 
 namespace cachet::server {
@@ -19,6 +21,10 @@ SessionAction Session::Process(common::ByteBuffer& in, common::ByteBuffer& out) 
                     ? Kind::kBinary
                     : Kind::kText;
         break;
+    }
+    if (server_.verbosity() >= 2) {
+      std::fprintf(stderr, "%d: Client using the %s protocol\n", fd_,
+                   kind_ == Kind::kBinary ? "binary" : "ascii");
     }
   }
   return kind_ == Kind::kBinary ? binary_.Process(in, out) : text_.Process(in, out);

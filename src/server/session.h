@@ -18,7 +18,10 @@ class Session {
 
   SessionAction Process(common::ByteBuffer& in, common::ByteBuffer& out);
   // The client's socket number, which `watch` lines and logs name.
-  void set_client_fd(int fd) { text_.set_client_fd(fd); }
+  void set_client_fd(int fd) {
+    fd_ = fd;
+    text_.set_client_fd(fd);
+  }
   uint32_t watch_kinds() const { return text_.watch_kinds(); }
   size_t input_wanted() const {
     return kind_ == Kind::kBinary ? binary_.input_wanted() : text_.input_wanted();
@@ -29,6 +32,7 @@ class Session {
 
   ServerContext& server_;
   Kind kind_ = Kind::kUndecided;
+  int fd_ = 0;
   TextSession text_;
   BinarySession binary_;
 };

@@ -81,8 +81,10 @@ struct Settings {
   std::string port_file;   // MEMCACHED_PORT_FILENAME
   bool debugtime = false;  // test-only clock control (CACHET_DEBUGTIME=1)
 
+  // memcached's default is half its 1 MiB page, whatever -I (larger items are chained).
   size_t effective_slab_chunk_max() const {
-    return slab_chunk_max != 0 ? slab_chunk_max : item_size_max / 2;
+    if (slab_chunk_max != 0) return slab_chunk_max;
+    return item_size_max >= (size_t{1} << 20) ? size_t{512} << 10 : item_size_max / 2;
   }
 };
 

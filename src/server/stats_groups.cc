@@ -96,15 +96,16 @@ void VisitSettings(ServerContext& server, Writer& w) {
   w.F("slab_automove_ratio", s.slab_automove_ratio);
   w.U("slab_automove_window", s.slab_automove_window);
   w.U("slab_chunk_max", s.effective_slab_chunk_max());
-  w.B("lru_crawler", s.lru_crawler);
-  w.I("lru_crawler_sleep", s.lru_crawler_sleep);
-  w.U("lru_crawler_tocrawl", s.lru_crawler_tocrawl);
+  const CrawlerSettings& crawler = server.crawler();
+  w.B("lru_crawler", crawler.enabled.load(std::memory_order_relaxed));
+  w.U("lru_crawler_sleep", crawler.sleep_us.load(std::memory_order_relaxed));
+  w.U("lru_crawler_tocrawl", crawler.tocrawl.load(std::memory_order_relaxed));
   w.I("tail_repair_time", s.tail_repair_time);
   w.B("flush_enabled", s.flush_enabled);
   w.B("dump_enabled", s.dump_enabled);
   w.S("hash_algorithm", s.hash_algorithm);
   w.B("lru_maintainer_thread", s.lru_maintainer);
-  w.B("lru_segmented", true);
+  w.B("lru_segmented", s.lru_maintainer);
   w.I("hot_lru_pct", s.hot_lru_pct);
   w.I("warm_lru_pct", s.warm_lru_pct);
   w.F("hot_max_factor", s.hot_max_factor);
@@ -152,20 +153,24 @@ uint64_t OldestAge(ServerContext& server) {
 }
 
 void VisitItems(ServerContext& server, Writer& w) {
-  const std::vector<storage::ClassStats> classes = server.store().ClassTotals();
+  const std::vector<storage::ClassStats> classes = server.ClassTotals();
   const uint64_t age = OldestAge(server);
+  const bool segmented = server.settings().lru_maintainer;
   for (size_t id = 1; id < classes.size(); ++id) {
     const storage::ClassStats& c = classes[id];
     if (c.items == 0) continue;  // memcached lists classes that hold items
     const int i = static_cast<int>(id);
     auto u = [&](std::string_view name, uint64_t v) { w.ClassU("items:", i, name, v); };
     u("number", c.items);
-    // cachet's segments form one FIFO: every item counts as "cold", none as hot or warm.
-    u("number_hot", 0);
-    u("number_warm", 0);
-    u("number_cold", c.items);
-    u("age_hot", 0);
-    u("age_warm", 0);
+    if (segmented) {
+      // cachet's segments form one FIFO: every item counts as "cold", none as hot or warm.
+      u("number_hot", 0);
+      u("number_warm", 0);
+      u("number_cold", c.items);
+      if (server.settings().temp_lru) u("number_temp", 0);
+      u("age_hot", 0);
+      u("age_warm", 0);
+    }
     u("age", age);
     u("mem_requested", c.requested);
     u("evicted", c.evicted);
@@ -176,10 +181,11 @@ void VisitItems(ServerContext& server, Writer& w) {
     u("reclaimed", c.reclaimed);
     u("expired_unfetched", c.expired_unfetched);
     u("evicted_unfetched", c.evicted_unfetched);
-    u("evicted_active", 0);
+    if (segmented) u("evicted_active", 0);
     u("crawler_reclaimed", 0);
     u("crawler_items_checked", 0);
     u("lrutail_reflocked", 0);
+    if (!segmented) continue;  // memcached's flat LRU has no more keys
     u("moves_to_cold", 0);
     u("moves_to_warm", 0);
     u("moves_within_lru", 0);
@@ -193,7 +199,7 @@ void VisitItems(ServerContext& server, Writer& w) {
 
 void VisitSlabs(ServerContext& server, Writer& w) {
   const storage::SizeClasses& sizes = server.store().size_classes();
-  const std::vector<storage::ClassStats> classes = server.store().ClassTotals();
+  const std::vector<storage::ClassStats> classes = server.ClassTotals();
   uint64_t active = 0;
   uint64_t malloced = 0;
   for (size_t id = 1; id < classes.size(); ++id) {

@@ -87,6 +87,7 @@ std::string_view CommandName(TextCommand c) {
 
 TextSession::Action TextSession::Process(ByteBuffer& in, ByteBuffer& out) {
   input_wanted_ = 0;
+  batch_commands_ = 0;
   server_.RunPendingFlush(server_.time().Now());
   while (true) {
     if (swallow_ > 0) {
@@ -129,6 +130,12 @@ TextSession::Action TextSession::Process(ByteBuffer& in, ByteBuffer& out) {
       continue;
     }
     if (req.error != TextError::kNone) {
+      if (server_.verbosity() >= 2) {
+        LogRequestLine(in.readable());
+        if (!req.noreply && req.error != TextError::kCloseConnection) {
+          LogReplies(protocol::ErrorReply(req.error));
+        }
+      }
       in.Consume(consumed);
       if (req.error == TextError::kCloseConnection) return Action::kClose;
       Reply(out, protocol::ErrorReply(req.error), req.noreply);
@@ -141,7 +148,12 @@ TextSession::Action TextSession::Process(ByteBuffer& in, ByteBuffer& out) {
       RefuseTooLarge(req);
       continue;
     }
+    ++batch_commands_;
+    const bool verbose = server_.verbosity() >= 2;
+    const size_t out_before = out.size();
+    if (verbose) LogRequestLine(in.readable());
     const Step step = ExecuteLine(req, out);
+    if (verbose && !req.is_meta()) LogReplies(out.readable().substr(out_before));
     if (step == Step::kPaused) return Action::kContinue;  // the line stays until it is finished
     in.Consume(consumed);
     if (step == Step::kClose) return Action::kClose;
@@ -334,10 +346,50 @@ void TextSession::ExecuteStorage(const TextRequest& req, ByteBuffer& out) {
   }
   if (o == Outcome::kTooLarge) stats.store_too_large.Add();
   if (server_.watch().Wants(kWatchMutations)) {
-    WatchStore(server_, client_fd_, req.key, StoreStatusName(o), CommandName(req.command),
-               time.ToServerTime(req.exptime), req.data.size(), req.flags);
+    size_t size = req.data.size();
+    uint32_t flags = req.flags;
+    uint32_t exptime = time.ToServerTime(req.exptime);
+    if (o == Outcome::kStored &&
+        (req.command == TextCommand::kAppend || req.command == TextCommand::kPrepend)) {
+      // memcached logs the item as it became: its whole value, flags and TTL.
+      server_.store().Get(req.key, time.Now(), [&](const storage::ItemView& item) {
+        size = item.value.size();
+        flags = item.flags;
+        exptime = item.exptime;
+      });
+    }
+    WatchStore(server_, client_fd_, req.key, StoreStatusName(o), CommandName(req.command), exptime,
+               size, flags);
   }
   Reply(out, protocol::OutcomeReply(o), req.noreply);
+}
+
+// -vv: memcached's "<fd line" for each command line...
+void TextSession::LogRequestLine(std::string_view input) const {
+  std::string_view line = input.substr(0, input.find('\n'));
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  std::fprintf(stderr, "<%d %.*s\n", client_fd_, static_cast<int>(line.size()), line.data());
+}
+
+// ...and ">fd reply" for each reply line ("sending key k" for a value, whose data is skipped).
+void TextSession::LogReplies(std::string_view replies) const {
+  while (!replies.empty()) {
+    const size_t nl = replies.find("\r\n");
+    const std::string_view line = replies.substr(0, nl);
+    replies.remove_prefix(nl == std::string_view::npos ? replies.size() : nl + 2);
+    if (line.starts_with("VALUE ")) {
+      std::string_view rest = line.substr(6);
+      const std::string_view key = protocol::NextKey(&rest);
+      protocol::NextKey(&rest);  // flags
+      uint64_t bytes = 0;
+      common::ParseU64(protocol::NextKey(&rest), &bytes);
+      replies.remove_prefix(std::min<size_t>(replies.size(), bytes + 2));
+      std::fprintf(stderr, ">%d sending key %.*s\n", client_fd_, static_cast<int>(key.size()),
+                   key.data());
+    } else {
+      std::fprintf(stderr, ">%d %.*s\n", client_fd_, static_cast<int>(line.size()), line.data());
+    }
+  }
 }
 
 // `watch fetchers` shows the lookup a command makes, found or not, as memcached logs it.
@@ -447,7 +499,6 @@ TextSession::Step TextSession::ExecuteStats(const TextRequest& req, ByteBuffer& 
 
 TextSession::Step TextSession::ExecuteLruCrawler(const TextRequest& req, ByteBuffer& out) {
   if (listing_.active()) return listing_.Continue(server_, out) ? Step::kDone : Step::kPaused;
-  const Settings& settings = server_.settings();
   std::string_view args = req.args;
   const std::string_view sub = protocol::NextKey(&args);
   const std::string_view arg = protocol::NextKey(&args);
@@ -456,17 +507,26 @@ TextSession::Step TextSession::ExecuteLruCrawler(const TextRequest& req, ByteBuf
     out.Append(protocol::kError);
     return Step::kDone;
   }
+  CrawlerSettings& crawler = server_.crawler();
   if (arg.empty()) {
-    // enable/disable: cachet has no crawler thread to start or stop; both succeed.
-    out.Append(sub == "enable" || sub == "disable" ? protocol::kOk : protocol::kError);
+    if (sub == "enable") {
+      // memcached refuses to start a crawler that already runs.
+      out.Append(crawler.enabled.exchange(true) ? "ERROR failed to start lru crawler thread\r\n"
+                                                : protocol::kOk);
+    } else if (sub == "disable") {
+      crawler.enabled.store(false);
+      out.Append(protocol::kOk);
+    } else {
+      out.Append(protocol::kError);
+    }
     return Step::kDone;
   }
   if (sub == "crawl" || sub == "metadump") {
-    if (!settings.lru_crawler) {
+    if (!crawler.enabled.load()) {
       out.Append("CLIENT_ERROR lru crawler disabled\r\n");
       return Step::kDone;
     }
-    if (sub == "metadump" && !settings.dump_enabled) {
+    if (sub == "metadump" && !server_.settings().dump_enabled) {
       out.Append("ERROR metadump not allowed\r\n");
       return Step::kDone;
     }
@@ -480,7 +540,7 @@ TextSession::Step TextSession::ExecuteLruCrawler(const TextRequest& req, ByteBuf
       out.Append(protocol::kOk);
       return Step::kDone;
     }
-    if (!out.empty()) {
+    if (!out.empty() || batch_commands_ > 1) {
       out.Append("ERROR cannot pipeline other commands before metadump\r\n");
       return Step::kDone;
     }
@@ -494,6 +554,7 @@ TextSession::Step TextSession::ExecuteLruCrawler(const TextRequest& req, ByteBuf
     } else if (sub == "sleep" && n > 1000000) {
       out.Append("CLIENT_ERROR sleep must be one second or less\r\n");
     } else {
+      (sub == "sleep" ? crawler.sleep_us : crawler.tocrawl).store(static_cast<uint32_t>(n));
       out.Append(protocol::kOk);
     }
     return Step::kDone;
@@ -527,8 +588,9 @@ void TextSession::ExecuteCacheMemlimit(const TextRequest& req, ByteBuffer& out) 
   std::string_view args = req.args;
   const std::string_view mb_token = protocol::NextKey(&args);
   const std::string_view more = protocol::NextKey(&args);
+  // memcached reads a third token only as noreply (anything else is ignored) and refuses more.
   const bool noreply = more == "noreply";
-  if (mb_token.empty() || (!more.empty() && !noreply) || !protocol::NextKey(&args).empty()) {
+  if (mb_token.empty() || !protocol::NextKey(&args).empty()) {
     out.Append(protocol::kError);
     return;
   }
@@ -581,7 +643,7 @@ TextSession::Step TextSession::ExecuteWatch(const TextRequest& req, ByteBuffer& 
     out.Append(protocol::kError);
     return Step::kDone;
   }
-  if (!out.empty()) {
+  if (!out.empty() || batch_commands_ > 1) {
     out.Append("ERROR cannot pipeline other commands before watch\r\n");
     return Step::kDone;
   }

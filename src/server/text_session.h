@@ -30,7 +30,10 @@ class TextSession {
   // out or `out` passes the high-water mark.
   Action Process(common::ByteBuffer& in, common::ByteBuffer& out);
 
-  void set_client_fd(int fd) { client_fd_ = fd; }
+  void set_client_fd(int fd) {
+    client_fd_ = fd;
+    meta_.set_client_fd(fd);
+  }
   // After Process() returned kWatch: what the client asked to watch.
   uint32_t watch_kinds() const { return watch_kinds_; }
 
@@ -53,6 +56,8 @@ class TextSession {
   Step ExecuteShutdown(const protocol::TextRequest& req, common::ByteBuffer& out);
   Step ExecuteWatch(const protocol::TextRequest& req, common::ByteBuffer& out);
   void WatchLookup(std::string_view key);
+  void LogRequestLine(std::string_view input) const;
+  void LogReplies(std::string_view replies) const;
   // Starts discarding the data block of a storage command that is refused before its data.
   void RefuseTooLarge(const protocol::TextRequest& req);
   bool TooLarge(const protocol::TextRequest& req) const;
@@ -66,6 +71,9 @@ class TextSession {
   size_t get_resume_ = 0;           // bytes of a paused multiget's key list already answered
   size_t input_wanted_ = 0;
   int client_fd_ = 0;
+  // Commands taken from the input in the current Process() call: like memcached, metadump and
+  // watch must come first in what a client sent at once.
+  size_t batch_commands_ = 0;
   uint32_t watch_kinds_ = 0;
 };
 
