@@ -284,6 +284,8 @@ bool ParseSubOptions(const char* arg, server::Settings* s) {
 FlagsResult ParseFlags(int argc, char** argv, server::Settings* s, int* exit_code) {
   *exit_code = 0;
   bool listen_given = false;
+  bool tcp_given = false;
+  bool udp_given = false;
   optind = 1;
   int c;
   while ((c = getopt_long(argc, argv, kShortOptions, kLongOptions, nullptr)) != -1) {
@@ -293,17 +295,14 @@ FlagsResult ParseFlags(int argc, char** argv, server::Settings* s, int* exit_cod
         break;
       case 'p':
         s->tcp_port = std::atoi(optarg);
+        tcp_given = true;
         break;
       case 's':
         s->unix_socket = optarg;
         break;
       case 'U':
         s->udp_port = std::atoi(optarg);
-        if (s->udp_port != 0) {
-          std::fprintf(stderr, "cachet: UDP (-U %s) is not supported yet; use -U 0\n", optarg);
-          *exit_code = kExUsage;
-          return FlagsResult::kExitError;
-        }
+        udp_given = true;
         break;
       case 'm':
         s->memory_limit = static_cast<size_t>(std::strtoull(optarg, nullptr, 10)) << 20;
@@ -455,6 +454,8 @@ FlagsResult ParseFlags(int argc, char** argv, server::Settings* s, int* exit_cod
         return FlagsResult::kExitError;
     }
   }
+  // memcached: a UDP port given without a TCP one is used for TCP too.
+  if (udp_given && !tcp_given && s->udp_port != 0) s->tcp_port = s->udp_port;
   if (optind < argc) {
     std::fprintf(stderr, "Illegal argument \"%s\"\n", argv[optind]);
     *exit_code = 1;

@@ -19,20 +19,25 @@
 namespace cachet::net {
 namespace {
 
-std::string Describe(int fd) {
+std::string Describe(int fd, bool udp) {
+  const std::string proto = udp ? "UDP" : "TCP";
   sockaddr_storage ss{};
   socklen_t len = sizeof(ss);
-  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "TCP INET: 0";
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return proto + " INET: 0";
   if (ss.ss_family == AF_INET6) {
-    return "TCP INET6: " + std::to_string(ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port));
+    return proto + " INET6: " +
+           std::to_string(ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port));
   }
-  return "TCP INET: " + std::to_string(ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port));
+  return proto + " INET: " + std::to_string(ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port));
 }
 
-bool OpenTcp(const server::Settings& settings, const std::string& address,
-             std::vector<ListenSocket>* out) {
+// TCP listeners, or UDP sockets when `udp`, on one -l address (all interfaces when empty).
+bool OpenInet(const server::Settings& settings, const std::string& address, bool udp,
+              std::vector<ListenSocket>* out) {
+  const int port_setting = udp ? settings.udp_port : settings.tcp_port;
+  const char* proto = udp ? "UDP" : "TCP";
   std::string host = address;
-  std::string port = std::to_string(settings.tcp_port < 0 ? 0 : settings.tcp_port);
+  std::string port = std::to_string(port_setting < 0 ? 0 : port_setting);
   // memcached accepts "host:port" in -l; an IPv6 literal may be bracketed.
   if (!host.empty() && host.front() == '[') {
     const size_t close = host.find(']');
@@ -41,13 +46,13 @@ bool OpenTcp(const server::Settings& settings, const std::string& address,
       host = host.substr(1, close - 1);
     }
   } else if (std::count(host.begin(), host.end(), ':') == 1) {
-    port = host.substr(host.find(':') + 1);
+    if (!udp) port = host.substr(host.find(':') + 1);
     host = host.substr(0, host.find(':'));
   }
   addrinfo hints{};
   hints.ai_flags = AI_PASSIVE;
   hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_socktype = udp ? SOCK_DGRAM : SOCK_STREAM;
   addrinfo* res = nullptr;
   const int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &res);
   if (rc != 0) {
@@ -63,7 +68,7 @@ bool OpenTcp(const server::Settings& settings, const std::string& address,
     if (ai->ai_family == AF_INET6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
     if (::bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
       if (errno == EADDRINUSE) {
-        std::fprintf(stderr, "failed to listen on TCP port %s: %s\n", port.c_str(),
+        std::fprintf(stderr, "failed to listen on %s port %s: %s\n", proto, port.c_str(),
                      std::strerror(errno));
         ::close(fd);
         ::freeaddrinfo(res);
@@ -72,17 +77,17 @@ bool OpenTcp(const server::Settings& settings, const std::string& address,
       ::close(fd);
       continue;
     }
-    if (::listen(fd, settings.backlog) != 0) {
+    if (!udp && ::listen(fd, settings.backlog) != 0) {
       std::perror("listen()");
       ::close(fd);
       continue;
     }
-    out->push_back({fd, Describe(fd), SocketAddress(fd, false, false, "")});
+    out->push_back({fd, Describe(fd, udp), SocketAddress(fd, false, udp, ""), udp});
     any = true;
   }
   ::freeaddrinfo(res);
   if (!any)
-    std::fprintf(stderr, "failed to listen on TCP port %s: %s\n", port.c_str(),
+    std::fprintf(stderr, "failed to listen on %s port %s: %s\n", proto, port.c_str(),
                  std::strerror(errno));
   return any;
 }
@@ -121,10 +126,14 @@ bool OpenUnix(const server::Settings& settings, std::vector<ListenSocket>* out) 
 
 bool OpenListeners(const server::Settings& settings, std::vector<ListenSocket>* out) {
   if (!settings.unix_socket.empty()) return OpenUnix(settings, out);
-  if (settings.tcp_port == 0) return true;  // memcached: -p 0 turns TCP off
-  if (settings.listen_addresses.empty()) return OpenTcp(settings, "", out);
-  for (const std::string& address : settings.listen_addresses) {
-    if (!OpenTcp(settings, address, out)) return false;
+  std::vector<std::string> addresses = settings.listen_addresses;
+  if (addresses.empty()) addresses.push_back("");
+  // memcached: -p 0 turns TCP off, -U 0 (the default) UDP.
+  for (const bool udp : {false, true}) {
+    if ((udp ? settings.udp_port : settings.tcp_port) == 0) continue;
+    for (const std::string& address : addresses) {
+      if (!OpenInet(settings, address, udp, out)) return false;
+    }
   }
   return true;
 }
@@ -136,8 +145,10 @@ bool WritePortFile(const std::string& path, const std::vector<ListenSocket>& lis
     std::perror("cannot write the port file");
     return false;
   }
-  for (const ListenSocket& l : listeners) {
-    if (l.description.rfind("TCP", 0) == 0) std::fprintf(f, "%s\n", l.description.c_str());
+  for (const char* proto : {"TCP", "UDP"}) {
+    for (const ListenSocket& l : listeners) {
+      if (l.description.rfind(proto, 0) == 0) std::fprintf(f, "%s\n", l.description.c_str());
+    }
   }
   std::fclose(f);
   return std::rename(tmp.c_str(), path.c_str()) == 0;

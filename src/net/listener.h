@@ -12,6 +12,7 @@ struct ListenSocket {
   int fd = -1;
   std::string description;  // for the port file: "TCP INET: 11211"
   std::string address;      // for `stats conns`: "tcp:127.0.0.1:11211", "unix:/path"
+  bool udp = false;         // a UDP socket (-U): read by the workers, never accepted on
 };
 
 // Opens every listening socket; on failure prints memcached-style errors and returns false.

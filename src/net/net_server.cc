@@ -24,6 +24,7 @@ NetServer::NetServer(server::ServerContext& server) : server_(server) {
 NetServer::~NetServer() {
   for (auto& w : workers_) w->Stop();
   for (auto& l : listeners_) ::close(l.fd);
+  for (int fd : udp_dups_) ::close(fd);
   if (reserve_fd_ >= 0) ::close(reserve_fd_);
 }
 
@@ -31,6 +32,24 @@ bool NetServer::Listen() { return OpenListeners(server_.settings(), &listeners_)
 
 void NetServer::Run(int stop_fd) {
   for (const auto& l : listeners_) {
+    if (l.udp) {
+      // Like memcached, each worker reads the socket through a descriptor of its own, and
+      // `stats conns` lists each as a UDP "connection".
+      for (size_t i = 0; i < workers_.size(); ++i) {
+        const int fd = i == 0 ? l.fd : ::fcntl(l.fd, F_DUPFD_CLOEXEC, 0);
+        if (fd < 0) continue;
+        if (i != 0) udp_dups_.push_back(fd);
+        workers_[i]->AddUdp(fd);
+        server::ConnInfo* info = server_.registry().Add(fd, l.address, "",
+                                                        server::ConnState::kRead,
+                                                        server_.time().Now());
+        info->udp = true;
+        registry_entries_.push_back(info);
+        server_.connections().current.fetch_add(1);
+        server_.connections().total.fetch_add(1);
+      }
+      continue;
+    }
     if (server_.verbosity() >= 2) {
       const server::Protocol p = server_.settings().protocol;
       std::fprintf(stderr, "<%d server listening (%s)\n", l.fd,
@@ -41,13 +60,14 @@ void NetServer::Run(int stop_fd) {
     registry_entries_.push_back(server_.registry().Add(
         l.fd, l.address, "", server::ConnState::kListening, server_.time().Now()));
   }
-  for (auto& w : workers_) w->Start();
+  for (auto& w : workers_) w->Start();  // after AddUdp: a worker's epoll set is its own then
   const int ep = ::epoll_create1(EPOLL_CLOEXEC);
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.fd = stop_fd;
   ::epoll_ctl(ep, EPOLL_CTL_ADD, stop_fd, &ev);
   for (const auto& l : listeners_) {
+    if (l.udp) continue;  // the workers read UDP sockets themselves
     ev.data.fd = l.fd;
     ::epoll_ctl(ep, EPOLL_CTL_ADD, l.fd, &ev);
   }

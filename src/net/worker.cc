@@ -14,7 +14,7 @@
 namespace cachet::net {
 
 Worker::Worker(server::ServerContext& server, server::WorkerContext& context)
-    : server_(server), context_(context) {
+    : server_(server), context_(context), udp_(server, context) {
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (epoll_fd_ < 0 || wake_fd_ < 0) {
@@ -31,6 +31,14 @@ Worker::~Worker() {
   Stop();
   ::close(epoll_fd_);
   ::close(wake_fd_);
+}
+
+void Worker::AddUdp(int fd) {
+  udp_fd_ = fd;
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLEXCLUSIVE;  // one worker wakes per datagram burst
+  ev.data.ptr = &udp_;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
 }
 
 void Worker::Start() {
@@ -121,6 +129,10 @@ void Worker::Run() {
       break;
     }
     for (int i = 0; i < n; ++i) {
+      if (events[i].data.ptr == &udp_) {
+        udp_.OnReadable(udp_fd_);
+        continue;
+      }
       auto* c = static_cast<Connection*>(events[i].data.ptr);
       if (c == nullptr) {
         uint64_t v;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "net/connection.h"
+#include "net/udp_handler.h"
 #include "server/server_context.h"
 
 namespace cachet::net {
@@ -21,6 +22,8 @@ class Worker {
   Worker& operator=(const Worker&) = delete;
 
   void Start();
+  // Serves a UDP socket shared with the other workers; call before Start().
+  void AddUdp(int fd);
   // Takes ownership of a connected socket (any thread).
   // Takes a new client socket; `listen_addr` (the listener's address, for `stats conns`) must
   // outlive the worker.
@@ -37,6 +40,8 @@ class Worker {
   server::ServerContext& server_;
   server::WorkerContext& context_;
   int epoll_fd_ = -1;
+  UdpHandler udp_;
+  int udp_fd_ = -1;
   int wake_fd_ = -1;
   std::thread thread_;
   std::atomic<bool> stopping_{false};

@@ -31,6 +31,7 @@ struct ConnInfo {
   int fd = -1;
   std::string addr;         // "tcp:127.0.0.1:5000", "tcp6:[::1]:5000", "unix:/path", "udp:..."
   std::string listen_addr;  // the listener a client came through; empty for listeners
+  bool udp = false;
   std::atomic<ConnState> state{ConnState::kParseCmd};
   std::atomic<uint32_t> last_cmd{0};  // server time
 

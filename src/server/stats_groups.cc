@@ -259,6 +259,7 @@ void VisitConns(ServerContext& server, Writer& w) {
   const uint32_t now = server.time().Now();
   server.registry().Visit([&](const ConnInfo& c) {
     const std::string fd = std::to_string(c.fd) + ":";
+    if (c.udp) w.S(fd + "UDP", "UDP");
     w.S(fd + "addr", c.addr);
     if (!c.listen_addr.empty()) w.S(fd + "listen_addr", c.listen_addr);
     w.S(fd + "state", ConnStateName(c.state.load(std::memory_order_relaxed)));

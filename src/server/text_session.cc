@@ -154,6 +154,7 @@ TextSession::Action TextSession::Process(ByteBuffer& in, ByteBuffer& out) {
     if (verbose) LogRequestLine(in.readable());
     const Step step = ExecuteLine(req, out);
     if (verbose && !req.is_meta()) LogReplies(out.readable().substr(out_before));
+    if (marks_ != nullptr) marks_->push_back(out.size());
     if (step == Step::kPaused) return Action::kContinue;  // the line stays until it is finished
     in.Consume(consumed);
     if (step == Step::kClose) return Action::kClose;
@@ -297,6 +298,8 @@ TextSession::Step TextSession::ExecuteGet(const TextRequest& req, ByteBuffer& ou
     // memcached counts gat/gats keys as touches only.
     (touch ? stats.cmd_touch : stats.cmd_get).Add();
     auto emit = [&](const storage::ItemView& item) {
+      // Over UDP every hit is a response of its own (END rides on the last one).
+      if (marks_ != nullptr && out.size() > 0) marks_->push_back(out.size());
       last_len = item.value.size();
       last_flags = item.flags;
       char* p = out.Reserve(protocol::kMaxValueHeader + item.value.size() + 2);

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "common/byte_buffer.h"
 #include "protocol/text_request.h"
@@ -30,6 +31,8 @@ class TextSession {
   // out or `out` passes the high-water mark.
   Action Process(common::ByteBuffer& in, common::ByteBuffer& out);
 
+  // UDP: where each response ends in the output (each goes out as its own datagram series).
+  void set_response_marks(std::vector<size_t>* marks) { marks_ = marks; }
   void set_client_fd(int fd) {
     client_fd_ = fd;
     meta_.set_client_fd(fd);
@@ -74,6 +77,7 @@ class TextSession {
   // Commands taken from the input in the current Process() call: like memcached, metadump and
   // watch must come first in what a client sent at once.
   size_t batch_commands_ = 0;
+  std::vector<size_t>* marks_ = nullptr;
   uint32_t watch_kinds_ = 0;
 };
 
