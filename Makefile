@@ -6,7 +6,7 @@ CMAKE_FLAGS ?=
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: build run test unit integration deps deps-test bench clean format asan tsan fuzz
+.PHONY: build run test unit integration deps deps-test bench clean format asan tsan fuzz install
 
 build: deps
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
@@ -46,6 +46,11 @@ fuzz:
 	    -dict=$(CURDIR)/tests/fuzz/$$([ $$c = session ] && echo text || echo $$c).dict \
 	    corpus/$$c $(CURDIR)/tests/fuzz/corpus/$$c) || exit 1; \
 	done
+
+# Installs like Debian's memcached package (see packaging/README.md); DESTDIR stages it.
+PREFIX ?= /usr
+install: build
+	cmake --install $(BUILD_DIR) --prefix $(PREFIX)
 
 bench: build
 	@echo "The side-by-side benchmark kit is tracked in issue 6; see README.md."

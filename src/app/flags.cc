@@ -79,31 +79,58 @@ constexpr const char* kSubOptions[] = {
     // cachet extensions
     "metrics_port", "metrics_addr"};
 
+// memcached's -h layout (tools and people grep it), with what cachet does differently.
 void PrintUsage() {
   std::printf(
       "cachet 0.1.0 (memcached 1.6.18 compatible)\n"
       "-p, --port=<num>          TCP port to listen on (default: 11211, 0: off, -1: any)\n"
-      "-U, --udp-port=<num>      UDP port to listen on (default: 0, off; only 0 supported)\n"
+      "-U, --udp-port=<num>      UDP port to listen on (default: 0, off)\n"
       "-s, --unix-socket=<file>  UNIX socket to listen on (disables network support)\n"
       "-a, --unix-mask=<mask>    access mask for UNIX socket, in octal (default: 700)\n"
-      "-l, --listen=<addr>       interface to listen on (default: INADDR_ANY); repeatable,\n"
-      "                          comma separated, optionally <addr>:<port>\n"
+      "-A, --enable-shutdown     enable ascii \"shutdown\" command\n"
+      "-l, --listen=<addr>       interface to listen on (default: INADDR_ANY)\n"
+      "-d, --daemon              run as a daemon\n"
+      "-r, --enable-coredumps    maximize core file limit (accepted, no effect)\n"
       "-u, --user=<user>         assume identity of <username> (only when run as root)\n"
       "-m, --memory-limit=<num>  item memory in megabytes, index included (default: 64)\n"
       "-M, --disable-evictions   return error on memory exhausted instead of evicting\n"
       "-c, --conn-limit=<num>    max simultaneous connections (default: 1024)\n"
+      "-k, --lock-memory         lock down all paged memory (accepted, no effect)\n"
       "-v, --verbose             verbose (print errors/warnings while in event loop)\n"
+      "-vv                       very verbose (also print client commands/responses)\n"
       "-h, --help                print this help and exit\n"
+      "-i, --license             print license (accepted, no effect)\n"
       "-V, --version             print version and exit\n"
+      "-P, --pidfile=<file>      save PID in <file>\n"
+      "-f, --slab-growth-factor=<num> size class growth factor for stats (default: 1.25)\n"
+      "-n, --slab-min-size=<bytes> smallest size class for stats (default: 48)\n"
+      "-L, --enable-largepages   try to use large memory pages (accepted, no effect)\n"
+      "-D <char>                 delimiter of key prefixes for `stats detail` (turns it on)\n"
       "-t, --threads=<num>       number of threads to use (default: 4)\n"
+      "-R, --max-reqs-per-event  maximum number of requests per event (default: 20)\n"
+      "-C, --disable-cas         disable use of CAS\n"
       "-b, --listen-backlog=<num> set the backlog queue limit (default: 1024)\n"
-      "-I, --max-item-size=<num> adjusts max item size (default: 1m, min: 1k, max: 1024m)\n"
       "-B, --protocol=<name>     protocol - one of ascii, binary, or auto (default: "
       "auto-negotiate)\n"
-      "-o, --extended            comma separated list of extended options; memcached's\n"
-      "                          allocator and LRU tuning options are accepted and ignored\n"
-      "Accepted for compatibility and ignored: -k -r -f -n -L -R -C -D -N -P.\n"
-      "Not supported yet (refused): -d -A -S -F -X -W -Y -e -Z, -U <port>.\n"
+      "-I, --max-item-size=<num> adjusts max item size (default: 1m, min: 1k, max: 1024m)\n"
+      "-S, --enable-sasl         turn on Sasl authentication (not supported: refused)\n"
+      "-F, --disable-flush-all   disable flush_all command\n"
+      "-X, --disable-dumping     disable stats cachedump and lru_crawler metadump\n"
+      "-W  --disable-watch       disable watch commands (live logging)\n"
+      "-Y, --auth-file=<file>    ASCII protocol authentication (not supported: refused)\n"
+      "-e, --memory-file=<file>  restartable cache file (not supported: refused)\n"
+      "-Z, --enable-ssl          enable TLS/SSL (not supported: refused)\n"
+      "-N, --napi-ids=<num>      NAPI ids (accepted, no effect)\n"
+      "-o, --extended            comma separated list of extended options:\n"
+      "   - idle_timeout:        close connections idle this many seconds (default: 0, never)\n"
+      "   - hashpower:           initial hash table size (reported as hash_power_level)\n"
+      "   - track_sizes:         enable 'stats sizes'\n"
+      "   - no_lru_crawler, lru_crawler_sleep, lru_crawler_tocrawl, no_lru_maintainer,\n"
+      "     watcher_logbuf_size (per-watcher buffer in KiB): as memcached\n"
+      "   - metrics_port=<n>, metrics_addr=<ip>: Prometheus text endpoint (cachet extension;\n"
+      "     default address 127.0.0.1)\n"
+      "   memcached's slab allocator, LRU and extstore/TLS tuning options are accepted and\n"
+      "   change nothing (cachet has no slabs); `stats settings` echoes them.\n"
       "Environment: MEMCACHED_PORT_FILENAME writes the bound ports;\n"
       "CACHET_DEBUGTIME=1 enables the test-only `debugtime <seconds>` command.\n");
 }
@@ -174,9 +201,19 @@ bool ApplySubOption(const std::string& item, server::Settings* s) {
       std::fprintf(stderr, "Missing numeric argument for hashpower\n");
       return false;
     }
-    if (!ParseInt(value, 12, 32, &n)) {
-      std::fprintf(stderr, "Initial hashtable multiplier of %s is out of range (12 - 32)\n",
-                   value.c_str());
+    if (!ParseInt(value, LONG_MIN, LONG_MAX, &n)) {
+      std::fprintf(stderr, "Invalid value for hashpower: \"%s\"\n", value.c_str());
+      return false;
+    }
+    if (n < 12) {
+      std::fprintf(stderr, "Initial hashtable multiplier of %ld is too low\n", n);
+      return false;
+    }
+    if (n > 32) {
+      std::fprintf(stderr,
+                   "Initial hashtable multiplier of %ld is too high\n"
+                   "Choose a value based on \"STAT hash_power_level\" from a running instance\n",
+                   n);
       return false;
     }
     s->hashpower_init = static_cast<int>(n);
@@ -322,7 +359,8 @@ FlagsResult ParseFlags(int argc, char** argv, server::Settings* s, int* exit_cod
         PrintUsage();
         return FlagsResult::kExitOk;
       case 'V':
-        std::printf("cachet 0.1.0 (memcached 1.6.18 compatible)\n");
+        // What memcached prints, for scripts that parse it; -h names cachet.
+        std::printf("memcached 1.6.18\n");
         return FlagsResult::kExitOk;
       case 'v':
         ++s->verbose;
@@ -460,6 +498,13 @@ FlagsResult ParseFlags(int argc, char** argv, server::Settings* s, int* exit_cod
     std::fprintf(stderr, "Illegal argument \"%s\"\n", argv[optind]);
     *exit_code = 1;
     return FlagsResult::kExitError;
+  }
+  for (const int port : {s->tcp_port, s->udp_port}) {
+    if (port > 65535) {
+      std::fprintf(stderr, "ERROR: Invalid port number %d.\n", port);
+      *exit_code = kExUsage;
+      return FlagsResult::kExitError;
+    }
   }
   if (s->item_size_max < 1024) {
     std::fprintf(stderr, "Item max size cannot be less than 1024 bytes.\n");

@@ -40,26 +40,27 @@ bool RaiseFileLimit(int max_connections) {
   return true;
 }
 
-bool DropPrivileges(const std::string& user) {
-  if (::getuid() != 0 && ::geteuid() != 0) return true;  // only root switches, as memcached
+// memcached's exit codes: EX_USAGE without -u, EX_NOUSER for an unknown user.
+int DropPrivileges(const std::string& user) {
+  if (::getuid() != 0 && ::geteuid() != 0) return 0;  // only root switches, as memcached
   if (user.empty()) {
     std::fprintf(stderr, "can't run as root without the -u switch\n");
-    return false;
+    return 64;
   }
   const passwd* pw = ::getpwnam(user.c_str());
   if (pw == nullptr) {
     std::fprintf(stderr, "can't find the user %s to switch to\n", user.c_str());
-    return false;
+    return 67;
   }
   if (::setgroups(0, nullptr) < 0 && pw->pw_uid != 0) {
     std::fprintf(stderr, "failed to drop supplementary groups\n");
-    return false;
+    return 71;
   }
   if (::setgid(pw->pw_gid) < 0 || ::setuid(pw->pw_uid) < 0) {
     std::fprintf(stderr, "failed to assume identity of user %s\n", user.c_str());
-    return false;
+    return 71;
   }
-  return true;
+  return 0;
 }
 
 // -d: detach like memcached's daemonize(): fork, the parent exits 0, the child starts a new
@@ -119,7 +120,7 @@ int main(int argc, char** argv) {
     settings.debugtime = std::strcmp(d, "1") == 0;
 
   if (!RaiseFileLimit(settings.max_connections)) return 71;  // memcached's EX_OSERR
-  if (!DropPrivileges(settings.user)) return EXIT_FAILURE;
+  if (const int rc = DropPrivileges(settings.user); rc != 0) return rc;
 
   // Signals are taken synchronously by the acceptor loop through a signalfd; workers never see
   // them (the mask is inherited by the threads started below).

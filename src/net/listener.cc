@@ -25,8 +25,8 @@ std::string Describe(int fd, bool udp) {
   socklen_t len = sizeof(ss);
   if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return proto + " INET: 0";
   if (ss.ss_family == AF_INET6) {
-    return proto + " INET6: " +
-           std::to_string(ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port));
+    return proto +
+           " INET6: " + std::to_string(ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port));
   }
   return proto + " INET: " + std::to_string(ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port));
 }
@@ -68,8 +68,8 @@ bool OpenInet(const server::Settings& settings, const std::string& address, bool
     if (ai->ai_family == AF_INET6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
     if (::bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
       if (errno == EADDRINUSE) {
-        std::fprintf(stderr, "failed to listen on %s port %s: %s\n", proto, port.c_str(),
-                     std::strerror(errno));
+        std::fprintf(stderr, "failed to listen on one of interface(s) %s: %s\n",
+                     address.empty() ? "*" : address.c_str(), std::strerror(errno));
         ::close(fd);
         ::freeaddrinfo(res);
         return false;

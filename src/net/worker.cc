@@ -118,11 +118,31 @@ void Worker::UpdateInterest(Connection* c, uint32_t current) {
   interest_[c] = wanted;
 }
 
+void Worker::CloseIdle() {
+  const uint32_t now = server_.time().Now();
+  if (now == last_idle_check_) return;  // once a second is enough
+  last_idle_check_ = now;
+  const uint32_t limit = static_cast<uint32_t>(server_.settings().idle_timeout);
+  std::vector<Connection*> idle;
+  for (const auto& [c, conn] : connections_) {
+    if (now > c->last_active() && now - c->last_active() > limit) idle.push_back(c);
+  }
+  for (Connection* c : idle) {
+    if (server_.verbosity() > 1) std::fprintf(stderr, "Closing idle fd %d\n", c->fd());
+    context_.stats.idle_kicks.Add();
+    Close(c);
+  }
+}
+
 void Worker::Run() {
   constexpr int kMaxEvents = 128;
   epoll_event events[kMaxEvents];
+  const int idle_timeout = server_.settings().idle_timeout;
+  std::vector<Connection*> again;
   while (!stopping_.load()) {
-    const int n = ::epoll_wait(epoll_fd_, events, kMaxEvents, -1);
+    // Yielded connections still have buffered requests: look for events without sleeping.
+    const int wait_ms = !yielded_.empty() ? 0 : idle_timeout > 0 ? 1000 : -1;
+    const int n = ::epoll_wait(epoll_fd_, events, kMaxEvents, wait_ms);
     if (n < 0) {
       if (errno == EINTR) continue;
       std::perror("epoll_wait");
@@ -146,7 +166,21 @@ void Worker::Run() {
         continue;
       }
       UpdateInterest(c, interest_[c]);
+      if (c->yielded()) yielded_.push_back(c);
     }
+    again.swap(yielded_);
+    yielded_.clear();
+    for (Connection* c : again) {
+      if (connections_.find(c) == connections_.end()) continue;  // closed meanwhile
+      if (!c->OnEvent(0)) {
+        Close(c);
+        continue;
+      }
+      UpdateInterest(c, interest_[c]);
+      if (c->yielded()) yielded_.push_back(c);
+    }
+    again.clear();
+    if (idle_timeout > 0) CloseIdle();
   }
   while (!connections_.empty()) Close(connections_.begin()->first);
 }

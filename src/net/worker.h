@@ -33,6 +33,7 @@ class Worker {
 
  private:
   void Run();
+  void CloseIdle();  // -o idle_timeout
   void AdoptPending();
   void Close(Connection* c);
   void UpdateInterest(Connection* c, uint32_t current);
@@ -42,6 +43,8 @@ class Worker {
   int epoll_fd_ = -1;
   UdpHandler udp_;
   int udp_fd_ = -1;
+  std::vector<Connection*> yielded_;  // to drive again before sleeping (-R)
+  uint32_t last_idle_check_ = 0;
   int wake_fd_ = -1;
   std::thread thread_;
   std::atomic<bool> stopping_{false};

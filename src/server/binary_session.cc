@@ -1,6 +1,7 @@
 #include "server/binary_session.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "common/numbers.h"
 #include "protocol/text_parser.h"
@@ -185,9 +186,29 @@ SessionAction BinarySession::Process(ByteBuffer& in, ByteBuffer& out) {
       return SessionAction::kContinue;
     }
     const std::string_view value = in.readable().substr(req.prefix_len, total - req.prefix_len);
-    const Step step = Execute(req, value, out);
+    const size_t out_before = out.size();
+    Step step;
+    if (server_.settings().cas_enabled) {
+      step = Execute(req, value, out);
+    } else {
+      // -C: like memcached, a request's CAS is ignored and every reply carries CAS 0.
+      protocol::BinaryRequest no_cas = req;
+      no_cas.header.cas = 0;
+      step = Execute(no_cas, value, out);
+      ZeroReplyCas(out, out_before);
+    }
     in.Consume(total);
     if (step == Step::kClose) return SessionAction::kClose;
+  }
+}
+
+void BinarySession::ZeroReplyCas(ByteBuffer& out, size_t from) {
+  std::string_view replies = out.readable().substr(from);
+  char* base = const_cast<char*>(replies.data());
+  size_t at = 0;
+  while (at + protocol::kBinaryHeaderSize <= replies.size()) {
+    std::memset(base + at + 16, 0, 8);  // the header's CAS field
+    at += protocol::kBinaryHeaderSize + protocol::LoadBe32(base + at + 8);
   }
 }
 
@@ -410,11 +431,11 @@ void BinarySession::ExecuteArith(const BinaryRequest& req, ByteBuffer& out) {
 void BinarySession::ExecuteFlush(const BinaryRequest& req, ByteBuffer& out) {
   bool quiet;
   BaseOpcode(req.header.opcode, &quiet);
-  worker_.stats.cmd_flush.Add();
-  if (!server_.settings().flush_enabled) {  // -F: memcached answers with an auth error
+  if (!server_.settings().flush_enabled) {  // -F: an auth error, not counted (as memcached)
     protocol::AppendBinaryError(out, req.header, BinaryStatus::kAuthError);
     return;
   }
+  worker_.stats.cmd_flush.Add();
   const int64_t delay = req.extras.size() == 4 ? protocol::LoadBe32(req.extras.data()) : 0;
   server_.FlushAll(delay);
   if (!quiet) protocol::AppendBinaryResponse(out, req.header, BinaryStatus::kOk, 0, {}, {}, {});
@@ -438,9 +459,11 @@ void BinarySession::ExecuteStat(const BinaryRequest& req, ByteBuffer& out) {
     });
   } else if (req.key.starts_with("reset")) {
     server_.ResetStats();
-  } else if (!VisitStatsGroup(server_, BinaryStatGroup(req.key), [&](std::string_view name, std::string_view value) {
-               protocol::AppendBinaryResponse(out, h, BinaryStatus::kOk, 0, {}, name, value);
-             })) {
+  } else if (!VisitStatsGroup(server_, BinaryStatGroup(req.key),
+                              [&](std::string_view name, std::string_view value) {
+                                protocol::AppendBinaryResponse(out, h, BinaryStatus::kOk, 0, {},
+                                                               name, value);
+                              })) {
     protocol::AppendBinaryError(out, h, BinaryStatus::kKeyNotFound);
     return;
   }

@@ -33,6 +33,7 @@ class BinarySession {
   void ExecuteStat(const protocol::BinaryRequest& req, common::ByteBuffer& out);
   void ExecuteFlush(const protocol::BinaryRequest& req, common::ByteBuffer& out);
   // Skips `bytes` of body, then answers `status` (memcached answers after the discard).
+  void ZeroReplyCas(common::ByteBuffer& out, size_t from);
   void Discard(const protocol::BinaryHeader& h, protocol::BinaryStatus status, uint32_t bytes);
 
   ServerContext& server_;

@@ -88,6 +88,7 @@ void VisitGeneralStats(ServerContext& server, StatVisitor visit) {
   w.U("store_no_memory", t.store_no_memory);
   w.U("auth_cmds", 0);
   w.U("auth_errors", 0);
+  if (settings.idle_timeout > 0) w.U("idle_kicks", t.idle_kicks);  // memcached: only then
   w.U("bytes_read", t.bytes_read);
   w.U("bytes_written", t.bytes_written);
   w.U("limit_maxbytes", server.memory_limit());

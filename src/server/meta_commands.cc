@@ -167,7 +167,7 @@ void MetaCommands::Get(const TextRequest& req, ByteBuffer& out) {
               AppendTtl(out, shown_exptime, now);
               break;
             case 'c':
-              AppendFlag(out, 'c', item.cas);
+              AppendFlag(out, 'c', server_.settings().cas_enabled ? item.cas : 0);
               break;
             case 'f':
               AppendFlag(out, 'f', item.flags);
@@ -264,10 +264,17 @@ void MetaCommands::Set(const TextRequest& req, ByteBuffer& out) {
   stats.cmd_set.Add();
   WatchLookup(req.key);
   uint64_t new_cas = 0;
-  const Outcome o = server_.store().Put(worker_.writer, mode, req.key, req.data, m.client_flags,
-                                        m.has_ttl ? time.ToServerTime(m.ttl) : 0,
-                                        m.has_cas ? m.cas : 0, time.Now(), &new_cas,
-                                        /*allow_stale=*/m.invalidate);
+  // -C: no item has a CAS to compare: a compare fails with EX (NF without an item).
+  const bool no_cas_compare = mode == storage::StoreMode::kCas && !server_.settings().cas_enabled;
+  const Outcome o =
+      no_cas_compare ? (server_.store().Get(req.key, time.Now(), [](const auto&) {}) ==
+                                storage::ReadStatus::kHit
+                            ? Outcome::kExists
+                            : Outcome::kNotFound)
+                     : server_.store().Put(worker_.writer, mode, req.key, req.data, m.client_flags,
+                                           m.has_ttl ? time.ToServerTime(m.ttl) : 0,
+                                           m.has_cas ? m.cas : 0, time.Now(), &new_cas,
+                                           /*allow_stale=*/m.invalidate);
   if (mode == storage::StoreMode::kCas) {
     CountCas(stats, o);
   }
@@ -307,7 +314,7 @@ void MetaCommands::Set(const TextRequest& req, ByteBuffer& out) {
     } else if (t[0] == 'k') {
       AppendKey(out, req);
     } else if (t[0] == 'c') {
-      AppendFlag(out, 'c', o == Outcome::kStored ? new_cas : 0);
+      AppendFlag(out, 'c', o == Outcome::kStored && server_.settings().cas_enabled ? new_cas : 0);
     }
   }
   out.Append("\r\n");
@@ -450,7 +457,7 @@ void MetaCommands::Arith(const TextRequest& req, ByteBuffer& out) {
         AppendKey(out, req);
         break;
       case 'c':
-        AppendFlag(out, 'c', cas);
+        AppendFlag(out, 'c', server_.settings().cas_enabled ? cas : 0);
         break;
       case 'T':
         shown_exptime = time.ToServerTime(m.ttl);

@@ -88,6 +88,7 @@ std::string_view CommandName(TextCommand c) {
 TextSession::Action TextSession::Process(ByteBuffer& in, ByteBuffer& out) {
   input_wanted_ = 0;
   batch_commands_ = 0;
+  yielded_ = false;
   server_.RunPendingFlush(server_.time().Now());
   while (true) {
     if (swallow_ > 0) {
@@ -96,6 +97,12 @@ TextSession::Action TextSession::Process(ByteBuffer& in, ByteBuffer& out) {
       swallow_reply_ = {};
     }
     if (out.size() >= kOutputHighWater || in.empty()) return Action::kContinue;
+    // -R: after this many requests, let the worker serve other connections first.
+    if (batch_commands_ >= static_cast<size_t>(server_.settings().reqs_per_event)) {
+      worker_.stats.conn_yields.Add();
+      yielded_ = true;
+      return Action::kContinue;
+    }
 
     TextRequest req;
     size_t consumed = 0;
@@ -220,7 +227,7 @@ TextSession::Step TextSession::ExecuteLine(const TextRequest& req, ByteBuffer& o
       if (!server_.settings().flush_enabled) {
         // memcached counts the refused attempt and answers even a noreply one.
         stats.cmd_flush.Add();
-        out.Append("CLIENT_ERROR flush_all not allowed\r\n");
+        Reply(out, "CLIENT_ERROR flush_all not allowed\r\n", req.noreply);
         return Step::kDone;
       }
       stats.cmd_flush.Add();
@@ -274,6 +281,7 @@ TextSession::Step TextSession::ExecuteLine(const TextRequest& req, ByteBuffer& o
 
 TextSession::Step TextSession::ExecuteGet(const TextRequest& req, ByteBuffer& out) {
   const bool with_cas = req.command == TextCommand::kGets || req.command == TextCommand::kGats;
+  const bool cas_enabled = server_.settings().cas_enabled;
   const bool touch = req.command == TextCommand::kGat || req.command == TextCommand::kGats;
   const ServerTime& time = server_.time();
   const uint32_t now = time.Now();
@@ -303,8 +311,9 @@ TextSession::Step TextSession::ExecuteGet(const TextRequest& req, ByteBuffer& ou
       last_len = item.value.size();
       last_flags = item.flags;
       char* p = out.Reserve(protocol::kMaxValueHeader + item.value.size() + 2);
-      size_t n = protocol::FormatValueHeader(
-          p, item.key, item.flags, static_cast<uint32_t>(item.value.size()), with_cas, item.cas);
+      size_t n = protocol::FormatValueHeader(p, item.key, item.flags,
+                                             static_cast<uint32_t>(item.value.size()), with_cas,
+                                             cas_enabled ? item.cas : 0);
       std::memcpy(p + n, item.value.data(), item.value.size());
       n += item.value.size();
       p[n++] = '\r';
@@ -337,8 +346,10 @@ void TextSession::ExecuteStorage(const TextRequest& req, ByteBuffer& out) {
   server_.prefix_stats().RecordSet(req.key);
   if (server_.watch().Wants(kWatchFetchers)) WatchLookup(req.key);
   const Outcome o =
-      server_.store().Put(worker_.writer, ModeOf(req.command), req.key, req.data, req.flags,
-                          time.ToServerTime(req.exptime), req.cas, time.Now());
+      req.command == TextCommand::kCas && !server_.settings().cas_enabled
+          ? CasWithoutCas(req.key)
+          : server_.store().Put(worker_.writer, ModeOf(req.command), req.key, req.data, req.flags,
+                                time.ToServerTime(req.exptime), req.cas, time.Now());
   if (req.command == TextCommand::kCas) {
     CountCas(stats, o);
   }
@@ -393,6 +404,13 @@ void TextSession::LogReplies(std::string_view replies) const {
       std::fprintf(stderr, ">%d %.*s\n", client_fd_, static_cast<int>(line.size()), line.data());
     }
   }
+}
+
+// -C: items have no CAS to compare, so memcached answers EXISTS for any item (and NOT_FOUND
+// without one).
+Outcome TextSession::CasWithoutCas(std::string_view key) {
+  const storage::ReadStatus r = server_.store().Get(key, server_.time().Now(), [](const auto&) {});
+  return r == storage::ReadStatus::kHit ? Outcome::kExists : Outcome::kNotFound;
 }
 
 // `watch fetchers` shows the lookup a command makes, found or not, as memcached logs it.

@@ -39,6 +39,9 @@ class TextSession {
   }
   // After Process() returned kWatch: what the client asked to watch.
   uint32_t watch_kinds() const { return watch_kinds_; }
+  // The last Process() stopped at -R's requests-per-event limit with input left: call it again
+  // once other connections had their turn (no socket event will come for buffered input).
+  bool yielded() const { return yielded_; }
 
   // How many input bytes the next step needs in total (to size the read buffer); 0 = any.
   size_t input_wanted() const { return input_wanted_; }
@@ -59,6 +62,7 @@ class TextSession {
   Step ExecuteShutdown(const protocol::TextRequest& req, common::ByteBuffer& out);
   Step ExecuteWatch(const protocol::TextRequest& req, common::ByteBuffer& out);
   void WatchLookup(std::string_view key);
+  common::Outcome CasWithoutCas(std::string_view key);
   void LogRequestLine(std::string_view input) const;
   void LogReplies(std::string_view replies) const;
   // Starts discarding the data block of a storage command that is refused before its data.
@@ -78,6 +82,7 @@ class TextSession {
   // watch must come first in what a client sent at once.
   size_t batch_commands_ = 0;
   std::vector<size_t>* marks_ = nullptr;
+  bool yielded_ = false;
   uint32_t watch_kinds_ = 0;
 };
 

@@ -21,6 +21,7 @@ class Counter {
 };
 
 #define CACHET_THREAD_COUNTERS(X) \
+  X(idle_kicks)                   \
   X(cmd_get)                      \
   X(cmd_set)                      \
   X(cmd_flush)                    \
