@@ -295,7 +295,7 @@ bool ApplySubOption(const std::string& item, server::Settings* s) {
     s->lru_crawler = true;
     s->lru_maintainer = true;
   } else if (name == "metrics_port") {
-    if (!need_int(0, 65535)) return false;
+    if (!need_int(-1, 65535)) return false;  // -1: any free port (see the port file)
     s->metrics_port = static_cast<int>(n);
   } else if (name == "metrics_addr") {
     if (value.empty()) {

@@ -15,6 +15,7 @@
 
 #include "app/flags.h"
 #include "common/clock.h"
+#include "net/metrics_server.h"
 #include "net/net_server.h"
 #include "server/server_context.h"
 
@@ -142,15 +143,21 @@ int main(int argc, char** argv) {
   cachet::server::ServerContext context(settings, clock);
   cachet::net::NetServer net(context);
   if (!net.Listen()) return 71;  // memcached's EX_OSERR when it cannot bind
+  cachet::net::MetricsServer metrics(context);
+  if (settings.metrics_port != 0 &&
+      !metrics.Listen(settings.metrics_address, settings.metrics_port)) {
+    return 71;
+  }
   if (settings.daemonize && !Daemonize(settings.verbose > 0)) {
     std::fprintf(stderr, "failed to daemon() in order to daemonize\n");
     return EXIT_FAILURE;
   }
   if (!settings.pid_file.empty()) WritePidFile(settings.pid_file);
   if (!settings.port_file.empty() &&
-      !cachet::net::WritePortFile(settings.port_file, net.listeners())) {
+      !cachet::net::WritePortFile(settings.port_file, net.listeners(), metrics.port())) {
     return EXIT_FAILURE;
   }
+  if (settings.metrics_port != 0) metrics.Start();
   net.Run(stop_fd);
   signalfd_siginfo info{};
   if (::read(stop_fd, &info, sizeof(info)) == sizeof(info) && info.ssi_signo == SIGUSR1) {

@@ -138,7 +138,8 @@ bool OpenListeners(const server::Settings& settings, std::vector<ListenSocket>* 
   return true;
 }
 
-bool WritePortFile(const std::string& path, const std::vector<ListenSocket>& listeners) {
+bool WritePortFile(const std::string& path, const std::vector<ListenSocket>& listeners,
+                   int metrics_port) {
   const std::string tmp = path + ".lck";
   FILE* f = std::fopen(tmp.c_str(), "a");
   if (f == nullptr) {
@@ -150,6 +151,7 @@ bool WritePortFile(const std::string& path, const std::vector<ListenSocket>& lis
       if (l.description.rfind(proto, 0) == 0) std::fprintf(f, "%s\n", l.description.c_str());
     }
   }
+  if (metrics_port != 0) std::fprintf(f, "METRICS INET: %d\n", metrics_port);
   std::fclose(f);
   return std::rename(tmp.c_str(), path.c_str()) == 0;
 }

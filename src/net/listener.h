@@ -19,6 +19,8 @@ struct ListenSocket {
 bool OpenListeners(const server::Settings& settings, std::vector<ListenSocket>* out);
 
 // Writes memcached's MEMCACHED_PORT_FILENAME file ("TCP INET: <port>" lines), atomically.
-bool WritePortFile(const std::string& path, const std::vector<ListenSocket>& listeners);
+// `metrics_port` non-zero adds "METRICS INET: <port>" (cachet's Prometheus endpoint).
+bool WritePortFile(const std::string& path, const std::vector<ListenSocket>& listeners,
+                   int metrics_port = 0);
 
 }  // namespace cachet::net

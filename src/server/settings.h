@@ -50,7 +50,7 @@ struct Settings {
   bool lru_maintainer = true;
   bool track_sizes = false;
   bool maxconns_fast = true;
-  int metrics_port = 0;  // Prometheus text endpoint (cachet extension); 0 = off
+  int metrics_port = 0;  // Prometheus text endpoint (cachet extension); 0 = off, -1 = any
   std::string metrics_address = "127.0.0.1";
   // Values `stats settings` echoes for memcached tunables cachet accepts without using.
   int tail_repair_time = 0;
