@@ -131,6 +131,7 @@ LoadConfig ParseLoadOptions(int argc, char** argv) {
   if (c.lookaside && (c.multiget != 1 || c.set_fraction != 0)) {
     Usage("--lookaside issues single-key gets only");
   }
+  if (c.lookaside && c.rate > 0) Usage("--lookaside runs closed-loop (no --rate)");
   if (c.duration_s <= 0 && c.requests == 0) c.duration_s = 1;
   return c;
 }
