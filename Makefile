@@ -5,11 +5,15 @@ PYTHON ?= /usr/bin/python3
 CMAKE_FLAGS ?=
 
 FUZZ_SECONDS ?= 60
+# make bench: BENCH_QUICK=1 for the ~1-minute version; BENCH_ARGS passes options to run_bench.py.
+BENCH ?= OFF
+BENCH_QUICK ?=
+BENCH_ARGS ?=
 
 .PHONY: build run test unit integration deps deps-test bench clean format asan tsan fuzz install
 
 build: deps
-	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release -DCACHET_BUILD_BENCH=$(BENCH) $(CMAKE_FLAGS) >/dev/null
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
 run: build
@@ -52,8 +56,12 @@ PREFIX ?= /usr
 install: build
 	cmake --install $(BUILD_DIR) --prefix $(PREFIX)
 
-bench: build
-	@echo "The side-by-side benchmark kit is tracked in issue 6; see README.md."
+# Release build with the micro benches, then the interleaved comparison (bench/README.md):
+# ~10-15 minutes, or ~1 minute with BENCH_QUICK=1. Results in bench/results/.
+bench:
+	@scripts/install-deps.sh bench
+	$(MAKE) build BENCH=ON
+	$(PYTHON) bench/run_bench.py $(if $(BENCH_QUICK),--quick,) $(BENCH_ARGS)
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')

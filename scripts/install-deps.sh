@@ -3,6 +3,7 @@
 #   install-deps.sh build   compiler, CMake, libraries
 #   install-deps.sh test    build + what the test suites drive (clients, Django, tools)
 #   install-deps.sh fuzz    build + clang and its libFuzzer runtime
+#   install-deps.sh bench   build + Google Benchmark, memcached to compare with, matplotlib
 set -euo pipefail
 
 build_pkgs=(g++ cmake make libgtest-dev libgmock-dev libxxhash-dev ccache)
@@ -13,9 +14,11 @@ test_pkgs=(python3 python3-pytest python3-pymemcache python3-pylibmc python3-mem
 
 pkgs=("${build_pkgs[@]}")
 fuzz_pkgs=(clang libclang-rt-14-dev)
+bench_pkgs=(libbenchmark-dev memcached python3 python3-matplotlib)
 case "${1:-build}" in
   test) pkgs+=("${test_pkgs[@]}") ;;
   fuzz) pkgs+=("${fuzz_pkgs[@]}") ;;
+  bench) pkgs+=("${bench_pkgs[@]}") ;;
 esac
 
 missing=()
