@@ -35,6 +35,10 @@ Connection::~Connection() {
   ::close(fd_);
 }
 
+void Connection::HandOverToWatch() {
+  server_.watch().AddWatcher(fd_, session_.watch_kinds(), info_, std::string(out_.readable()));
+}
+
 void Connection::NoteState() {
   using server::ConnState;
   info_->Set(closing_                      ? ConnState::kClosing
@@ -92,8 +96,7 @@ bool Connection::Drive() {
   while (true) {
     const server::SessionAction action = session_.Process(in_, out_);
     if (action == server::SessionAction::kWatch) {
-      server_.watch().AddWatcher(fd_, session_.watch_kinds(), info_, std::string(out_.readable()));
-      released_ = true;
+      released_ = true;  // the worker hands the socket over once it left its epoll set
       return false;
     }
     if (action == server::SessionAction::kClose) {

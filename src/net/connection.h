@@ -23,6 +23,9 @@ class Connection {
   // True once the socket was handed to the watch log: closing the connection must then leave
   // the socket (and its connection count) alone.
   bool released() const { return released_; }
+  // Gives the released socket, its entry and unsent replies to the watch log. Only after the
+  // socket left the worker's epoll set: the log may close it at once.
+  void HandOverToWatch();
   // Stopped at -R's limit with requests still buffered: the worker must drive it again.
   bool yielded() const { return session_.yielded() && !in_.empty(); }
   uint32_t last_active() const { return info_->last_cmd.load(std::memory_order_relaxed); }

@@ -100,6 +100,7 @@ void Worker::Close(Connection* c) {
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c->fd(), nullptr);
   interest_.erase(c);
   const bool released = c->released();
+  if (released) c->HandOverToWatch();
   if (!released) {
     server::WatchConnection(server_, false, c->fd(), c->address());
     if (server_.verbosity() >= 2) std::fprintf(stderr, "<%d connection closed.\n", c->fd());
