@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdint>
@@ -69,13 +70,12 @@ constexpr const char* kSubOptions[] = {
     "watcher_logbuf_size", "worker_logbuf_size", "track_sizes", "no_hashexpand", "modern",
     "no_modern", "sock_cookie_id", "slab_reassign", "slab_automove", "slab_automove_ratio",
     "slab_automove_window", "slab_automove_freeratio", "no_inline_ascii_resp", "inline_ascii_resp",
-    "drop_privileges", "no_drop_privileges", "lru_segmented", "no_lru_segmented", "temp_lru",
-    "no_temp_lru", "no_chunked_items", "ext_path", "ext_page_size", "ext_wbuf_size", "ext_threads",
-    "ext_item_size", "ext_item_age", "ext_low_ttl", "ext_drop_unread", "ext_recache_rate",
-    "ext_compact_under", "ext_drop_under", "ext_max_frag", "ext_max_sleep", "ssl_chain_cert",
-    "ssl_key", "ssl_keyformat", "ssl_verify_mode", "ssl_ciphers", "ssl_ca_cert", "ssl_wbuf_size",
-    "ssl_session_cache", "ssl_kernel_tls", "ssl_min_version", "debug_sanity",
-    "unsafe_allow_lru_crawler",
+    "drop_privileges", "no_drop_privileges", "no_lru_segmented", "no_temp_lru", "no_chunked_items",
+    "ext_path", "ext_page_size", "ext_wbuf_size", "ext_threads", "ext_item_size", "ext_item_age",
+    "ext_low_ttl", "ext_drop_unread", "ext_recache_rate", "ext_compact_under", "ext_drop_under",
+    "ext_max_frag", "ext_max_sleep", "ssl_chain_cert", "ssl_key", "ssl_keyformat",
+    "ssl_verify_mode", "ssl_ciphers", "ssl_ca_cert", "ssl_wbuf_size", "ssl_session_cache",
+    "ssl_kernel_tls", "ssl_min_version", "debug_sanity", "unsafe_allow_lru_crawler",
     // cachet extensions
     "metrics_port", "metrics_addr"};
 
@@ -194,8 +194,8 @@ bool ApplySubOption(const std::string& item, server::Settings* s) {
     return false;
   };
   if (name == "idle_timeout") {
-    if (!need_int(0, INT32_MAX)) return false;
-    s->idle_timeout = static_cast<int>(n);
+    // memcached reads it with atoi: anything unparsable is 0 (no timeout).
+    s->idle_timeout = std::max(0, std::atoi(value.c_str()));
   } else if (name == "hashpower") {
     if (value.empty()) {
       std::fprintf(stderr, "Missing numeric argument for hashpower\n");
@@ -258,8 +258,6 @@ bool ApplySubOption(const std::string& item, server::Settings* s) {
     if (!need_int(0, UINT32_MAX)) return false;
     s->temp_lru = true;
     s->temporary_ttl = static_cast<uint32_t>(n);
-  } else if (name == "temp_lru") {
-    s->temp_lru = true;
   } else if (name == "no_temp_lru") {
     s->temp_lru = false;
   } else if (name == "watcher_logbuf_size" || name == "worker_logbuf_size") {

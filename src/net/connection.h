@@ -29,6 +29,10 @@ class Connection {
   // Stopped at -R's limit with requests still buffered: the worker must drive it again.
   bool yielded() const { return session_.yielded() && !in_.empty(); }
   uint32_t last_active() const { return info_->last_cmd.load(std::memory_order_relaxed); }
+  bool waiting_for_command() const {
+    const server::ConnState s = info_->state.load(std::memory_order_relaxed);
+    return s == server::ConnState::kNewCmd || s == server::ConnState::kRead;
+  }
   const std::string& address() const { return info_->addr; }
 
   // Handles readiness; returns false when the connection must be closed.

@@ -67,6 +67,9 @@ void MetricsServer::Run() {
     if (fds[1].revents != 0) return;
     const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) continue;
+    // A scraper that stops reading must not hold the endpoint (or shutdown) forever.
+    const timeval limit{kRequestTimeoutMs / 1000, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof(limit));
     Serve(fd);
     ::close(fd);
   }

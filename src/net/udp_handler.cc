@@ -43,7 +43,8 @@ void UdpHandler::Answer(int fd, const sockaddr* peer, unsigned peer_len, uint16_
   server::Session session(server_, worker_);
   session.set_client_fd(fd);
   session.set_response_marks(&marks_);
-  for (int round = 0; round < 1024; ++round) {
+  // At most 16 rounds of the session's 256 KiB output: a reply to one datagram stays bounded.
+  for (int round = 0; round < 16; ++round) {
     out_.Consume(out_.size());
     marks_.clear();
     session.Process(in_, out_);
@@ -55,8 +56,9 @@ void UdpHandler::Answer(int fd, const sockaddr* peer, unsigned peer_len, uint16_
       }
       start = std::max(start, mark);
     }
-    // Loop only while a multiget paused at the output limit still has keys to answer.
-    if (out_.empty() || in_.empty()) break;
+    // Loop while a multiget paused at the output limit still has keys to answer, or -R made
+    // the session yield with requests left.
+    if ((out_.empty() && !session.yielded()) || in_.empty()) break;
   }
 }
 
@@ -70,8 +72,7 @@ void UdpHandler::SendSeries(int fd, const sockaddr* peer, unsigned peer_len, uin
     StoreBe16(static_cast<uint16_t>(seq), header + 2);
     StoreBe16(static_cast<uint16_t>(total), header + 4);
     const std::string_view chunk = response.substr(seq * kPayload, kPayload);
-    iovec iov[2] = {{header, kHeaderSize},
-                    {const_cast<char*>(chunk.data()), chunk.size()}};
+    iovec iov[2] = {{header, kHeaderSize}, {const_cast<char*>(chunk.data()), chunk.size()}};
     msghdr msg{};
     msg.msg_name = const_cast<sockaddr*>(peer);
     msg.msg_namelen = peer_len;

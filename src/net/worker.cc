@@ -34,10 +34,10 @@ Worker::~Worker() {
 }
 
 void Worker::AddUdp(int fd) {
-  udp_fd_ = fd;
+  udp_sockets_.push_back(std::make_unique<UdpSocket>(UdpSocket{fd}));
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLEXCLUSIVE;  // one worker wakes per datagram burst
-  ev.data.ptr = &udp_;
+  ev.data.ptr = udp_sockets_.back().get();
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
 }
 
@@ -126,7 +126,11 @@ void Worker::CloseIdle() {
   const uint32_t limit = static_cast<uint32_t>(server_.settings().idle_timeout);
   std::vector<Connection*> idle;
   for (const auto& [c, conn] : connections_) {
-    if (now > c->last_active() && now - c->last_active() > limit) idle.push_back(c);
+    // Like memcached, only a connection waiting for a command is idle (not one still writing
+    // a large reply or waiting for a data block).
+    if (c->waiting_for_command() && now > c->last_active() && now - c->last_active() > limit) {
+      idle.push_back(c);
+    }
   }
   for (Connection* c : idle) {
     if (server_.verbosity() > 1) std::fprintf(stderr, "Closing idle fd %d\n", c->fd());
@@ -150,8 +154,8 @@ void Worker::Run() {
       break;
     }
     for (int i = 0; i < n; ++i) {
-      if (events[i].data.ptr == &udp_) {
-        udp_.OnReadable(udp_fd_);
+      if (UdpSocket* u = FindUdp(events[i].data.ptr)) {
+        udp_.OnReadable(u->fd);
         continue;
       }
       auto* c = static_cast<Connection*>(events[i].data.ptr);

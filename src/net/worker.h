@@ -34,6 +34,7 @@ class Worker {
  private:
   void Run();
   void CloseIdle();  // -o idle_timeout
+
   void AdoptPending();
   void Close(Connection* c);
   void UpdateInterest(Connection* c, uint32_t current);
@@ -42,7 +43,17 @@ class Worker {
   server::WorkerContext& context_;
   int epoll_fd_ = -1;
   UdpHandler udp_;
-  int udp_fd_ = -1;
+  // One entry per UDP socket (IPv4 and IPv6, several -l): its address is the epoll tag.
+  struct UdpSocket {
+    int fd;
+  };
+  std::vector<std::unique_ptr<UdpSocket>> udp_sockets_;
+  UdpSocket* FindUdp(void* tag) const {
+    for (const auto& u : udp_sockets_) {
+      if (u.get() == tag) return u.get();
+    }
+    return nullptr;
+  }
   std::vector<Connection*> yielded_;  // to drive again before sleeping (-R)
   uint32_t last_idle_check_ = 0;
   int wake_fd_ = -1;

@@ -7,6 +7,7 @@
 namespace cachet::server {
 namespace {
 constexpr size_t kItemsPerStep = 1024;  // bounds how long one step holds a shard lock
+constexpr size_t kStepsPerCall = 64;
 
 bool Unreserved(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
@@ -86,8 +87,11 @@ bool KeyListing::Continue(ServerContext& server, common::ByteBuffer& out) {
     }
     out.Append(std::string_view(buf, static_cast<size_t>(n)));
   };
+  // Bounded work per call even when few items match (a class with no items walks the whole
+  // index): the caller yields to its worker's other connections and comes back.
+  size_t steps = 0;
   while (shard_ < store.shard_count()) {
-    if (out.size() >= kOutputHighWater) return false;
+    if (out.size() >= kOutputHighWater || ++steps > kStepsPerCall) return false;
     if (limit_ != 0 && listed_ >= limit_) break;
     slot_ = store.ListShard(shard_, slot_, kItemsPerStep, now, emit);
     if (slot_ == storage::Store::kListDone) {

@@ -26,8 +26,9 @@ class KeyListing {
   void StartMetaDump(const ClassSet& classes);
   bool active() const { return active_; }
 
-  // Appends lines; true when the listing finished (its END written), false when it paused
-  // because `out` passed the high-water mark (call again once it drained).
+  // Appends lines; true when the listing finished (its END written), false when it paused,
+  // because `out` passed the high-water mark or after a bounded amount of work (call again once
+  // the output drained / after other connections had a turn).
   bool Continue(ServerContext& server, common::ByteBuffer& out);
 
  private:

@@ -111,6 +111,7 @@ void MetaCommands::Execute(const TextRequest& req, ByteBuffer& out) {
 }
 
 void MetaCommands::Get(const TextRequest& req, ByteBuffer& out) {
+  WatchLookup(req.key);  // `watch fetchers` (a no-op unless someone watches)
   const protocol::MetaFlags& m = req.meta;
   const ServerTime& time = server_.time();
   const uint32_t now = time.Now();
@@ -226,7 +227,7 @@ void MetaCommands::WatchLookup(std::string_view key) {
   bool found = false;
   size_t len = 0;
   uint32_t flags = 0;
-  server_.store().Get(key, server_.time().Now(), [&](const storage::ItemView& item) {
+  server_.store().Peek(key, server_.time().Now(), [&](const storage::ItemView& item) {
     found = true;
     len = item.value.size();
     flags = item.flags;
@@ -267,7 +268,7 @@ void MetaCommands::Set(const TextRequest& req, ByteBuffer& out) {
   // -C: no item has a CAS to compare: a compare fails with EX (NF without an item).
   const bool no_cas_compare = mode == storage::StoreMode::kCas && !server_.settings().cas_enabled;
   const Outcome o =
-      no_cas_compare ? (server_.store().Get(req.key, time.Now(), [](const auto&) {}) ==
+      no_cas_compare ? (server_.store().Peek(req.key, time.Now(), [](const auto&) {}) ==
                                 storage::ReadStatus::kHit
                             ? Outcome::kExists
                             : Outcome::kNotFound)
@@ -321,6 +322,7 @@ void MetaCommands::Set(const TextRequest& req, ByteBuffer& out) {
 }
 
 void MetaCommands::Delete(const TextRequest& req, ByteBuffer& out) {
+  WatchLookup(req.key);
   const protocol::MetaFlags& m = req.meta;
   const ServerTime& time = server_.time();
   const uint64_t cas = m.has_cas ? m.cas : 0;
@@ -363,6 +365,7 @@ void MetaCommands::Delete(const TextRequest& req, ByteBuffer& out) {
 }
 
 void MetaCommands::Arith(const TextRequest& req, ByteBuffer& out) {
+  WatchLookup(req.key);
   const protocol::MetaFlags& m = req.meta;
   bool incr;
   switch (m.mode) {

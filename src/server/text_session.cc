@@ -225,7 +225,7 @@ TextSession::Step TextSession::ExecuteLine(const TextRequest& req, ByteBuffer& o
     }
     case TextCommand::kFlushAll:
       if (!server_.settings().flush_enabled) {
-        // memcached counts the refused attempt and answers even a noreply one.
+        // memcached counts the refused attempt (and stays silent for noreply).
         stats.cmd_flush.Add();
         Reply(out, "CLIENT_ERROR flush_all not allowed\r\n", req.noreply);
         return Step::kDone;
@@ -366,7 +366,7 @@ void TextSession::ExecuteStorage(const TextRequest& req, ByteBuffer& out) {
     if (o == Outcome::kStored &&
         (req.command == TextCommand::kAppend || req.command == TextCommand::kPrepend)) {
       // memcached logs the item as it became: its whole value, flags and TTL.
-      server_.store().Get(req.key, time.Now(), [&](const storage::ItemView& item) {
+      server_.store().Peek(req.key, time.Now(), [&](const storage::ItemView& item) {
         size = item.value.size();
         flags = item.flags;
         exptime = item.exptime;
@@ -406,10 +406,18 @@ void TextSession::LogReplies(std::string_view replies) const {
   }
 }
 
+// A listing that paused below the output high-water mark did a slice of work: yield, so the
+// worker serves its other connections before the next slice.
+TextSession::Step TextSession::ContinueListing(ByteBuffer& out) {
+  if (listing_.Continue(server_, out)) return Step::kDone;
+  if (out.size() < kOutputHighWater) yielded_ = true;
+  return Step::kPaused;
+}
+
 // -C: items have no CAS to compare, so memcached answers EXISTS for any item (and NOT_FOUND
 // without one).
 Outcome TextSession::CasWithoutCas(std::string_view key) {
-  const storage::ReadStatus r = server_.store().Get(key, server_.time().Now(), [](const auto&) {});
+  const storage::ReadStatus r = server_.store().Peek(key, server_.time().Now(), [](const auto&) {});
   return r == storage::ReadStatus::kHit ? Outcome::kExists : Outcome::kNotFound;
 }
 
@@ -418,7 +426,7 @@ void TextSession::WatchLookup(std::string_view key) {
   bool found = false;
   size_t len = 0;
   uint32_t flags = 0;
-  server_.store().Get(key, server_.time().Now(), [&](const storage::ItemView& item) {
+  server_.store().Peek(key, server_.time().Now(), [&](const storage::ItemView& item) {
     found = true;
     len = item.value.size();
     flags = item.flags;
@@ -458,7 +466,7 @@ void TextSession::ExecuteArith(const TextRequest& req, ByteBuffer& out) {
 }
 
 TextSession::Step TextSession::ExecuteStats(const TextRequest& req, ByteBuffer& out) {
-  if (listing_.active()) return listing_.Continue(server_, out) ? Step::kDone : Step::kPaused;
+  if (listing_.active()) return ContinueListing(out);
   std::string_view args = req.args;
   const std::string_view group = protocol::NextKey(&args);
   auto stat_line = [&](std::string_view name, std::string_view value) {
@@ -486,7 +494,7 @@ TextSession::Step TextSession::ExecuteStats(const TextRequest& req, ByteBuffer& 
       out.Append("CLIENT_ERROR usage: stats detail on|off|dump\r\n");
     }
   } else if (group == "cachedump") {
-    if (!server_.settings().dump_enabled) {
+    if (!server_.settings().dump_enabled || marks_ != nullptr) {
       out.Append("CLIENT_ERROR stats cachedump not allowed\r\n");
       return Step::kDone;
     }
@@ -503,7 +511,7 @@ TextSession::Step TextSession::ExecuteStats(const TextRequest& req, ByteBuffer& 
       out.Append("CLIENT_ERROR Illegal slab id\r\n");
     } else {
       listing_.StartCacheDump(static_cast<int>(id), limit);
-      return listing_.Continue(server_, out) ? Step::kDone : Step::kPaused;
+      return ContinueListing(out);
     }
   } else if (group == "sizes_enable" || group == "sizes_disable") {
     // memcached's quirk: the one STAT line and no END.
@@ -519,7 +527,7 @@ TextSession::Step TextSession::ExecuteStats(const TextRequest& req, ByteBuffer& 
 }
 
 TextSession::Step TextSession::ExecuteLruCrawler(const TextRequest& req, ByteBuffer& out) {
-  if (listing_.active()) return listing_.Continue(server_, out) ? Step::kDone : Step::kPaused;
+  if (listing_.active()) return ContinueListing(out);
   std::string_view args = req.args;
   const std::string_view sub = protocol::NextKey(&args);
   const std::string_view arg = protocol::NextKey(&args);
@@ -547,7 +555,7 @@ TextSession::Step TextSession::ExecuteLruCrawler(const TextRequest& req, ByteBuf
       out.Append("CLIENT_ERROR lru crawler disabled\r\n");
       return Step::kDone;
     }
-    if (sub == "metadump" && !server_.settings().dump_enabled) {
+    if (sub == "metadump" && (!server_.settings().dump_enabled || marks_ != nullptr)) {
       out.Append("ERROR metadump not allowed\r\n");
       return Step::kDone;
     }
@@ -566,7 +574,7 @@ TextSession::Step TextSession::ExecuteLruCrawler(const TextRequest& req, ByteBuf
       return Step::kDone;
     }
     listing_.StartMetaDump(classes);
-    return listing_.Continue(server_, out) ? Step::kDone : Step::kPaused;
+    return ContinueListing(out);
   }
   if (sub == "tocrawl" || sub == "sleep") {
     uint64_t n = 0;
@@ -626,7 +634,7 @@ void TextSession::ExecuteCacheMemlimit(const TextRequest& req, ByteBuffer& out) 
   } else {
     const size_t want = static_cast<size_t>(mb) << 20;
     // The arena is mapped once, at the startup -m: a limit above it cannot be honoured.
-    if (server_.store().SetMemoryLimit(want) != want) {
+    if (!server_.store().SetMemoryLimit(want)) {
       reply = "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n";
     } else {
       if (server_.verbosity() > 0)
@@ -655,7 +663,7 @@ TextSession::Step TextSession::ExecuteShutdown(const TextRequest& req, ByteBuffe
 }
 
 TextSession::Step TextSession::ExecuteWatch(const TextRequest& req, ByteBuffer& out) {
-  if (!server_.settings().watch_enabled) {
+  if (!server_.settings().watch_enabled || marks_ != nullptr) {
     out.Append("CLIENT_ERROR watch commands not allowed\r\n");
     return Step::kDone;
   }

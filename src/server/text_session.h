@@ -32,6 +32,8 @@ class TextSession {
   Action Process(common::ByteBuffer& in, common::ByteBuffer& out);
 
   // UDP: where each response ends in the output (each goes out as its own datagram series).
+  // Also marks the session as UDP's: listings and watch are refused there (a forged source
+  // address would turn them into an amplifier), as -X and -W refuse them.
   void set_response_marks(std::vector<size_t>* marks) { marks_ = marks; }
   void set_client_fd(int fd) {
     client_fd_ = fd;
@@ -63,6 +65,7 @@ class TextSession {
   Step ExecuteWatch(const protocol::TextRequest& req, common::ByteBuffer& out);
   void WatchLookup(std::string_view key);
   common::Outcome CasWithoutCas(std::string_view key);
+  Step ContinueListing(common::ByteBuffer& out);
   void LogRequestLine(std::string_view input) const;
   void LogReplies(std::string_view replies) const;
   // Starts discarding the data block of a storage command that is refused before its data.

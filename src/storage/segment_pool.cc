@@ -46,12 +46,12 @@ size_t SegmentPool::CapacityLocked() const {
   return std::clamp(for_segments / segment_size_, min_segments_, segment_count_);
 }
 
-size_t SegmentPool::SetMemoryLimit(size_t limit) {
+bool SegmentPool::SetMemoryLimit(size_t limit) {
   const size_t arena = std::max(initial_limit_, segment_count_ * segment_size_);
-  const size_t applied = std::min(limit, arena);
+  if (limit > arena) return false;
   std::lock_guard lock(mu_);
-  memory_limit_.store(applied, std::memory_order_relaxed);
-  return applied;
+  memory_limit_.store(limit, std::memory_order_relaxed);
+  return true;
 }
 
 bool SegmentPool::OverBudget() const {

@@ -90,8 +90,8 @@ class SegmentPool {
   size_t segments_in_use() const;
   size_t memory_limit() const { return memory_limit_.load(std::memory_order_relaxed); }
   // cache_memlimit: a new budget. Lowering it makes writers evict until the pool fits; raising
-  // it works up to the arena mapped at startup (the first limit), and returns what was applied.
-  size_t SetMemoryLimit(size_t limit);
+  // it works up to the arena mapped at startup (the first limit): false, unchanged, beyond.
+  bool SetMemoryLimit(size_t limit);
 
  private:
   size_t CapacityLocked() const;

@@ -99,6 +99,17 @@ ReadStatus Store::Get(std::string_view key, uint32_t now, ReadFn fn) {
   return ReadStatus::kHit;
 }
 
+ReadStatus Store::Peek(std::string_view key, uint32_t now, ReadFn fn) {
+  const uint64_t h = Hash(key);
+  Shard& shard = ShardFor(h);
+  std::lock_guard lock(shard.mu);
+  bool expired;
+  Found f = FindLocked(shard, h, key, now, &expired);
+  if (f.slot == HashIndex::kNotFound) return expired ? ReadStatus::kExpired : ReadStatus::kMiss;
+  fn(ViewOf(f, shard));
+  return ReadStatus::kHit;
+}
+
 ReadStatus Store::GetAndTouch(Writer& w, std::string_view key, uint32_t exptime, uint32_t now,
                               ReadFn fn) {
   const uint64_t h = Hash(key);

@@ -176,6 +176,9 @@ class Store {
 
   // Calls `fn` with the shard lock held; it must copy what it needs and not re-enter the store.
   ReadStatus Get(std::string_view key, uint32_t now, ReadFn fn);
+  // A look that leaves no trace: no access or fetched bit, no hit counted (for logging lookups
+  // that memcached makes internally without touching the item).
+  ReadStatus Peek(std::string_view key, uint32_t now, ReadFn fn);
   // Get, and then set the exptime of a hit (the value is returned even if it expires now).
   ReadStatus GetAndTouch(Writer& w, std::string_view key, uint32_t exptime, uint32_t now,
                          ReadFn fn);
@@ -207,8 +210,8 @@ class Store {
   void Flush();
 
   StoreStats Stats() const;
-  // cache_memlimit (see SegmentPool::SetMemoryLimit); returns the limit applied.
-  size_t SetMemoryLimit(size_t bytes) { return pool_.SetMemoryLimit(bytes); }
+  // cache_memlimit (see SegmentPool::SetMemoryLimit).
+  bool SetMemoryLimit(size_t bytes) { return pool_.SetMemoryLimit(bytes); }
   size_t memory_limit() const { return pool_.memory_limit(); }
   // Set once, before the store is shared between threads.
   void set_eviction_observer(EvictionObserver* observer) { observer_ = observer; }

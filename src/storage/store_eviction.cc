@@ -170,8 +170,13 @@ uint32_t Store::Compact(SegmentPool::Sealed victim, size_t keep_limit, uint32_t 
     const uint32_t new_size = static_cast<uint32_t>(EncodedSize(f));
     if (kept + new_size > pool_.segment_size()) {
       evictions_.fetch_add(1, std::memory_order_relaxed);
-      CountEvictionLocked(ClassOfLocked(shard, item), item, location, now,
-                          shard.index.HasBits(slot, shard.index.fetched_bit()));
+      const bool fetched = shard.index.HasBits(slot, shard.index.fetched_bit());
+      ClassStats& cls = ClassOfLocked(shard, item);
+      CountEvictionLocked(cls, item, location, now, fetched);
+      if (!fetched) {
+        evicted_unfetched_.fetch_add(1, std::memory_order_relaxed);
+        ++cls.evicted_unfetched;
+      }
       RemoveItemLocked(shard, location, item);
       shard.index.EraseAt(slot);
       continue;

@@ -177,6 +177,10 @@ def test_cache_memlimit_above_startup_limit_is_refused(module_server_factory):
           b"MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n")
     assert stats_dict(c)["limit_maxbytes"] == str(64 * 1048576)
     exact(c, b"cache_memlimit 32\r\n", b"OK\r\n")
+    # A refused raise leaves the limit where it was.
+    exact(c, b"cache_memlimit 100000\r\n",
+          b"MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n")
+    assert stats_dict(c)["limit_maxbytes"] == str(32 * 1048576)
     exact(c, b"cache_memlimit 64\r\n", b"OK\r\n")
     c.close()
 

@@ -341,3 +341,50 @@ def test_tcp_only_by_default():
         assert ports.startswith("TCP INET: ") and "UDP" not in ports
     finally:
         _stop(proc)
+
+
+# --- cachet's own guarantees --------------------------------------------------------------------
+
+def test_every_udp_socket_is_served(server_factory):
+    """With IPv4 and IPv6 UDP sockets, each gets answered (every worker reads every socket)."""
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6")
+    port = free_udp_port()
+    s = server_factory("-U", str(port), "-l", "127.0.0.1,[::1]", "-t", "2")
+    for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        sock.settimeout(5)
+        sock.connect((host, port))
+        for rid in range(3):
+            sock.send(HEADER.pack(rid, 0, 1, 0) + b"version\r\n")
+            d = sock.recv(65536)
+            assert HEADER.unpack(d[:HEADER.size]) == (rid, 0, 1, 0)
+            assert d[HEADER.size:] == b"VERSION 1.6.18\r\n"
+        sock.close()
+    # The TCP side still works too (no worker is stuck on a socket it cannot read).
+    c = Conn(s)
+    assert c.call(b"version\r\n") == b"VERSION 1.6.18\r\n"
+    c.close()
+
+
+@pytest.mark.skipif(os.path.basename(CACHET_BIN).startswith("memcached"),
+                    reason="cachet refuses listings and watch over UDP (a forged source address "
+                           "would make them an amplifier)")
+@pytest.mark.parametrize("request_line, reply", [
+    (b"stats cachedump 1 0\r\n", b"CLIENT_ERROR stats cachedump not allowed\r\n"),
+    (b"lru_crawler metadump all\r\n", b"ERROR metadump not allowed\r\n"),
+    (b"watch\r\n", b"CLIENT_ERROR watch commands not allowed\r\n"),
+])
+def test_listings_and_watch_refused_over_udp(udp, request_line, reply):
+    assert udp.call(7, request_line) == reply
+    udp.assert_no_reply_before_probe()
+
+
+def test_R_does_not_drop_requests_over_udp(server_factory):
+    port = free_udp_port()
+    s = server_factory("-U", str(port), "-R", "2")
+    s.udp_port = port
+    u = Udp(s)
+    payload = b"".join(b"set r%d 0 0 1 noreply\r\nx\r\n" % i for i in range(5)) + b"get r4\r\n"
+    assert u.call(3, payload) == b"VALUE r4 0 1\r\nx\r\nEND\r\n"
+    u.close()
