@@ -55,7 +55,10 @@ Run Feed(std::string_view input, size_t step) {
     // Like a connection whose client reads everything: process until no progress is made.
     for (int rounds = 0; rounds < 100000; ++rounds) {
       const size_t in_before = in.size();
-      const bool close = session.Process(in, out) == cachet::server::SessionAction::kClose;
+      // A watcher's socket leaves the session for good, as a closed one does.
+      const cachet::server::SessionAction action = session.Process(in, out);
+      const bool close = action == cachet::server::SessionAction::kClose ||
+                         action == cachet::server::SessionAction::kWatch;
       const bool produced = !out.empty();
       run.out.append(out.readable());
       out.Consume(out.size());
@@ -63,7 +66,8 @@ Run Feed(std::string_view input, size_t step) {
         run.closed = true;
         break;
       }
-      if (!produced && in.size() == in_before) break;
+      // A yielded session (-R, or a listing between slices) must be driven again.
+      if (!produced && in.size() == in_before && !session.yielded()) break;
     }
   }
   return run;
@@ -77,6 +81,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
   Run whole = Feed(input, input.size());
   Run pieces = Feed(input, step);
+  // metadump and watch must come first in what a client sent at once (memcached's rule), so
+  // their replies depend on how the input was cut: such inputs are only run, not compared.
+  if (input.find("metadump") != std::string_view::npos ||
+      input.find("watch") != std::string_view::npos) {
+    return 0;
+  }
   BlankRusage(&whole.out);
   BlankRusage(&pieces.out);
   Check(whole.closed == pieces.closed);
