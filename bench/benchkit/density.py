@@ -16,15 +16,19 @@ def measure(name, binary, kind, loadgen, memory_mb, threads, key_size, value_siz
     with Server(name, binary, kind, threads=threads, memory_mb=memory_mb) as s:
         written, evicting_at = 0, None
         while evicting_at is None or written < evicting_at * 3 // 2:
+            # seq stops after the last key; the long duration only lifts loadgen's 1 s default.
             lg.run(loadgen, s.port, ["--dist", "seq", "--key-start", written, "--keys", chunk,
-                                     "--ratio", "1:0", "--pipeline", 64, "-c", 1] + sizes)
+                                     "--ratio", "1:0", "--pipeline", 64, "-c", 1,
+                                     "--duration", 3600] + sizes)
             written += chunk
             if evicting_at is None and int(s.stats()["evictions"]) > 0:
                 evicting_at = written
         stats = s.stats()
         rss = s.rss_mib()
         r = lg.run(loadgen, s.port, ["--dist", "seq", "--keys", written, "--multiget", 100,
-                                     "--pipeline", 4, "-c", 1] + sizes)
+                                     "--pipeline", 4, "-c", 1, "--duration", 3600] + sizes)
+        # Every key must have been asked for, or the count is not a density.
+        assert r["get_keys"] == written, (r["get_keys"], written)
     hits = r["hits"]
     return {"written": written, "evicting_at": evicting_at, "hits": hits,
             "items_per_mib": hits / memory_mb, "curr_items": int(stats["curr_items"]),
