@@ -40,8 +40,7 @@ void NetServer::Run(int stop_fd) {
         if (fd < 0) continue;
         if (i != 0) udp_dups_.push_back(fd);
         workers_[i]->AddUdp(fd);
-        server::ConnInfo* info = server_.registry().Add(fd, l.address, "",
-                                                        server::ConnState::kRead,
+        server::ConnInfo* info = server_.registry().Add(fd, l.address, "", server::ConnState::kRead,
                                                         server_.time().Now());
         info->udp = true;
         registry_entries_.push_back(info);

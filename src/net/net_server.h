@@ -35,8 +35,8 @@ class NetServer {
   std::vector<std::unique_ptr<Worker>> workers_;
   size_t next_worker_ = 0;
   int reserve_fd_ = -1;
-  std::vector<server::ConnInfo*> registry_entries_;
-  std::vector<int> udp_dups_;  // per-worker descriptors of the UDP sockets  // the listeners' `stats conns` entries
+  std::vector<server::ConnInfo*> registry_entries_;  // the listeners' `stats conns` entries
+  std::vector<int> udp_dups_;                        // per-worker descriptors of UDP sockets
 };
 
 }  // namespace cachet::net
