@@ -7,31 +7,9 @@
 
 #include <cstdio>
 
-#include "common/numbers.h"
+#include "server/stat_writer.h"
 
 namespace cachet::server {
-namespace {
-
-class StatWriter {
- public:
-  explicit StatWriter(StatVisitor visit) : visit_(visit) {}
-  void U(const char* name, uint64_t v) {
-    char buf[20];
-    visit_(name, std::string_view(buf, common::FormatU64(v, buf)));
-  }
-  void S(const char* name, const char* v) { visit_(name, v); }
-  void Time(const char* name, const timeval& tv) {
-    char buf[64];
-    const int n = std::snprintf(buf, sizeof(buf), "%ld.%06ld", static_cast<long>(tv.tv_sec),
-                                static_cast<long>(tv.tv_usec));
-    visit_(name, std::string_view(buf, static_cast<size_t>(n)));
-  }
-
- private:
-  StatVisitor visit_;
-};
-
-}  // namespace
 
 void VisitGeneralStats(ServerContext& server, StatVisitor visit) {
   const Settings& settings = server.settings();

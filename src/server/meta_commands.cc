@@ -111,7 +111,7 @@ void MetaCommands::Execute(const TextRequest& req, ByteBuffer& out) {
 }
 
 void MetaCommands::Get(const TextRequest& req, ByteBuffer& out) {
-  WatchLookup(req.key);  // `watch fetchers` (a no-op unless someone watches)
+  WatchLookup(server_, client_fd_, req.key);  // `watch fetchers` (a no-op unless someone watches)
   const protocol::MetaFlags& m = req.meta;
   const ServerTime& time = server_.time();
   const uint32_t now = time.Now();
@@ -221,20 +221,6 @@ void MetaCommands::Get(const TextRequest& req, ByteBuffer& out) {
   out.Append("\r\n");
 }
 
-// `watch fetchers` shows the lookup a command makes, found or not.
-void MetaCommands::WatchLookup(std::string_view key) {
-  if (!server_.watch().Wants(kWatchFetchers)) return;
-  bool found = false;
-  size_t len = 0;
-  uint32_t flags = 0;
-  server_.store().Peek(key, server_.time().Now(), [&](const storage::ItemView& item) {
-    found = true;
-    len = item.value.size();
-    flags = item.flags;
-  });
-  WatchFetch(server_, client_fd_, key, found, len, flags);
-}
-
 void MetaCommands::Set(const TextRequest& req, ByteBuffer& out) {
   const protocol::MetaFlags& m = req.meta;
   const ServerTime& time = server_.time();
@@ -263,7 +249,7 @@ void MetaCommands::Set(const TextRequest& req, ByteBuffer& out) {
   }
   ThreadStats& stats = worker_.stats;
   stats.cmd_set.Add();
-  WatchLookup(req.key);
+  WatchLookup(server_, client_fd_, req.key);
   uint64_t new_cas = 0;
   // -C: no item has a CAS to compare: a compare fails with EX (NF without an item).
   const bool no_cas_compare = mode == storage::StoreMode::kCas && !server_.settings().cas_enabled;
@@ -281,12 +267,8 @@ void MetaCommands::Set(const TextRequest& req, ByteBuffer& out) {
   }
   if (server_.watch().Wants(kWatchMutations)) {
     // memcached logs every ms as a set.
-    WatchStore(server_, client_fd_, req.key,
-               o == Outcome::kStored     ? "stored"
-               : o == Outcome::kExists   ? "exists"
-               : o == Outcome::kNotFound ? "not_found"
-                                         : "not_stored",
-               "set", m.has_ttl ? time.ToServerTime(m.ttl) : 0, req.data.size(), m.client_flags);
+    WatchStore(server_, client_fd_, req.key, o, "set", m.has_ttl ? time.ToServerTime(m.ttl) : 0,
+               req.data.size(), m.client_flags);
   }
   switch (o) {
     case Outcome::kStored:
@@ -322,7 +304,7 @@ void MetaCommands::Set(const TextRequest& req, ByteBuffer& out) {
 }
 
 void MetaCommands::Delete(const TextRequest& req, ByteBuffer& out) {
-  WatchLookup(req.key);
+  WatchLookup(server_, client_fd_, req.key);
   const protocol::MetaFlags& m = req.meta;
   const ServerTime& time = server_.time();
   const uint64_t cas = m.has_cas ? m.cas : 0;
@@ -365,7 +347,7 @@ void MetaCommands::Delete(const TextRequest& req, ByteBuffer& out) {
 }
 
 void MetaCommands::Arith(const TextRequest& req, ByteBuffer& out) {
-  WatchLookup(req.key);
+  WatchLookup(server_, client_fd_, req.key);
   const protocol::MetaFlags& m = req.meta;
   bool incr;
   switch (m.mode) {

@@ -16,7 +16,6 @@ class MetaCommands {
   void set_client_fd(int fd) { client_fd_ = fd; }
 
  private:
-  void WatchLookup(std::string_view key);
   void Get(const protocol::TextRequest& req, common::ByteBuffer& out);
   void Set(const protocol::TextRequest& req, common::ByteBuffer& out);
   void Delete(const protocol::TextRequest& req, common::ByteBuffer& out);

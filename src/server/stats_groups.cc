@@ -9,43 +9,12 @@
 #include <map>
 #include <string>
 
-#include "common/numbers.h"
+#include "server/stat_writer.h"
 
 namespace cachet::server {
 namespace {
 
 constexpr size_t kPageSize = size_t{1} << 20;  // what memcached calls a slab page
-
-class Writer {
- public:
-  explicit Writer(StatVisitor visit) : visit_(visit) {}
-  void U(std::string_view name, uint64_t v) {
-    char buf[20];
-    visit_(name, std::string_view(buf, common::FormatU64(v, buf)));
-  }
-  void I(std::string_view name, int64_t v) {
-    char buf[24];
-    const int n = std::snprintf(buf, sizeof(buf), "%lld", static_cast<long long>(v));
-    visit_(name, std::string_view(buf, static_cast<size_t>(n)));
-  }
-  void S(std::string_view name, std::string_view v) { visit_(name, v); }
-  void B(std::string_view name, bool v) { visit_(name, v ? "yes" : "no"); }
-  void F(std::string_view name, double v, int decimals = 2) {
-    char buf[32];
-    const int n = std::snprintf(buf, sizeof(buf), "%.*f", decimals, v);
-    visit_(name, std::string_view(buf, static_cast<size_t>(n)));
-  }
-  // "<prefix><id>:<name>" keys of the per-class groups.
-  void ClassU(std::string_view prefix, int id, std::string_view name, uint64_t v) {
-    char key[96];
-    const int n = std::snprintf(key, sizeof(key), "%.*s%d:%.*s", static_cast<int>(prefix.size()),
-                                prefix.data(), id, static_cast<int>(name.size()), name.data());
-    U(std::string_view(key, static_cast<size_t>(n)), v);
-  }
-
- private:
-  StatVisitor visit_;
-};
 
 const char* ProtocolName(Protocol p) {
   switch (p) {
@@ -59,7 +28,7 @@ const char* ProtocolName(Protocol p) {
   return "auto-negotiate";
 }
 
-void VisitSettings(ServerContext& server, Writer& w) {
+void VisitSettings(ServerContext& server, StatWriter& w) {
   const Settings& s = server.settings();
   w.U("maxbytes", server.memory_limit());
   w.I("maxconns", s.max_connections);
@@ -152,7 +121,7 @@ uint64_t OldestAge(ServerContext& server) {
   return oldest != 0 && now > oldest ? now - oldest : 0;
 }
 
-void VisitItems(ServerContext& server, Writer& w) {
+void VisitItems(ServerContext& server, StatWriter& w) {
   const std::vector<storage::ClassStats> classes = server.ClassTotals();
   const uint64_t age = OldestAge(server);
   const bool segmented = server.settings().lru_maintainer;
@@ -197,7 +166,7 @@ void VisitItems(ServerContext& server, Writer& w) {
   }
 }
 
-void VisitSlabs(ServerContext& server, Writer& w) {
+void VisitSlabs(ServerContext& server, StatWriter& w) {
   const storage::SizeClasses& sizes = server.store().size_classes();
   const std::vector<storage::ClassStats> classes = server.ClassTotals();
   uint64_t active = 0;
@@ -236,7 +205,7 @@ void VisitSlabs(ServerContext& server, Writer& w) {
 
 // Item sizes (memcached's, rounded up to 32 bytes) and how many items have each; a walk over
 // the store, one shard at a time.
-void VisitSizes(ServerContext& server, Writer& w) {
+void VisitSizes(ServerContext& server, StatWriter& w) {
   if (!server.sizes_enabled()) {
     w.S("sizes_status", "disabled");
     return;
@@ -255,7 +224,7 @@ void VisitSizes(ServerContext& server, Writer& w) {
   for (const auto& [size, count] : histogram) w.U(std::to_string(size), count);
 }
 
-void VisitConns(ServerContext& server, Writer& w) {
+void VisitConns(ServerContext& server, StatWriter& w) {
   const uint32_t now = server.time().Now();
   server.registry().Visit([&](const ConnInfo& c) {
     const std::string fd = std::to_string(c.fd) + ":";
@@ -271,7 +240,7 @@ void VisitConns(ServerContext& server, Writer& w) {
 }  // namespace
 
 bool VisitStatsGroup(ServerContext& server, std::string_view group, StatVisitor visit) {
-  Writer w(visit);
+  StatWriter w(visit);
   if (group == "settings") {
     VisitSettings(server, w);
   } else if (group == "items") {

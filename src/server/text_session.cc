@@ -51,21 +51,6 @@ storage::StoreMode ModeOf(TextCommand c) {
   }
 }
 
-std::string_view StoreStatusName(Outcome o) {
-  switch (o) {
-    case Outcome::kStored:
-      return "stored";
-    case Outcome::kExists:
-      return "exists";
-    case Outcome::kNotFound:
-      return "not_found";
-    case Outcome::kTooLarge:
-      return "too_large";
-    default:
-      return "not_stored";
-  }
-}
-
 std::string_view CommandName(TextCommand c) {
   switch (c) {
     case TextCommand::kAdd:
@@ -203,7 +188,7 @@ TextSession::Step TextSession::ExecuteLine(const TextRequest& req, ByteBuffer& o
       return Step::kDone;
     case TextCommand::kDelete: {
       server_.prefix_stats().RecordDelete(req.key);
-      if (server_.watch().Wants(kWatchFetchers)) WatchLookup(req.key);
+      WatchLookup(server_, client_fd_, req.key);
       const Outcome o = store.Delete(req.key, time.Now());
       (o == Outcome::kDeleted ? stats.delete_hits : stats.delete_misses).Add();
       Reply(out, protocol::OutcomeReply(o), req.noreply);
@@ -215,7 +200,7 @@ TextSession::Step TextSession::ExecuteLine(const TextRequest& req, ByteBuffer& o
       return Step::kDone;
     case TextCommand::kTouch: {
       stats.cmd_touch.Add();
-      if (server_.watch().Wants(kWatchFetchers)) WatchLookup(req.key);
+      WatchLookup(server_, client_fd_, req.key);
       const Outcome o =
           store.Touch(worker_.writer, req.key, time.ToServerTime(req.exptime), time.Now());
       (o == Outcome::kTouched ? stats.touch_hits : stats.touch_misses).Add();
@@ -344,7 +329,7 @@ void TextSession::ExecuteStorage(const TextRequest& req, ByteBuffer& out) {
   const ServerTime& time = server_.time();
   stats.cmd_set.Add();
   server_.prefix_stats().RecordSet(req.key);
-  if (server_.watch().Wants(kWatchFetchers)) WatchLookup(req.key);
+  WatchLookup(server_, client_fd_, req.key);
   const Outcome o =
       req.command == TextCommand::kCas && !server_.settings().cas_enabled
           ? CasWithoutCas(req.key)
@@ -372,8 +357,7 @@ void TextSession::ExecuteStorage(const TextRequest& req, ByteBuffer& out) {
         exptime = item.exptime;
       });
     }
-    WatchStore(server_, client_fd_, req.key, StoreStatusName(o), CommandName(req.command), exptime,
-               size, flags);
+    WatchStore(server_, client_fd_, req.key, o, CommandName(req.command), exptime, size, flags);
   }
   Reply(out, protocol::OutcomeReply(o), req.noreply);
 }
@@ -421,22 +405,9 @@ Outcome TextSession::CasWithoutCas(std::string_view key) {
   return r == storage::ReadStatus::kHit ? Outcome::kExists : Outcome::kNotFound;
 }
 
-// `watch fetchers` shows the lookup a command makes, found or not, as memcached logs it.
-void TextSession::WatchLookup(std::string_view key) {
-  bool found = false;
-  size_t len = 0;
-  uint32_t flags = 0;
-  server_.store().Peek(key, server_.time().Now(), [&](const storage::ItemView& item) {
-    found = true;
-    len = item.value.size();
-    flags = item.flags;
-  });
-  WatchFetch(server_, client_fd_, key, found, len, flags);
-}
-
 void TextSession::ExecuteArith(const TextRequest& req, ByteBuffer& out) {
   const bool incr = req.command == TextCommand::kIncr;
-  if (server_.watch().Wants(kWatchFetchers)) WatchLookup(req.key);
+  WatchLookup(server_, client_fd_, req.key);
   uint64_t value = 0;
   const Outcome o =
       server_.store().Arith(worker_.writer, req.key, incr, req.delta, server_.time().Now(), &value);

@@ -63,7 +63,6 @@ class TextSession {
   void ExecuteCacheMemlimit(const protocol::TextRequest& req, common::ByteBuffer& out);
   Step ExecuteShutdown(const protocol::TextRequest& req, common::ByteBuffer& out);
   Step ExecuteWatch(const protocol::TextRequest& req, common::ByteBuffer& out);
-  void WatchLookup(std::string_view key);
   common::Outcome CasWithoutCas(std::string_view key);
   Step ContinueListing(common::ByteBuffer& out);
   void LogRequestLine(std::string_view input) const;

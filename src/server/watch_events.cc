@@ -16,7 +16,34 @@ int ClassOf(ServerContext& server, std::string_view key, size_t value_len, uint3
                                       (flags != 0 ? rule.flags_overhead : 0));
 }
 
+std::string_view StoreStatusName(common::Outcome o) {
+  switch (o) {
+    case common::Outcome::kStored:
+      return "stored";
+    case common::Outcome::kExists:
+      return "exists";
+    case common::Outcome::kNotFound:
+      return "not_found";
+    case common::Outcome::kTooLarge:
+      return "too_large";
+    default:
+      return "not_stored";
+  }
+}
+
 }  // namespace
+
+void WatchLookupSlow(ServerContext& server, int cfd, std::string_view key) {
+  bool found = false;
+  size_t len = 0;
+  uint32_t flags = 0;
+  server.store().Peek(key, server.time().Now(), [&](const storage::ItemView& item) {
+    found = true;
+    len = item.value.size();
+    flags = item.flags;
+  });
+  WatchFetch(server, cfd, key, found, len, flags);
+}
 
 void WatchFetch(ServerContext& server, int cfd, std::string_view key, bool found, size_t value_len,
                 uint32_t flags) {
@@ -31,9 +58,10 @@ void WatchFetch(ServerContext& server, int cfd, std::string_view key, bool found
   server.watch().Emit(kWatchFetchers, line);
 }
 
-void WatchStore(ServerContext& server, int cfd, std::string_view key, std::string_view status,
+void WatchStore(ServerContext& server, int cfd, std::string_view key, common::Outcome outcome,
                 std::string_view cmd, uint32_t exptime, size_t value_len, uint32_t flags) {
   if (!server.watch().Wants(kWatchMutations)) return;
+  const std::string_view status = StoreStatusName(outcome);
   const uint32_t now = server.time().Now();
   std::string line = "type=item_store key=";
   AppendUriEncoded(line, key);

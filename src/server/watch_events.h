@@ -3,16 +3,24 @@
 #include <cstdint>
 #include <string_view>
 
+#include "common/outcome.h"
 #include "server/server_context.h"
 
 namespace cachet::server {
 
+// fetchers, for the lookup a command makes (found or not) as memcached logs it: the item is
+// looked at without marking it read. Costs one relaxed load when nobody watches.
+void WatchLookupSlow(ServerContext& server, int cfd, std::string_view key);
+inline void WatchLookup(ServerContext& server, int cfd, std::string_view key) {
+  if (server.watch().Wants(kWatchFetchers)) WatchLookupSlow(server, cfd, key);
+}
 // fetchers: "type=item_get key=<k> status=found|not_found clsid=<c> cfd=<fd> size=<value len>"
 void WatchFetch(ServerContext& server, int cfd, std::string_view key, bool found, size_t value_len,
                 uint32_t flags);
 // mutations: "type=item_store key=<k> status=<s> cmd=<cmd> ttl=<remaining> clsid=<c> cfd=<fd>
 // size=<value len>"
-void WatchStore(ServerContext& server, int cfd, std::string_view key, std::string_view status,
+// (status from the store's outcome: stored, exists, not_found, too_large or not_stored).
+void WatchStore(ServerContext& server, int cfd, std::string_view key, common::Outcome outcome,
                 std::string_view cmd, uint32_t exptime, size_t value_len, uint32_t flags);
 // connevents: conn_new / conn_close for a client whose `stats conns` address is `addr`.
 void WatchConnection(ServerContext& server, bool opened, int cfd, std::string_view addr);
