@@ -35,8 +35,8 @@ Connection::~Connection() {
   ::close(fd_);
 }
 
-void Connection::HandOverToWatch() {
-  server_.watch().AddWatcher(fd_, session_.watch_kinds(), info_, std::string(out_.readable()));
+void Connection::HandOverToWatch(WatchLog& watch) {
+  watch.AddWatcher(fd_, session_.watch_kinds(), info_, std::string(out_.readable()));
 }
 
 void Connection::NoteState() {

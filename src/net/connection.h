@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/byte_buffer.h"
+#include "net/watch_log.h"
 #include "server/server_context.h"
 #include "server/session.h"
 
@@ -25,7 +26,7 @@ class Connection {
   bool released() const { return released_; }
   // Gives the released socket, its entry and unsent replies to the watch log. Only after the
   // socket left the worker's epoll set: the log may close it at once.
-  void HandOverToWatch();
+  void HandOverToWatch(WatchLog& watch);
   // Stopped at -R's limit with requests still buffered: the worker must drive it again.
   bool yielded() const { return session_.yielded() && !in_.empty(); }
   uint32_t last_active() const { return info_->last_cmd.load(std::memory_order_relaxed); }

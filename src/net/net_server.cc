@@ -14,15 +14,20 @@
 
 namespace cachet::net {
 
-NetServer::NetServer(server::ServerContext& server) : server_(server) {
+NetServer::NetServer(server::ServerContext& server)
+    : server_(server),
+      watch_(server.registry(), server.connections().current,
+             server.settings().watcher_logbuf_size) {
+  server.set_watch_sink(&watch_);
   reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   for (int i = 0; i < server.settings().threads; ++i) {
-    workers_.push_back(std::make_unique<Worker>(server, server.AddWorker()));
+    workers_.push_back(std::make_unique<Worker>(server, server.AddWorker(), watch_));
   }
 }
 
 NetServer::~NetServer() {
   for (auto& w : workers_) w->Stop();
+  server_.set_watch_sink(nullptr);
   for (auto& l : listeners_) ::close(l.fd);
   for (int fd : udp_dups_) ::close(fd);
   if (reserve_fd_ >= 0) ::close(reserve_fd_);

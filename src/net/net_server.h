@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "net/listener.h"
+#include "net/watch_log.h"
 #include "net/worker.h"
 #include "server/server_context.h"
 
@@ -32,6 +33,7 @@ class NetServer {
 
   server::ServerContext& server_;
   std::vector<ListenSocket> listeners_;
+  WatchLog watch_;  // before workers_: they hand it sockets, so it must outlive them
   std::vector<std::unique_ptr<Worker>> workers_;
   size_t next_worker_ = 0;
   int reserve_fd_ = -1;

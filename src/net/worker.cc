@@ -13,8 +13,8 @@
 
 namespace cachet::net {
 
-Worker::Worker(server::ServerContext& server, server::WorkerContext& context)
-    : server_(server), context_(context), udp_(server, context) {
+Worker::Worker(server::ServerContext& server, server::WorkerContext& context, WatchLog& watch)
+    : server_(server), context_(context), watch_(watch), udp_(server, context) {
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (epoll_fd_ < 0 || wake_fd_ < 0) {
@@ -100,7 +100,7 @@ void Worker::Close(Connection* c) {
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c->fd(), nullptr);
   interest_.erase(c);
   const bool released = c->released();
-  if (released) c->HandOverToWatch();
+  if (released) c->HandOverToWatch(watch_);
   if (!released) {
     server::WatchConnection(server_, false, c->fd(), c->address());
     if (server_.verbosity() >= 2) std::fprintf(stderr, "<%d connection closed.\n", c->fd());

@@ -10,13 +10,15 @@
 
 #include "net/connection.h"
 #include "net/udp_handler.h"
+#include "net/watch_log.h"
 #include "server/server_context.h"
 
 namespace cachet::net {
 
 class Worker {
  public:
-  Worker(server::ServerContext& server, server::WorkerContext& context);
+  // `watch`: where connections that ask to watch are handed over.
+  Worker(server::ServerContext& server, server::WorkerContext& context, WatchLog& watch);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -41,6 +43,7 @@ class Worker {
 
   server::ServerContext& server_;
   server::WorkerContext& context_;
+  WatchLog& watch_;
   int epoll_fd_ = -1;
   UdpHandler udp_;
   // One entry per UDP socket (IPv4 and IPv6, several -l): its address is the epoll tag.

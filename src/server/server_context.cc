@@ -37,8 +37,7 @@ ServerContext::ServerContext(const Settings& settings, const common::Clock& cloc
       time_(debug_clock_),
       store_(std::make_unique<storage::Store>(StoreConfigFor(settings))),
       verbosity_(settings.verbose),
-      watch_(registry_, connections_.current, settings.watcher_logbuf_size),
-      eviction_watcher_(watch_),
+      eviction_watcher_(*this),
       prefix_stats_(settings.prefix_delimiter, settings.detail_enabled),
       sizes_enabled_(settings.track_sizes) {
   crawler_.enabled.store(settings.lru_crawler);
@@ -47,7 +46,9 @@ ServerContext::ServerContext(const Settings& settings, const common::Clock& cloc
   store_->set_eviction_observer(&eviction_watcher_);
 }
 
-bool ServerContext::EvictionWatcher::Wants() const { return log_.Wants(kWatchEvictions); }
+bool ServerContext::EvictionWatcher::Wants() const {
+  return server_.watch().Wants(kWatchEvictions);
+}
 
 void ServerContext::EvictionWatcher::OnEvict(const storage::EvictedItem& item, uint32_t now) {
   std::string line = "type=eviction key=";
@@ -58,7 +59,7 @@ void ServerContext::EvictionWatcher::OnEvict(const storage::EvictedItem& item, u
       tail, sizeof(tail), " fetch=%s ttl=%lld la=%u clsid=%d size=%u", item.fetched ? "yes" : "no",
       ttl, now > item.written_at ? now - item.written_at : 0, item.size_class, item.value_len);
   line.append(tail, static_cast<size_t>(n));
-  log_.Emit(kWatchEvictions, line);
+  server_.watch().Emit(kWatchEvictions, line);
 }
 
 WorkerContext& ServerContext::AddWorker() {

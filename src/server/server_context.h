@@ -16,7 +16,7 @@
 #include "server/server_time.h"
 #include "server/settings.h"
 #include "server/thread_stats.h"
-#include "server/watch_log.h"
+#include "server/watch_sink.h"
 #include "storage/store.h"
 
 namespace cachet::server {
@@ -72,7 +72,12 @@ class ServerContext {
 
   ConnectionRegistry& registry() { return registry_; }
   PrefixStats& prefix_stats() { return prefix_stats_; }
-  WatchLog& watch() { return watch_; }
+  WatchSink& watch() { return *watch_.load(std::memory_order_acquire); }
+  // net/ installs the sink that reaches watching clients before its workers start, and takes it
+  // away (nullptr) after they stopped.
+  void set_watch_sink(WatchSink* sink) {
+    watch_.store(sink != nullptr ? sink : &no_watch_, std::memory_order_release);
+  }
   CrawlerSettings& crawler() { return crawler_; }
   // The store's per-class counters less what `stats reset` recorded (live counts untouched).
   std::vector<storage::ClassStats> ClassTotals() const;
@@ -107,16 +112,17 @@ class ServerContext {
   std::atomic<uint32_t> oldest_live_{0};
   std::atomic<int> verbosity_;
   ConnectionRegistry registry_;
-  WatchLog watch_;
+  NoWatchSink no_watch_;
+  std::atomic<WatchSink*> watch_{&no_watch_};
   // Forwards evictions to `watch evictions`.
   class EvictionWatcher : public storage::EvictionObserver {
    public:
-    explicit EvictionWatcher(WatchLog& log) : log_(log) {}
+    explicit EvictionWatcher(ServerContext& server) : server_(server) {}
     bool Wants() const override;
     void OnEvict(const storage::EvictedItem& item, uint32_t now) override;
 
    private:
-    WatchLog& log_;
+    ServerContext& server_;
   };
   EvictionWatcher eviction_watcher_;
   PrefixStats prefix_stats_;

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "server/key_listing.h"
-#include "server/watch_log.h"
+#include "server/watch_sink.h"
 
 namespace cachet::server {
 namespace {

@@ -16,45 +16,33 @@
 #include <vector>
 
 #include "server/connection_registry.h"
+#include "server/watch_sink.h"
 
-namespace cachet::server {
+namespace cachet::net {
 
-enum WatchKind : uint32_t {
-  kWatchFetchers = 1,
-  kWatchMutations = 2,
-  kWatchEvictions = 4,
-  kWatchConnEvents = 8,
-  kWatchOther = 16,  // rawcmds, sysevents, proxy*: accepted, nothing to report
-};
-
-// Parses `watch` arguments; 0 for an unknown one. No arguments means fetchers.
-uint32_t ParseWatchKinds(std::string_view args);
-
-class WatchLog {
+class WatchLog final : public server::WatchSink {
  public:
-  WatchLog(ConnectionRegistry& registry, std::atomic<int64_t>& current_connections,
+  WatchLog(server::ConnectionRegistry& registry, std::atomic<int64_t>& current_connections,
            size_t buffer_limit);
   ~WatchLog();
   WatchLog(const WatchLog&) = delete;
   WatchLog& operator=(const WatchLog&) = delete;
 
-  bool Wants(uint32_t kind) const { return (kinds_.load(std::memory_order_relaxed) & kind) != 0; }
-  // `body` is the part after "ts=... gid=... " (without the newline).
-  void Emit(uint32_t kind, std::string_view body);
+  void Emit(uint32_t kind, std::string_view body) override;
 
   // Takes over a client socket (and its `stats conns` entry) that asked for `kinds`; `pending`
   // is output the client has not received yet (its "OK").
-  void AddWatcher(int fd, uint32_t kinds, ConnInfo* info, std::string pending);
+  void AddWatcher(int fd, uint32_t kinds, server::ConnInfo* info, std::string pending);
 
-  uint64_t watchers() const { return watcher_count_.load(std::memory_order_relaxed); }
-  uint64_t sent() const { return sent_.load(std::memory_order_relaxed); }
-  uint64_t skipped() const { return skipped_.load(std::memory_order_relaxed); }
+  uint64_t watchers() const override { return watcher_count_.load(std::memory_order_relaxed); }
+  uint64_t sent() const override { return sent_.load(std::memory_order_relaxed); }
+  uint64_t skipped() const override { return skipped_.load(std::memory_order_relaxed); }
 
  private:
   struct Watcher {
     int fd;
     uint32_t kinds;
-    ConnInfo* info;
+    server::ConnInfo* info;
     std::string pending;
     uint64_t skipped = 0;  // lines lost since the last one delivered
   };
@@ -63,10 +51,9 @@ class WatchLog {
   void RemoveLocked(size_t i);
   void RecomputeKindsLocked();
 
-  ConnectionRegistry& registry_;
+  server::ConnectionRegistry& registry_;
   std::atomic<int64_t>& current_connections_;
   const size_t buffer_limit_;
-  std::atomic<uint32_t> kinds_{0};
   std::atomic<uint64_t> gid_{0};
   std::atomic<uint64_t> watcher_count_{0};
   std::atomic<uint64_t> sent_{0};
@@ -78,4 +65,4 @@ class WatchLog {
   std::thread thread_;             // started with the first watcher
 };
 
-}  // namespace cachet::server
+}  // namespace cachet::net

@@ -1,4 +1,4 @@
-#include "server/watch_log.h"
+#include "net/watch_log.h"
 
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -9,30 +9,11 @@
 #include <cerrno>
 #include <cstdio>
 
-#include "protocol/text_request.h"
+namespace cachet::net {
 
-namespace cachet::server {
-
-uint32_t ParseWatchKinds(std::string_view args) {
-  uint32_t kinds = 0;
-  for (std::string_view t = protocol::NextKey(&args); !t.empty(); t = protocol::NextKey(&args)) {
-    if (t == "fetchers") {
-      kinds |= kWatchFetchers;
-    } else if (t == "mutations") {
-      kinds |= kWatchMutations;
-    } else if (t == "evictions") {
-      kinds |= kWatchEvictions;
-    } else if (t == "connevents") {
-      kinds |= kWatchConnEvents;
-    } else if (t == "rawcmds" || t == "sysevents" || t == "proxyreqs" || t == "proxyevents" ||
-               t == "proxyuser") {
-      kinds |= kWatchOther;
-    } else {
-      return 0;
-    }
-  }
-  return kinds == 0 ? kWatchFetchers : kinds;
-}
+using server::ConnectionRegistry;
+using server::ConnInfo;
+using server::ConnState;
 
 WatchLog::WatchLog(ConnectionRegistry& registry, std::atomic<int64_t>& current_connections,
                    size_t buffer_limit)
@@ -59,7 +40,7 @@ void WatchLog::Wake() {
 void WatchLog::RecomputeKindsLocked() {
   uint32_t kinds = 0;
   for (const Watcher& w : watchers_) kinds |= w.kinds;
-  kinds_.store(kinds, std::memory_order_relaxed);
+  set_kinds(kinds);
   watcher_count_.store(watchers_.size(), std::memory_order_relaxed);
 }
 
@@ -154,4 +135,4 @@ void WatchLog::Run() {
   }
 }
 
-}  // namespace cachet::server
+}  // namespace cachet::net
