@@ -73,12 +73,23 @@ std::optional<uint32_t> SegmentPool::TakeFree() {
   return seg;
 }
 
-std::optional<SegmentPool::Sealed> SegmentPool::TakeOldest() {
+std::optional<SegmentPool::Sealed> SegmentPool::TakeOldest(Queue queue) {
   std::lock_guard lock(mu_);
-  if (sealed_.empty()) return std::nullopt;
-  const Sealed s = sealed_.front();
-  sealed_.pop_front();
+  std::deque<Sealed>& q = sealed_[static_cast<int>(queue)];
+  if (q.empty()) return std::nullopt;
+  const Sealed s = q.front();
+  q.pop_front();
   return s;
+}
+
+size_t SegmentPool::sealed_count(Queue queue) const {
+  std::lock_guard lock(mu_);
+  return sealed_[static_cast<int>(queue)].size();
+}
+
+size_t SegmentPool::capacity() const {
+  std::lock_guard lock(mu_);
+  return CapacityLocked();
 }
 
 void SegmentPool::ResetTimes(uint32_t segment, uint32_t now) {
@@ -99,10 +110,15 @@ void SegmentPool::NoteWrite(uint32_t segment, uint32_t offset, uint32_t now) {
 
 uint32_t SegmentPool::OldestWriteTime() const {
   std::lock_guard lock(mu_);
-  if (sealed_.empty()) return 0;
-  const TimeMarks& t = times_[sealed_.front().segment];
-  return t.count.load(std::memory_order_relaxed) > 0 ? t.time[0].load(std::memory_order_relaxed)
-                                                     : 0;
+  uint32_t oldest = 0;
+  for (const std::deque<Sealed>& q : sealed_) {
+    if (q.empty()) continue;
+    const TimeMarks& t = times_[q.front().segment];
+    if (t.count.load(std::memory_order_relaxed) == 0) continue;
+    const uint32_t first = t.time[0].load(std::memory_order_relaxed);
+    if (oldest == 0 || first < oldest) oldest = first;
+  }
+  return oldest;
 }
 
 uint32_t SegmentPool::WrittenAt(uint64_t location) const {
@@ -118,20 +134,22 @@ uint32_t SegmentPool::WrittenAt(uint64_t location) const {
 
 std::optional<uint32_t> SegmentPool::TakeDead() {
   std::lock_guard lock(mu_);
-  for (auto it = sealed_.begin(); it != sealed_.end(); ++it) {
-    if (live_[it->segment].load(std::memory_order_relaxed) == 0) {
-      const uint32_t seg = it->segment;
-      sealed_.erase(it);
-      epochs_[seg].store(next_epoch_++, std::memory_order_relaxed);
-      return seg;
+  for (std::deque<Sealed>& q : sealed_) {
+    for (auto it = q.begin(); it != q.end(); ++it) {
+      if (live_[it->segment].load(std::memory_order_relaxed) == 0) {
+        const uint32_t seg = it->segment;
+        q.erase(it);
+        epochs_[seg].store(next_epoch_++, std::memory_order_relaxed);
+        return seg;
+      }
     }
   }
   return std::nullopt;
 }
 
-void SegmentPool::Seal(uint32_t segment, uint32_t used) {
+void SegmentPool::Seal(uint32_t segment, uint32_t used, Queue queue) {
   std::lock_guard lock(mu_);
-  sealed_.push_back({segment, used});
+  sealed_[static_cast<int>(queue)].push_back({segment, used});
 }
 
 void SegmentPool::Renew(uint32_t segment) {

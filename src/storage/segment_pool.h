@@ -1,6 +1,8 @@
 #pragma once
 // The memory arena: one anonymous mapping cut into equal segments, each filled front to back by
-// one writer and then sealed into a FIFO that eviction takes from the old end.
+// one writer and then sealed into one of two FIFOs that eviction takes from the old end: the
+// probation queue (new items, written by the worker threads) and the main queue (items that were
+// read while on probation, moved there by eviction).
 //
 // A location is a byte offset into the arena (segment i starts at kArenaHeader + i * size), so
 // the hash index stores locations instead of pointers in fewer bits. Each time a segment is
@@ -25,6 +27,7 @@ class SegmentPool {
   static constexpr uint64_t kArenaHeader = 64;  // keeps location 0 unused
   static constexpr uint32_t kNoSegment = ~uint32_t{0};
 
+  enum class Queue : uint8_t { kProbation = 0, kMain = 1 };
   struct Sealed {
     uint32_t segment;
     uint32_t used;
@@ -66,12 +69,15 @@ class SegmentPool {
 
   // A never-used or released segment, with a fresh epoch, if the budget allows one more.
   std::optional<uint32_t> TakeFree();
-  // The oldest sealed segment, removed from the FIFO.
-  std::optional<Sealed> TakeOldest();
+  // The oldest sealed segment of a queue, removed from it.
+  std::optional<Sealed> TakeOldest(Queue queue);
+  size_t sealed_count(Queue queue) const;
+  // How many segments the budget allows now (the index's share taken out).
+  size_t capacity() const;
   // The oldest sealed segment that holds no live item, removed from the FIFO (for -M, where
   // nothing may be evicted but the space of deleted and replaced items must come back).
   std::optional<uint32_t> TakeDead();
-  void Seal(uint32_t segment, uint32_t used);
+  void Seal(uint32_t segment, uint32_t used, Queue queue);
   // Gives the segment a fresh epoch for reuse by its current owner.
   void Renew(uint32_t segment);
   // Returns a segment to the free list and its pages to the kernel.
@@ -117,9 +123,9 @@ class SegmentPool {
   std::atomic<int64_t> index_bytes_{0};
 
   mutable std::mutex mu_;
-  uint64_t next_epoch_ = 1;     // guarded by mu_
-  std::vector<uint32_t> free_;  // guarded by mu_
-  std::deque<Sealed> sealed_;   // guarded by mu_
+  uint64_t next_epoch_ = 1;       // guarded by mu_
+  std::vector<uint32_t> free_;    // guarded by mu_
+  std::deque<Sealed> sealed_[2];  // guarded by mu_; by Queue
 };
 
 }  // namespace cachet::storage

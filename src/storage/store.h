@@ -8,8 +8,9 @@
 //   (no lock), then publishes it in the key's shard under that shard's mutex. Readers look up and
 //   copy under the same mutex, so nobody sees a torn or mixed value.
 // - A full Writer segment is sealed into the pool's FIFO. When no free segment is left, the
-//   thread that needs one evicts the oldest sealed segment: recently read live items are slid to
-//   its front (keeping their CAS), the rest are dropped, and the writer continues after them.
+//   thread that needs one evicts the oldest sealed segment. New items go through a short
+//   probation queue: those read there move to the main queue, the rest are dropped; the main
+//   queue keeps what was read since its last pass (both keep their CAS). See storage.md.
 // - Times are "server seconds" (see server/clock); exptime 0 means never, an item with
 //   0 < exptime <= now is expired and never returned.
 #include <atomic>
@@ -17,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -163,7 +165,9 @@ class Store {
 
    private:
     friend class Store;
+    Writer(Store& store, SegmentPool::Queue queue) : store_(store), queue_(queue) {}
     Store& store_;
+    const SegmentPool::Queue queue_ = SegmentPool::Queue::kProbation;  // where it seals into
     uint32_t segment_ = SegmentPool::kNoSegment;
     uint32_t used_ = 0;
   };
@@ -321,10 +325,26 @@ class Store {
   uint64_t Reserve(Writer& w, size_t size, uint32_t now);  // 0 when no memory
   void Commit(Writer& w, size_t size) { w.used_ += static_cast<uint32_t>(size); }
   void RetireWriterSegment(Writer& w);
-  bool AcquireSegment(Writer& w, size_t size, uint32_t now);
+  bool AcquireSegment(Writer& w, uint32_t now);
+  // The segment to empty for a writer: probation while it holds more than its share.
+  std::optional<SegmentPool::Sealed> TakeVictim();
+  // Empties the victim: items read since they were written or last moved go to the main
+  // queue's tail, the rest are dropped.
+  void Drain(SegmentPool::Sealed victim, uint32_t now);
+  // Room for `size` bytes at the main queue's tail (main_tail_ not advanced), or 0.
+  uint64_t ReserveMain(size_t size, uint32_t now);
   // Drops the victim's items except recently read ones, which slide to its front while they fit
   // in keep_limit bytes; returns the bytes kept.
   uint32_t Compact(SegmentPool::Sealed victim, size_t keep_limit, uint32_t now);
+  // Under the item's shard lock, during eviction: drops the item unless it was read since it was
+  // written or last kept (expired: reclaimed; otherwise evicted). True when it stays.
+  bool KeepIfReadLocked(Shard& shard, size_t slot, uint64_t location, const ItemRef& item,
+                        uint32_t now);
+  void EvictLocked(Shard& shard, size_t slot, uint64_t location, const ItemRef& item, uint32_t now);
+  // The state bits a moved item keeps: all but `accessed`, which it must earn again.
+  uint64_t MovedBits(const Shard& shard) const {
+    return shard.index.fetched_bit() | shard.index.stale_bit() | shard.index.token_bit();
+  }
 
   const StoreConfig config_;
   SegmentPool pool_;
@@ -340,6 +360,9 @@ class Store {
   std::atomic<uint64_t> evicted_unfetched_{0};
   std::atomic<uint64_t> reclaimed_{0};
   std::atomic<uint64_t> expired_unfetched_{0};
+  // Where eviction appends the items it moves to the main queue. Guarded by evict_mu_; last, so
+  // it is destroyed (sealing its segment) while the pool still exists.
+  Writer main_tail_{*this, SegmentPool::Queue::kMain};
 };
 
 }  // namespace cachet::storage

@@ -1,5 +1,11 @@
 // Writer space and segment turnover: reserving room in a thread's segment, sealing full ones, and
-// evicting the oldest sealed segment when no free one is left.
+// evicting when no free one is left.
+//
+// Eviction is segment-granular S3-FIFO (Yang et al., SOSP 2023) with one access bit: new items
+// wait in a short probation queue, and only those read there move on to the main queue, which
+// keeps an item for as long as it is read once per pass. Items written once and never read
+// (most misses' sets under a skewed load) so cost one probation pass instead of a whole pass of
+// the cache.
 #include <algorithm>
 #include <cstring>
 
@@ -8,10 +14,13 @@
 namespace cachet::storage {
 
 namespace {
-// Survivors of an eviction may fill at most this share of the reused segment, so each eviction
+// Survivors of an in-place compaction may fill at most this share of the segment, so each one
 // frees at least the rest even when everything was recently read.
 constexpr size_t kKeepPercent = 50;
+// The probation queue's share of the segments (sealed ones; writers' open segments come on top).
+constexpr size_t kProbationPercent = 10;
 constexpr int kMaxAcquireAttempts = 64;
+using Queue = SegmentPool::Queue;
 }  // namespace
 
 uint64_t Store::Reserve(Writer& w, size_t size, uint32_t now) {
@@ -21,7 +30,7 @@ uint64_t Store::Reserve(Writer& w, size_t size, uint32_t now) {
       return pool_.SegmentStart(w.segment_) + w.used_;
     }
     RetireWriterSegment(w);
-    if (!AcquireSegment(w, size, now)) return 0;
+    if (!AcquireSegment(w, now)) return 0;
     // Survivors of an eviction count as written now (they were just read).
     pool_.ResetTimes(w.segment_, now);
   }
@@ -33,13 +42,13 @@ void Store::RetireWriterSegment(Writer& w) {
   if (w.used_ == 0) {
     pool_.Release(w.segment_);
   } else {
-    pool_.Seal(w.segment_, w.used_);
+    pool_.Seal(w.segment_, w.used_, w.queue_);
   }
   w.segment_ = SegmentPool::kNoSegment;
   w.used_ = 0;
 }
 
-bool Store::AcquireSegment(Writer& w, size_t size, uint32_t now) {
+bool Store::AcquireSegment(Writer& w, uint32_t now) {
   if (auto seg = pool_.TakeFree()) {
     w.segment_ = *seg;
     w.used_ = 0;
@@ -62,7 +71,7 @@ bool Store::AcquireSegment(Writer& w, size_t size, uint32_t now) {
       w.used_ = 0;
       return true;
     }
-    auto victim = pool_.TakeOldest();
+    auto victim = TakeVictim();
     if (!victim) return false;  // every segment is some writer's open one
     if (pool_.OverBudget()) {
       // The index grew into the budget: give the segment back whole.
@@ -70,17 +79,135 @@ bool Store::AcquireSegment(Writer& w, size_t size, uint32_t now) {
       pool_.Release(victim->segment);
       continue;
     }
-    // Survivors may not take the room the waiting item needs, or a large item would make
-    // eviction run through segment after segment.
-    const size_t room = pool_.segment_size() - std::min(size, pool_.segment_size());
-    const size_t keep_limit = std::min(pool_.segment_size() * kKeepPercent / 100, room);
-    const uint32_t kept = Compact(*victim, keep_limit, now);
-    // Everything kept stores its CAS, so the segment may take a new epoch for what comes next.
+    Drain(*victim, now);
     pool_.Renew(victim->segment);
     w.segment_ = victim->segment;
-    w.used_ = kept;
+    w.used_ = 0;
     return true;
   }
+}
+
+std::optional<SegmentPool::Sealed> Store::TakeVictim() {
+  const size_t share = std::max<size_t>(1, pool_.capacity() * kProbationPercent / 100);
+  // Main's only sealed segment may be the tail just sealed: not a victim while probation has any.
+  const bool probation =
+      pool_.sealed_count(Queue::kProbation) > share || pool_.sealed_count(Queue::kMain) <= 1;
+  auto victim = pool_.TakeOldest(probation ? Queue::kProbation : Queue::kMain);
+  if (!victim) victim = pool_.TakeOldest(probation ? Queue::kMain : Queue::kProbation);
+  return victim;
+}
+
+void Store::Drain(SegmentPool::Sealed victim, uint32_t now) {
+  const uint64_t start = pool_.SegmentStart(victim.segment);
+  for (uint32_t off = 0; off < victim.used;) {
+    const uint64_t location = start + off;
+    if (*pool_.At(location) == kPadByte) {
+      ++off;
+      continue;
+    }
+    const ItemRef item = DecodeItem(pool_.At(location));
+    const uint32_t size = item.total_size();
+    if (size < 3 || size > victim.used - off) break;  // cannot happen: the format is ours
+    off += size;
+    const uint64_t h = Hash(item.key);
+    Shard& shard = ShardFor(h);
+    // Read: it moves to the main queue with its CAS stored (a new location would derive
+    // another). Room is found without the shard lock (finding it may compact other segments),
+    // so the item is looked up again afterwards.
+    size_t moved_size;
+    {
+      std::lock_guard lock(shard.mu);
+      const size_t slot = shard.index.Find(h, [&](uint64_t l) { return l == location; });
+      if (slot == HashIndex::kNotFound) continue;  // replaced, deleted or flushed: already dead
+      if (!KeepIfReadLocked(shard, slot, location, item, now)) continue;
+      moved_size = EncodedSize(ItemFields{item.key, item.value_len, item.flags, LoadExptime(item),
+                                          CasOf(item, location)});
+    }
+    const uint64_t dst = ReserveMain(moved_size, now);
+    std::lock_guard lock(shard.mu);
+    const size_t slot = shard.index.Find(h, [&](uint64_t l) { return l == location; });
+    if (slot == HashIndex::kNotFound) continue;  // replaced or deleted meanwhile
+    // The exptime may have been touched in place meanwhile; the size cannot have grown (an
+    // item without an exptime field is touched by a rewrite, which moves it elsewhere).
+    const ItemFields f{item.key, item.value_len, item.flags, LoadExptime(item),
+                       CasOf(item, location)};
+    const size_t new_size = EncodedSize(f);
+    if (dst == 0 || new_size > moved_size) {
+      EvictLocked(shard, slot, location, item, now);
+      continue;
+    }
+    uint8_t* p = EncodeHeaderAndKey(f, pool_.At(dst));
+    std::memcpy(p, item.value(), item.value_len);
+    shard.index.SetLocation(slot, dst, MovedBits(shard));
+    AccountLocked(shard, location, -static_cast<int64_t>(size));
+    AccountLocked(shard, dst, static_cast<int64_t>(new_size));
+    Commit(main_tail_, new_size);
+  }
+}
+
+uint64_t Store::ReserveMain(size_t size, uint32_t now) {
+  Writer& t = main_tail_;
+  if (size > pool_.segment_size()) return 0;
+  for (int attempt = 0; attempt < kMaxAcquireAttempts; ++attempt) {
+    if (t.segment_ != SegmentPool::kNoSegment && t.used_ + size <= pool_.segment_size()) {
+      pool_.NoteWrite(t.segment_, t.used_, now);
+      return pool_.SegmentStart(t.segment_) + t.used_;
+    }
+    RetireWriterSegment(t);
+    if (auto seg = pool_.TakeFree()) {
+      t.segment_ = *seg;
+      t.used_ = 0;
+    } else {
+      // An evicted segment becomes the tail, keeping what was read since its last pass in place:
+      // probation's oldest while probation holds more than its share (what was read there is
+      // promoted where it is; so segments pass from probation to main), main's oldest otherwise.
+      auto victim = TakeVictim();
+      if (!victim) return 0;
+      const size_t room = pool_.segment_size() - size;
+      const uint32_t kept =
+          Compact(*victim, std::min(pool_.segment_size() * kKeepPercent / 100, room), now);
+      pool_.Renew(victim->segment);  // everything kept stores its CAS
+      t.segment_ = victim->segment;
+      t.used_ = kept;
+    }
+    pool_.ResetTimes(t.segment_, now);
+  }
+  return 0;
+}
+
+bool Store::KeepIfReadLocked(Shard& shard, size_t slot, uint64_t location, const ItemRef& item,
+                             uint32_t now) {
+  const uint32_t exptime = LoadExptime(item);
+  if (exptime != 0 && exptime <= now) {
+    const bool fetched = shard.index.HasBits(slot, shard.index.fetched_bit());
+    ClassStats& cls = ClassOfLocked(shard, item);
+    reclaimed_.fetch_add(1, std::memory_order_relaxed);
+    ++cls.reclaimed;
+    if (!fetched) {
+      expired_unfetched_.fetch_add(1, std::memory_order_relaxed);
+      ++cls.expired_unfetched;
+    }
+    RemoveItemLocked(shard, location, item);
+    shard.index.EraseAt(slot);
+    return false;
+  }
+  if (shard.index.HasBits(slot, shard.index.accessed_bit())) return true;
+  EvictLocked(shard, slot, location, item, now);
+  return false;
+}
+
+void Store::EvictLocked(Shard& shard, size_t slot, uint64_t location, const ItemRef& item,
+                        uint32_t now) {
+  const bool fetched = shard.index.HasBits(slot, shard.index.fetched_bit());
+  ClassStats& cls = ClassOfLocked(shard, item);
+  evictions_.fetch_add(1, std::memory_order_relaxed);
+  CountEvictionLocked(cls, item, location, now, fetched);
+  if (!fetched) {
+    evicted_unfetched_.fetch_add(1, std::memory_order_relaxed);
+    ++cls.evicted_unfetched;
+  }
+  RemoveItemLocked(shard, location, item);
+  shard.index.EraseAt(slot);
 }
 
 uint32_t Store::Compact(SegmentPool::Sealed victim, size_t keep_limit, uint32_t now) {
@@ -104,56 +231,35 @@ uint32_t Store::Compact(SegmentPool::Sealed victim, size_t keep_limit, uint32_t 
     std::lock_guard lock(shard.mu);
     const size_t slot = shard.index.Find(h, [&](uint64_t l) { return l == location; });
     if (slot == HashIndex::kNotFound) continue;  // replaced, deleted or flushed: already dead
-    const uint32_t exptime = LoadExptime(item);
-    const bool fetched = shard.index.HasBits(slot, shard.index.fetched_bit());
-    ClassStats& cls = ClassOfLocked(shard, item);
-    if (exptime != 0 && exptime <= now) {
-      reclaimed_.fetch_add(1, std::memory_order_relaxed);
-      ++cls.reclaimed;
-      if (!fetched) {
-        expired_unfetched_.fetch_add(1, std::memory_order_relaxed);
-        ++cls.expired_unfetched;
-      }
-      RemoveItemLocked(shard, location, item);
-      shard.index.EraseAt(slot);
+    if (!KeepIfReadLocked(shard, slot, location, item, now)) continue;
+    // Recently read: slide it to the front, storing the CAS it had (its new location would
+    // derive another), with its access bit cleared so it must earn the next round. It may
+    // only move left over bytes already processed: its new header must end before its old one
+    // did, so no unprocessed item is overwritten.
+    const ItemFields f{item.key, item.value_len, item.flags, LoadExptime(item),
+                       CasOf(item, location)};
+    const uint32_t header = static_cast<uint32_t>(EncodedHeaderSize(f));
+    const uint32_t body = static_cast<uint32_t>(item.key.size()) + item.value_len;
+    if (kept + header + body + pinned_bytes > keep_limit) {
+      EvictLocked(shard, slot, location, item, now);
       continue;
     }
-    if (shard.index.HasBits(slot, shard.index.accessed_bit())) {
-      // Recently read: slide it to the front, storing the CAS it had (its new location would
-      // derive another), with its access bit cleared so it must earn the next round. It may
-      // only move left over bytes already processed: its new header must end before its old one
-      // did, so no unprocessed item is overwritten.
-      const ItemFields f{item.key, item.value_len, item.flags, exptime, CasOf(item, location)};
-      const uint32_t header = static_cast<uint32_t>(EncodedHeaderSize(f));
-      const uint32_t body = static_cast<uint32_t>(item.key.size()) + item.value_len;
-      if (kept + header + body + pinned_bytes <= keep_limit) {
-        if (kept + header <= item_off + item.header_len) {
-          uint8_t* dst = pool_.At(start + kept);
-          std::memmove(dst + header, item.key.data(), body);
-          EncodeHeader(f, dst);
-          shard.index.SetLocation(slot, start + kept, shard.index.fetched_bit());
-          AccountLocked(shard, location, static_cast<int64_t>(header + body) - size);
-          kept += header + body;
-        } else {
-          // No room to grow it here (nothing before it was dropped): leave it in place for
-          // now, pad the few bytes before it so the segment stays scannable, and copy it
-          // behind everything else once the scan is done.
-          std::memset(pool_.At(start + kept), kPadByte, item_off - kept);
-          pinned_.push_back(item_off);
-          pinned_bytes += header + body;
-          kept = item_off + size;
-        }
-        continue;
-      }
+    if (kept + header <= item_off + item.header_len) {
+      uint8_t* dst = pool_.At(start + kept);
+      std::memmove(dst + header, item.key.data(), body);
+      EncodeHeader(f, dst);
+      shard.index.SetLocation(slot, start + kept, MovedBits(shard));
+      AccountLocked(shard, location, static_cast<int64_t>(header + body) - size);
+      kept += header + body;
+    } else {
+      // No room to grow it here (nothing before it was dropped): leave it in place for now, pad
+      // the few bytes before it so the segment stays scannable, and copy it behind everything
+      // else once the scan is done.
+      std::memset(pool_.At(start + kept), kPadByte, item_off - kept);
+      pinned_.push_back(item_off);
+      pinned_bytes += header + body;
+      kept = item_off + size;
     }
-    evictions_.fetch_add(1, std::memory_order_relaxed);
-    CountEvictionLocked(cls, item, location, now, fetched);
-    if (!fetched) {
-      evicted_unfetched_.fetch_add(1, std::memory_order_relaxed);
-      ++cls.evicted_unfetched;
-    }
-    RemoveItemLocked(shard, location, item);
-    shard.index.EraseAt(slot);
   }
   // Pinned items are still intact at their old offsets (everything slid went behind them); copy
   // each behind the kept ones with its CAS stored. Their old bytes become dead.
@@ -169,21 +275,12 @@ uint32_t Store::Compact(SegmentPool::Sealed victim, size_t keep_limit, uint32_t 
                        CasOf(item, location)};
     const uint32_t new_size = static_cast<uint32_t>(EncodedSize(f));
     if (kept + new_size > pool_.segment_size()) {
-      evictions_.fetch_add(1, std::memory_order_relaxed);
-      const bool fetched = shard.index.HasBits(slot, shard.index.fetched_bit());
-      ClassStats& cls = ClassOfLocked(shard, item);
-      CountEvictionLocked(cls, item, location, now, fetched);
-      if (!fetched) {
-        evicted_unfetched_.fetch_add(1, std::memory_order_relaxed);
-        ++cls.evicted_unfetched;
-      }
-      RemoveItemLocked(shard, location, item);
-      shard.index.EraseAt(slot);
+      EvictLocked(shard, slot, location, item, now);
       continue;
     }
     uint8_t* p = EncodeHeaderAndKey(f, pool_.At(start + kept));
     std::memcpy(p, item.value(), item.value_len);
-    shard.index.SetLocation(slot, start + kept, shard.index.fetched_bit());
+    shard.index.SetLocation(slot, start + kept, MovedBits(shard));
     AccountLocked(shard, location,
                   static_cast<int64_t>(new_size) - static_cast<int64_t>(item.total_size()));
     kept += new_size;

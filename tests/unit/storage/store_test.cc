@@ -212,6 +212,67 @@ TEST(StoreEviction, KeptItemsKeepTheirCas) {
   EXPECT_EQ(alive, 50);
 }
 
+// Items read while new move to the main queue, which only a flow of other read items turns
+// over: a flood of writes that are never read (a scan, or the sets after misses of a skewed
+// load) passes through probation and leaves them alone, CAS, stale mark and all. A plain
+// second-chance FIFO would drop them on its second pass over the cache.
+TEST(StoreEviction, ReadItemsSurviveAFloodOfUnreadWrites) {
+  Store store(SmallConfig(size_t{1} << 20));
+  Store::Writer w(store);
+  const std::string value(100, 'v');
+  std::vector<uint64_t> cas(50);
+  for (int i = 0; i < 50; ++i) {
+    store.Put(w, StoreMode::kSet, "hot" + std::to_string(i), value, 0, 0, 0, 10);
+  }
+  ASSERT_EQ(store.Invalidate(w, "hot0", 0, false, 0, 10), Outcome::kStored);
+  for (int i = 0; i < 50; ++i) {
+    store.Get("hot" + std::to_string(i), 10, [&](const ItemView& v) { cas[i] = v.cas; });
+  }
+  for (int j = 0; j < 40000; ++j) {  // ~4.5 MB through a 1 MiB budget
+    store.Put(w, StoreMode::kSet, "cold" + std::to_string(j), value, 0, 0, 0, 10);
+  }
+  ASSERT_GT(store.Stats().evictions, 30000u);
+  for (int i = 0; i < 50; ++i) {
+    bool stale = false;
+    ASSERT_EQ(store.Peek("hot" + std::to_string(i), 10,
+                         [&](const ItemView& v) {
+                           EXPECT_EQ(v.cas, cas[i]) << i;
+                           stale = v.stale;
+                         }),
+              ReadStatus::kHit)
+        << i;
+    EXPECT_EQ(stale, i == 0) << i;
+  }
+}
+
+// The main queue is not a freezer: items read once and never again make way for newer items
+// that keep being read.
+TEST(StoreEviction, MainQueueTurnsOverForNewlyReadItems) {
+  Store store(SmallConfig(size_t{1} << 20));
+  Store::Writer w(store);
+  const std::string value(100, 'v');
+  for (int i = 0; i < 50; ++i) {
+    store.Put(w, StoreMode::kSet, "old" + std::to_string(i), value, 0, 0, 0, 10);
+    store.Get("old" + std::to_string(i), 10, [](const ItemView&) {});
+  }
+  for (int j = 0; j < 40000; ++j) {
+    const std::string key = "new" + std::to_string(j);
+    store.Put(w, StoreMode::kSet, key, value, 0, 0, 0, 10);
+    store.Get(key, 10, [](const ItemView&) {});
+  }
+  int old_alive = 0;
+  for (int i = 0; i < 50; ++i) {
+    old_alive +=
+        store.Peek("old" + std::to_string(i), 10, [](const ItemView&) {}) == ReadStatus::kHit;
+  }
+  EXPECT_EQ(old_alive, 0);
+  int recent = 0;
+  for (int j = 40000 - 100; j < 40000; ++j) {
+    recent += store.Peek("new" + std::to_string(j), 10, [](const ItemView&) {}) == ReadStatus::kHit;
+  }
+  EXPECT_EQ(recent, 100);
+}
+
 // Dead items of sizes that are not multiples of 8 before runs of read items leave gaps when the
 // kept items grow by their stored CAS; compacting such a segment again must still find every item
 // (the index never keeps entries eviction cannot see).
