@@ -30,6 +30,7 @@ class HashIndex {
   uint64_t stale_bit() const { return (loc_mask_ + 1) << 2; }
   uint64_t token_bit() const { return (loc_mask_ + 1) << 3; }
   void SetBits(size_t slot, uint64_t bits) { table_[slot] |= bits; }
+  void ClearBits(size_t slot, uint64_t bits) { table_[slot] &= ~bits; }
   bool HasBits(size_t slot, uint64_t bits) const { return (table_[slot] & bits) == bits; }
 
   // Calls matches(location) for each entry whose stored hash bits equal `hash`'s, in probe order,

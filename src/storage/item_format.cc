@@ -3,7 +3,7 @@
 namespace cachet::storage {
 namespace {
 
-size_t VarintSize(uint32_t v) {
+size_t VarintSize(uint64_t v) {
   size_t n = 1;
   while (v >= 0x80) {
     v >>= 7;
@@ -12,7 +12,7 @@ size_t VarintSize(uint32_t v) {
   return n;
 }
 
-uint8_t* PutVarint(uint8_t* p, uint32_t v) {
+uint8_t* PutVarint(uint8_t* p, uint64_t v) {
   while (v >= 0x80) {
     *p++ = static_cast<uint8_t>(v | 0x80);
     v >>= 7;
@@ -33,13 +33,25 @@ const uint8_t* GetVarint(const uint8_t* p, uint32_t* out) {
   return p;
 }
 
+const uint8_t* GetVarint64(const uint8_t* p, uint64_t* out) {
+  uint64_t v = 0;
+  int shift = 0;
+  while (*p & 0x80) {
+    v |= static_cast<uint64_t>(*p++ & 0x7f) << shift;
+    shift += 7;
+  }
+  v |= static_cast<uint64_t>(*p++) << shift;
+  *out = v;
+  return p;
+}
+
 }  // namespace
 
 size_t EncodedHeaderSize(const ItemFields& f) {
   size_t n = 2 + VarintSize(f.value_len);
   if (f.flags != 0) n += VarintSize(f.flags);
   if (f.exptime != 0) n += sizeof(uint32_t);
-  if (f.cas != 0) n += sizeof(uint64_t);
+  if (f.cas != 0) n += VarintSize(f.cas);
   return n;
 }
 
@@ -57,10 +69,7 @@ uint8_t* EncodeHeader(const ItemFields& f, uint8_t* dst) {
     std::memcpy(p, &f.exptime, sizeof(f.exptime));
     p += sizeof(f.exptime);
   }
-  if (f.cas != 0) {
-    std::memcpy(p, &f.cas, sizeof(f.cas));
-    p += sizeof(f.cas);
-  }
+  if (f.cas != 0) p = PutVarint(p, f.cas);
   return p;
 }
 
@@ -81,10 +90,7 @@ ItemRef DecodeItem(uint8_t* p) {
     r.exptime_offset = static_cast<uint32_t>(q - p);
     q += sizeof(uint32_t);
   }
-  if (r.meta & item_meta::kHasCas) {
-    std::memcpy(&r.stored_cas, q, sizeof(r.stored_cas));
-    q += sizeof(r.stored_cas);
-  }
+  if (r.meta & item_meta::kHasCas) q = GetVarint64(q, &r.stored_cas);
   r.header_len = static_cast<uint32_t>(q - p);
   r.key = std::string_view(reinterpret_cast<const char*>(q), key_len);
   return r;

@@ -1,12 +1,14 @@
 #pragma once
 // The byte layout of one item inside a segment. Items are packed back to back with no padding:
 //
-//   meta:u8  key_len:u8  value_len:varint  [flags:varint]  [exptime:u32le]  [cas:u64le]  key  value
+//   meta:u8  key_len:u8  value_len:varint  [flags:varint]  [exptime:u32le]  [cas:varint]  key value
 //
 // `flags` is present only when non-zero and `exptime` only when the item expires, so a small item
 // without either carries 3 bytes of header. CAS is normally not stored: it is derived from where
 // the item was written (see segment_pool.h). Only a version that moves without changing (touch
-// adding an exptime field, eviction keeping a recently read item) stores the CAS it had.
+// adding an exptime field, eviction moving a recently read item) stores the CAS it had, as a
+// varint: a CAS is (segment epoch << log2(segment size)) | offset, so with 1 MiB segments it
+// takes 5 bytes for the first 32 GiB ever written, 6 up to 4 TiB, 7 up to 512 TiB.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -24,7 +26,7 @@ inline constexpr uint8_t kHasCas = 1u << 2;
 // item's meta byte has its high bits set.
 inline constexpr uint8_t kPadByte = 0xff;
 
-inline constexpr size_t kMaxItemHeader = 1 + 1 + 5 + 5 + 4 + 8;
+inline constexpr size_t kMaxItemHeader = 1 + 1 + 5 + 5 + 4 + 10;
 inline constexpr size_t kMaxKeyLength = 250;
 
 struct ItemFields {

@@ -1,6 +1,6 @@
 #pragma once
 // The item store: a log-structured arena of segments (segment_pool.h) indexed by a sharded hash
-// index (hash_index.h). Density comes from a 3-16 byte item header, an 8-byte index entry and a
+// index (hash_index.h). Density comes from a 3-26 byte item header, an 8-byte index entry and a
 // CAS derived from the write location; see docs/design/storage.md.
 //
 // Ownership and threading:
@@ -340,6 +340,7 @@ class Store {
   // written or last kept (expired: reclaimed; otherwise evicted). True when it stays.
   bool KeepIfReadLocked(Shard& shard, size_t slot, uint64_t location, const ItemRef& item,
                         uint32_t now);
+  void ReclaimLocked(Shard& shard, size_t slot, uint64_t location, const ItemRef& item);
   void EvictLocked(Shard& shard, size_t slot, uint64_t location, const ItemRef& item, uint32_t now);
   // The state bits a moved item keeps: all but `accessed`, which it must earn again.
   uint64_t MovedBits(const Shard& shard) const {

@@ -113,32 +113,39 @@ void Store::Drain(SegmentPool::Sealed victim, uint32_t now) {
     Shard& shard = ShardFor(h);
     // Read: it moves to the main queue with its CAS stored (a new location would derive
     // another). Room is found without the shard lock (finding it may compact other segments),
-    // so the item is looked up again afterwards.
+    // so the item is looked up again afterwards. Its access bit is cleared now, so that a read
+    // in between still counts for its next pass; room is reserved for an exptime field if it
+    // has one, which a touch in between may set.
     size_t moved_size;
     {
       std::lock_guard lock(shard.mu);
       const size_t slot = shard.index.Find(h, [&](uint64_t l) { return l == location; });
       if (slot == HashIndex::kNotFound) continue;  // replaced, deleted or flushed: already dead
       if (!KeepIfReadLocked(shard, slot, location, item, now)) continue;
-      moved_size = EncodedSize(ItemFields{item.key, item.value_len, item.flags, LoadExptime(item),
-                                          CasOf(item, location)});
+      shard.index.ClearBits(slot, shard.index.accessed_bit());
+      moved_size =
+          EncodedSize(ItemFields{item.key, item.value_len, item.flags,
+                                 item.exptime_offset != 0 ? 1u : 0u, CasOf(item, location)});
     }
     const uint64_t dst = ReserveMain(moved_size, now);
     std::lock_guard lock(shard.mu);
     const size_t slot = shard.index.Find(h, [&](uint64_t l) { return l == location; });
     if (slot == HashIndex::kNotFound) continue;  // replaced or deleted meanwhile
-    // The exptime may have been touched in place meanwhile; the size cannot have grown (an
-    // item without an exptime field is touched by a rewrite, which moves it elsewhere).
-    const ItemFields f{item.key, item.value_len, item.flags, LoadExptime(item),
-                       CasOf(item, location)};
+    const uint32_t exptime = LoadExptime(item);
+    if (exptime != 0 && exptime <= now) {  // touched into the past meanwhile
+      ReclaimLocked(shard, slot, location, item);
+      continue;
+    }
+    const ItemFields f{item.key, item.value_len, item.flags, exptime, CasOf(item, location)};
     const size_t new_size = EncodedSize(f);
-    if (dst == 0 || new_size > moved_size) {
+    if (dst == 0) {
       EvictLocked(shard, slot, location, item, now);
       continue;
     }
     uint8_t* p = EncodeHeaderAndKey(f, pool_.At(dst));
     std::memcpy(p, item.value(), item.value_len);
-    shard.index.SetLocation(slot, dst, MovedBits(shard));
+    // Every state bit as it is now, a read since the access bit was cleared included.
+    shard.index.SetLocation(slot, dst, MovedBits(shard) | shard.index.accessed_bit());
     AccountLocked(shard, location, -static_cast<int64_t>(size));
     AccountLocked(shard, dst, static_cast<int64_t>(new_size));
     Commit(main_tail_, new_size);
@@ -179,21 +186,24 @@ bool Store::KeepIfReadLocked(Shard& shard, size_t slot, uint64_t location, const
                              uint32_t now) {
   const uint32_t exptime = LoadExptime(item);
   if (exptime != 0 && exptime <= now) {
-    const bool fetched = shard.index.HasBits(slot, shard.index.fetched_bit());
-    ClassStats& cls = ClassOfLocked(shard, item);
-    reclaimed_.fetch_add(1, std::memory_order_relaxed);
-    ++cls.reclaimed;
-    if (!fetched) {
-      expired_unfetched_.fetch_add(1, std::memory_order_relaxed);
-      ++cls.expired_unfetched;
-    }
-    RemoveItemLocked(shard, location, item);
-    shard.index.EraseAt(slot);
+    ReclaimLocked(shard, slot, location, item);
     return false;
   }
   if (shard.index.HasBits(slot, shard.index.accessed_bit())) return true;
   EvictLocked(shard, slot, location, item, now);
   return false;
+}
+
+void Store::ReclaimLocked(Shard& shard, size_t slot, uint64_t location, const ItemRef& item) {
+  ClassStats& cls = ClassOfLocked(shard, item);
+  reclaimed_.fetch_add(1, std::memory_order_relaxed);
+  ++cls.reclaimed;
+  if (!shard.index.HasBits(slot, shard.index.fetched_bit())) {
+    expired_unfetched_.fetch_add(1, std::memory_order_relaxed);
+    ++cls.expired_unfetched;
+  }
+  RemoveItemLocked(shard, location, item);
+  shard.index.EraseAt(slot);
 }
 
 void Store::EvictLocked(Shard& shard, size_t slot, uint64_t location, const ItemRef& item,

@@ -29,17 +29,31 @@ MAX_PAYLOAD = MAX_DATAGRAM - HEADER.size  # 1392
 
 
 def free_udp_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A port free for UDP and for TCP (-U alone also sets the TCP port, and a UDP port the
+    kernel picks may be some connection's local TCP port)."""
+    for _ in range(100):
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind(("127.0.0.1", 0))
+        port = u.getsockname()[1]
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            t.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            t.close()
+            u.close()
+    raise RuntimeError("no port free for both UDP and TCP")
 
 
 @pytest.fixture(scope="module")
 def udp_server(module_server_factory):
     port = free_udp_port()
-    s = module_server_factory("-U", str(port))
+    # One worker: every thread reads the shared UDP socket (as in memcached), so with several a
+    # later datagram may be served before an earlier one; tests that probe for "no reply yet"
+    # need them served in order.
+    s = module_server_factory("-U", str(port), "-t", "1")
     s.udp_port = port
     return s
 

@@ -30,5 +30,27 @@ TEST(ItemFormat, RoundTripsAndStaysSmall) {
   }
 }
 
+// A stored CAS is a varint: small for the CASes a server hands out, and any 64-bit value
+// round-trips.
+TEST(ItemFormat, StoredCasRoundTrips) {
+  struct C {
+    uint64_t cas;
+    size_t cas_bytes;
+  };
+  for (const C& c : {C{1, 1}, C{(uint64_t{1234} << 20) | 4567, 5}, C{uint64_t{1} << 35, 6},
+                     C{~uint64_t{0}, 10}}) {
+    const ItemFields f{"k", 7, 3, 99, c.cas};
+    EXPECT_EQ(EncodedHeaderSize(f), 2 + 1 + 1 + 4 + c.cas_bytes) << c.cas;
+    std::vector<uint8_t> buf(EncodedSize(f));
+    EncodeHeaderAndKey(f, buf.data());
+    const ItemRef r = DecodeItem(buf.data());
+    EXPECT_EQ(r.stored_cas, c.cas);
+    EXPECT_EQ(r.key, "k");
+    EXPECT_EQ(r.value_len, 7u);
+    EXPECT_EQ(r.flags, 3u);
+    EXPECT_EQ(LoadExptime(r), 99u);
+  }
+}
+
 }  // namespace
 }  // namespace cachet::storage
