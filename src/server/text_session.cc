@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "common/numbers.h"
+#include "protocol/key_lookahead.h"
 #include "protocol/text_parser.h"
 #include "protocol/text_reply.h"
 #include "server/general_stats.h"
@@ -73,6 +74,7 @@ std::string_view CommandName(TextCommand c) {
 TextSession::Action TextSession::Process(ByteBuffer& in, ByteBuffer& out) {
   input_wanted_ = 0;
   batch_commands_ = 0;
+  prefetched_until_ = 0;
   yielded_ = false;
   server_.RunPendingFlush(server_.time().Now());
   while (true) {
@@ -87,6 +89,12 @@ TextSession::Action TextSession::Process(ByteBuffer& in, ByteBuffer& out) {
       worker_.stats.conn_yields.Add();
       yielded_ = true;
       return Action::kContinue;
+    }
+
+    // Pipelined requests and multigets: start fetching the next keys' index slots and items
+    // together, so their cache misses overlap instead of each request waiting for its own.
+    if (batch_commands_ >= prefetched_until_) {
+      prefetched_until_ = batch_commands_ + std::max<size_t>(1, PrefetchAhead(in.readable()));
     }
 
     TextRequest req;
@@ -152,6 +160,16 @@ TextSession::Action TextSession::Process(ByteBuffer& in, ByteBuffer& out) {
     if (step == Step::kClose) return Action::kClose;
     if (step == Step::kWatch) return Action::kWatch;  // what follows is ignored, as memcached
   }
+}
+
+size_t TextSession::PrefetchAhead(std::string_view input) const {
+  std::string_view keys[storage::Store::kMaxPrefetch];
+  size_t n = 0;
+  const size_t requests = protocol::LookAheadKeys(input, storage::Store::kMaxPrefetch,
+                                                  [&](std::string_view k) { keys[n++] = k; });
+  // A single key gains nothing: its own lookup is as early as the prefetch would be.
+  if (n >= 2) server_.store().Prefetch(keys, n);
+  return requests;
 }
 
 bool TextSession::TooLarge(const TextRequest& req) const {

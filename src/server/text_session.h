@@ -70,6 +70,9 @@ class TextSession {
   // Starts discarding the data block of a storage command that is refused before its data.
   void RefuseTooLarge(const protocol::TextRequest& req);
   bool TooLarge(const protocol::TextRequest& req) const;
+  // Store::Prefetch for the keys of the next requests in `input`; returns how many requests
+  // that covered.
+  size_t PrefetchAhead(std::string_view input) const;
 
   ServerContext& server_;
   WorkerContext& worker_;
@@ -83,6 +86,7 @@ class TextSession {
   // Commands taken from the input in the current Process() call: like memcached, metadump and
   // watch must come first in what a client sent at once.
   size_t batch_commands_ = 0;
+  size_t prefetched_until_ = 0;  // batch_commands_ value up to which keys were prefetched
   std::vector<size_t>* marks_ = nullptr;
   bool yielded_ = false;
   uint32_t watch_kinds_ = 0;

@@ -14,7 +14,9 @@ HashIndex::HashIndex(int loc_bits, size_t initial_capacity)
     : loc_mask_((uint64_t{1} << loc_bits) - 1),
       hash_mask_(~((uint64_t{1} << (loc_bits + 4)) - 1)),
       capacity_(std::max<size_t>(initial_capacity, 8)),
-      table_(new uint64_t[capacity_]()) {}
+      table_(new uint64_t[capacity_]()),
+      hint_table_(table_.get()),
+      hint_capacity_(capacity_) {}
 
 void HashIndex::Insert(uint64_t hash, uint64_t location) {
   assert(location != 0 && (location & ~loc_mask_) == 0);
@@ -52,6 +54,8 @@ void HashIndex::Grow() {
   std::unique_ptr<uint64_t[]> old = std::move(table_);
   capacity_ = old_capacity + old_capacity / 4;
   table_.reset(new uint64_t[capacity_]());
+  hint_table_.store(table_.get(), std::memory_order_relaxed);
+  hint_capacity_.store(capacity_, std::memory_order_relaxed);
   for (size_t k = 0; k < old_capacity; ++k) {
     const uint64_t e = old[k];
     if (e == 0) continue;

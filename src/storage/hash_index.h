@@ -9,6 +9,7 @@
 // rather than in the item so that readers never write to segment memory. Location 0 is never
 // used, so 0 marks an empty slot. Not thread-safe: each Store shard owns one and guards it with
 // the shard lock.
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -45,6 +46,25 @@ class HashIndex {
     }
   }
 
+  // A hint for memory, callable without the shard lock: starts loading the slot where `hash`'s
+  // probe begins. It reads only atomics that Grow() updates, so a concurrent grow at worst makes
+  // it prefetch a useless (never dereferenced) address.
+  void PrefetchHome(uint64_t hash) const {
+    const uint64_t* table = hint_table_.load(std::memory_order_relaxed);
+    const size_t capacity = hint_capacity_.load(std::memory_order_relaxed);
+    __builtin_prefetch(table + HomeIn(hash & hash_mask_, capacity));
+  }
+  // The location of the first entry whose stored hash bits match, without comparing keys (0 if
+  // none): where the item probably is.
+  uint64_t FirstCandidate(uint64_t hash) const {
+    const uint64_t want = hash & hash_mask_;
+    for (size_t i = Home(want);; i = Next(i)) {
+      const uint64_t e = table_[i];
+      if (e == 0) return 0;
+      if ((e & hash_mask_) == want) return e & loc_mask_;
+    }
+  }
+
   void Insert(uint64_t hash, uint64_t location);
   // Points the entry at a new location; `keep_bits` says which access bits survive.
   void SetLocation(size_t slot, uint64_t location, uint64_t keep_bits) {
@@ -58,9 +78,10 @@ class HashIndex {
   size_t memory_bytes() const { return capacity_ * sizeof(uint64_t); }
 
  private:
-  size_t Home(uint64_t hash_bits) const {
-    return static_cast<size_t>((static_cast<unsigned __int128>(hash_bits) * capacity_) >> 64);
+  static size_t HomeIn(uint64_t hash_bits, size_t capacity) {
+    return static_cast<size_t>((static_cast<unsigned __int128>(hash_bits) * capacity) >> 64);
   }
+  size_t Home(uint64_t hash_bits) const { return HomeIn(hash_bits, capacity_); }
   size_t Next(size_t i) const { return i + 1 == capacity_ ? 0 : i + 1; }
   void Grow();
 
@@ -69,6 +90,8 @@ class HashIndex {
   size_t capacity_;
   size_t size_ = 0;
   std::unique_ptr<uint64_t[]> table_;
+  std::atomic<const uint64_t*> hint_table_;  // table_ and capacity_ for PrefetchHome()
+  std::atomic<size_t> hint_capacity_;
 };
 
 }  // namespace cachet::storage

@@ -38,6 +38,28 @@ Store::Writer::~Writer() { store_.RetireWriterSegment(*this); }
 
 uint64_t Store::Hash(std::string_view key) { return XXH3_64bits(key.data(), key.size()); }
 
+void Store::Prefetch(const std::string_view* keys, size_t n) const {
+  uint64_t hashes[kMaxPrefetch];
+  n = std::min(n, kMaxPrefetch);
+  for (size_t i = 0; i < n; ++i) {
+    hashes[i] = Hash(keys[i]);
+    ShardFor(hashes[i]).index.PrefetchHome(hashes[i]);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const Shard& shard = ShardFor(hashes[i]);
+    uint64_t location;
+    {
+      std::lock_guard lock(shard.mu);
+      location = shard.index.FirstCandidate(hashes[i]);
+    }
+    if (location == 0) continue;
+    // Header, key and the start of the value; a small item's value ends in the next line.
+    const uint8_t* item = pool_.At(location);
+    __builtin_prefetch(item);
+    __builtin_prefetch(item + 64);
+  }
+}
+
 Store::Found Store::FindLocked(Shard& shard, uint64_t hash, std::string_view key, uint32_t now,
                                bool* expired) {
   Found f;

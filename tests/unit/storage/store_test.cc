@@ -159,6 +159,19 @@ TEST_F(StoreTest, FlushDropsEverything) {
   EXPECT_EQ(Get("k5"), "again");
 }
 
+// Prefetch is only a hint: it changes no item, bit or counter, whatever the keys.
+TEST_F(StoreTest, PrefetchChangesNothing) {
+  ASSERT_EQ(Set("present", "value"), Outcome::kStored);
+  const std::string long_key(300, 'k');
+  const std::string_view keys[] = {"present", "missing", "", long_key, "present"};
+  store_.Prefetch(keys, 5);
+  bool fetched_before = true;
+  store_.Get("present", 10, [&](const ItemView& v) { fetched_before = v.fetched_before; });
+  EXPECT_FALSE(fetched_before);
+  EXPECT_EQ(Get("missing"), std::nullopt);
+  EXPECT_EQ(store_.Stats().curr_items, 1u);
+}
+
 TEST(StoreEviction, StaysWithinBudgetAndKeepsRecentAndHotItems) {
   const size_t limit = size_t{1} << 20;
   Store store(SmallConfig(limit));
