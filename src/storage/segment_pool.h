@@ -110,6 +110,8 @@ class SegmentPool {
   const size_t segment_count_;
   const int location_bits_;
   const size_t min_segments_;
+  static constexpr size_t kHugePage = size_t{2} << 20;
+  uint8_t* mapping_ = nullptr;  // what mmap returned; base_ is inside it
   uint8_t* base_ = nullptr;
   size_t mapped_bytes_ = 0;
   std::unique_ptr<std::atomic<uint64_t>[]> epochs_;

@@ -338,6 +338,9 @@ class Store {
   // Empties the victim: items read since they were written or last moved go to the main
   // queue's tail, the rest are dropped.
   void Drain(SegmentPool::Sealed victim, uint32_t now);
+  // Prefetches the index slot of the item at or after `off` in the segment at `start` (pad
+  // bytes skipped); returns the offset after it, or `used` at the end.
+  uint32_t PrefetchSlotAt(uint64_t start, uint32_t off, uint32_t used) const;
   // Room for `size` bytes at the main queue's tail (main_tail_ not advanced), or 0.
   uint64_t ReserveMain(size_t size, uint32_t now);
   // Drops the victim's items except recently read ones, which slide to its front while they fit

@@ -20,6 +20,9 @@ constexpr size_t kKeepPercent = 50;
 // The probation queue's share of the segments (sealed ones; writers' open segments come on top).
 constexpr size_t kProbationPercent = 10;
 constexpr int kMaxAcquireAttempts = 64;
+// Eviction walks a segment in order but meets the items' index slots at random: it keeps this
+// many items ahead of itself with their slots prefetched, so the cache misses overlap.
+constexpr int kSlotLookahead = 8;
 using Queue = SegmentPool::Queue;
 }  // namespace
 
@@ -97,8 +100,21 @@ std::optional<SegmentPool::Sealed> Store::TakeVictim() {
   return victim;
 }
 
+uint32_t Store::PrefetchSlotAt(uint64_t start, uint32_t off, uint32_t used) const {
+  while (off < used && *pool_.At(start + off) == kPadByte) ++off;
+  if (off >= used) return used;
+  const ItemRef item = DecodeItem(pool_.At(start + off));
+  const uint32_t size = item.total_size();
+  if (size < 3 || size > used - off) return used;
+  const uint64_t h = Hash(item.key);
+  ShardFor(h).index.PrefetchHome(h);
+  return off + size;
+}
+
 void Store::Drain(SegmentPool::Sealed victim, uint32_t now) {
   const uint64_t start = pool_.SegmentStart(victim.segment);
+  uint32_t ahead = 0;
+  for (int i = 0; i < kSlotLookahead; ++i) ahead = PrefetchSlotAt(start, ahead, victim.used);
   for (uint32_t off = 0; off < victim.used;) {
     const uint64_t location = start + off;
     if (*pool_.At(location) == kPadByte) {
@@ -109,6 +125,7 @@ void Store::Drain(SegmentPool::Sealed victim, uint32_t now) {
     const uint32_t size = item.total_size();
     if (size < 3 || size > victim.used - off) break;  // cannot happen: the format is ours
     off += size;
+    ahead = PrefetchSlotAt(start, std::max(ahead, off), victim.used);
     const uint64_t h = Hash(item.key);
     Shard& shard = ShardFor(h);
     // Read: it moves to the main queue with its CAS stored (a new location would derive
@@ -225,6 +242,9 @@ uint32_t Store::Compact(SegmentPool::Sealed victim, size_t keep_limit, uint32_t 
   uint32_t kept = 0;
   uint32_t pinned_bytes = 0;
   pinned_.clear();
+  // Looking ahead is safe: sliding only ever writes over bytes already processed.
+  uint32_t ahead = 0;
+  for (int i = 0; i < kSlotLookahead; ++i) ahead = PrefetchSlotAt(start, ahead, victim.used);
   for (uint32_t off = 0; off < victim.used;) {
     const uint32_t item_off = off;
     const uint64_t location = start + off;
@@ -236,6 +256,7 @@ uint32_t Store::Compact(SegmentPool::Sealed victim, size_t keep_limit, uint32_t 
     const uint32_t size = item.total_size();
     if (size < 3 || size > victim.used - off) break;  // cannot happen: the format is ours
     off += size;
+    ahead = PrefetchSlotAt(start, std::max(ahead, off), victim.used);
     const uint64_t h = Hash(item.key);
     Shard& shard = ShardFor(h);
     std::lock_guard lock(shard.mu);
