@@ -3,6 +3,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "common/numbers.h"
@@ -14,9 +15,10 @@ using common::Outcome;
 namespace {
 bool Expired(uint32_t exptime, uint32_t now) { return exptime != 0 && exptime <= now; }
 // An upper bound of a rewrite of `old` with value_len bytes: room for an exptime field and a
-// stored CAS whether or not the new version has them.
+// stored CAS whether or not the new version has them. The CAS is a varint: the placeholder must
+// be the largest (10 bytes), as any real CAS takes 3 or more.
 size_t RewriteBound(std::string_view key, const ItemRef& old, uint32_t value_len) {
-  return EncodedSize({key, value_len, old.flags, /*exptime=*/1, /*cas=*/1});
+  return EncodedSize({key, value_len, old.flags, /*exptime=*/1, /*cas=*/~uint64_t{0}});
 }
 // A read-modify-write needs another round only when its space guess was too small; the guess
 // doubles up to a segment, so a few rounds always suffice.
@@ -283,6 +285,9 @@ Outcome Store::ReadModifyWrite(Writer& w, std::string_view key, uint32_t now, Rm
         continue;
       }
       written = build(f.item, old_cas, pool_.At(location));
+      // Past the planned bound lie another item's bytes: a broken bound is a bug to stop at,
+      // not to carry on from.
+      if (written > size) std::abort();
       const HashIndex& ix = shard.index;
       if (kind.outgrew != nullptr) kind.same_version = !*kind.outgrew;
       const uint64_t keep_bits =

@@ -159,6 +159,33 @@ TEST_F(StoreTest, FlushDropsEverything) {
   EXPECT_EQ(Get("k5"), "again");
 }
 
+// A touch of an item without an exptime field rewrites it with one and with its CAS stored; the
+// space planned for that must cover the largest CAS (a varint), or the copy runs past its room.
+// Epochs are advanced first so CASes are several bytes long.
+TEST(StoreRewrite, TouchRewritesStayWithinTheirRoom) {
+  Store store(SmallConfig(size_t{1} << 20));
+  Store::Writer w(store);
+  for (int i = 0; i < 3000; ++i) {  // ~600 segments of 64 KiB handed out
+    store.Put(w, StoreMode::kSet, "fill" + std::to_string(i % 100), std::string(12000, 'f'), 0, 0,
+              0, 10);
+  }
+  for (uint32_t len : {0u, 1u, 60u, 70u, 80u, 90u, 500u, 5000u, 30000u}) {
+    const std::string key = "t" + std::to_string(len);
+    const std::string value(len, 'v');
+    ASSERT_EQ(store.Put(w, StoreMode::kSet, key, value, 7, 0, 0, 10), Outcome::kStored);
+    uint64_t cas = 0;
+    store.Get(key, 10, [&](const ItemView& v) { cas = v.cas; });
+    ASSERT_GE(cas, uint64_t{1} << 21) << "a CAS this small takes fewer than 4 varint bytes";
+    ASSERT_EQ(store.Touch(w, key, 1000, 10), Outcome::kTouched) << len;
+    store.Get(key, 10, [&](const ItemView& v) {
+      EXPECT_EQ(v.value, value);
+      EXPECT_EQ(v.cas, cas);
+      EXPECT_EQ(v.exptime, 1000u);
+      EXPECT_EQ(v.flags, 7u);
+    });
+  }
+}
+
 // Prefetch is only a hint: it changes no item, bit or counter, whatever the keys.
 TEST_F(StoreTest, PrefetchChangesNothing) {
   ASSERT_EQ(Set("present", "value"), Outcome::kStored);
