@@ -1,6 +1,7 @@
 // Random operations against a model: under eviction a key may be missing, but a hit must always
-// be the latest value written (never an older version or another key's), and the index must
-// hold exactly the items that can be read.
+// be the latest value written (never an older version or another key's), its CAS must not change
+// while nobody writes it (eviction moves and touches keep it), and the index must hold exactly
+// the items that can be read.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -27,6 +28,7 @@ TEST_P(StoreModelTest, HitsAreAlwaysTheLatestVersion) {
   Store::Writer w(store);
   std::mt19937 rng(static_cast<unsigned>(GetParam()));
   std::map<std::string, std::string> model;  // latest value written (absent: deleted/never)
+  std::map<std::string, uint64_t> cas_seen;  // CAS read since the last write of the key
   const std::string filler(300, 'x');
   auto value_for = [&](const std::string& key, int version) {
     std::string v = key + "#" + std::to_string(version) + "#";
@@ -41,12 +43,18 @@ TEST_P(StoreModelTest, HitsAreAlwaysTheLatestVersion) {
       const std::string v = value_for(key, ++version);
       ASSERT_EQ(store.Put(w, StoreMode::kSet, key, v, 0, 0, 0, 10), Outcome::kStored);
       model[key] = v;
+      cas_seen.erase(key);
     } else if (op < 55) {
       const Outcome o = store.Put(w, StoreMode::kAppend, key, "+", 0, 0, 0, 10);
       if (o == Outcome::kStored) model[key] += "+";
-    } else if (op < 62) {
+      cas_seen.erase(key);
+    } else if (op < 60) {
       store.Delete(key, 10);
       model.erase(key);
+      cas_seen.erase(key);
+    } else if (op < 62) {
+      // A touch gives the item an exptime (rewriting it the first time) and keeps its CAS.
+      store.Touch(w, key, 1000000 + version, 10);
     } else if (op < 67) {
       // A cas with the CAS just read succeeds; a stale one fails.
       uint64_t cas = 0;
@@ -55,6 +63,7 @@ TEST_P(StoreModelTest, HitsAreAlwaysTheLatestVersion) {
         const std::string v = value_for(key, ++version);
         ASSERT_EQ(store.Put(w, StoreMode::kCas, key, v, 0, 0, cas, 10), Outcome::kStored);
         model[key] = v;
+        cas_seen.erase(key);
         ASSERT_EQ(store.Put(w, StoreMode::kCas, key, v, 0, 0, cas, 10), Outcome::kExists);
       }
     } else if (op < 70) {
@@ -65,6 +74,8 @@ TEST_P(StoreModelTest, HitsAreAlwaysTheLatestVersion) {
       store.Get(key, 10, [&](const ItemView& v) {
         ASSERT_NE(it, model.end()) << "deleted key " << key << " came back";
         ASSERT_EQ(v.value, it->second) << "stale or foreign value for " << key;
+        const auto [seen, first] = cas_seen.emplace(key, v.cas);
+        ASSERT_TRUE(first || seen->second == v.cas) << "CAS of " << key << " changed unwritten";
       });
     }
   }
