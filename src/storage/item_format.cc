@@ -21,26 +21,15 @@ uint8_t* PutVarint(uint8_t* p, uint64_t v) {
   return p;
 }
 
-const uint8_t* GetVarint(const uint8_t* p, uint32_t* out) {
-  uint32_t v = 0;
+template <typename T>
+const uint8_t* GetVarint(const uint8_t* p, T* out) {
+  T v = 0;
   int shift = 0;
   while (*p & 0x80) {
-    v |= static_cast<uint32_t>(*p++ & 0x7f) << shift;
+    v |= static_cast<T>(*p++ & 0x7f) << shift;
     shift += 7;
   }
-  v |= static_cast<uint32_t>(*p++) << shift;
-  *out = v;
-  return p;
-}
-
-const uint8_t* GetVarint64(const uint8_t* p, uint64_t* out) {
-  uint64_t v = 0;
-  int shift = 0;
-  while (*p & 0x80) {
-    v |= static_cast<uint64_t>(*p++ & 0x7f) << shift;
-    shift += 7;
-  }
-  v |= static_cast<uint64_t>(*p++) << shift;
+  v |= static_cast<T>(*p++) << shift;
   *out = v;
   return p;
 }
@@ -90,7 +79,7 @@ ItemRef DecodeItem(uint8_t* p) {
     r.exptime_offset = static_cast<uint32_t>(q - p);
     q += sizeof(uint32_t);
   }
-  if (r.meta & item_meta::kHasCas) q = GetVarint64(q, &r.stored_cas);
+  if (r.meta & item_meta::kHasCas) q = GetVarint(q, &r.stored_cas);
   r.header_len = static_cast<uint32_t>(q - p);
   r.key = std::string_view(reinterpret_cast<const char*>(q), key_len);
   return r;

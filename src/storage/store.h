@@ -338,6 +338,10 @@ class Store {
   // Empties the victim: items read since they were written or last moved go to the main
   // queue's tail, the rest are dropped.
   void Drain(SegmentPool::Sealed victim, uint32_t now);
+  // Calls fn(offset, location, item, size) for each item of a sealed segment in order, pad
+  // bytes skipped, with the index slots of the next few items prefetched.
+  template <typename Fn>
+  void ForEachItem(SegmentPool::Sealed victim, Fn&& fn);
   // Prefetches the index slot of the item at or after `off` in the segment at `start` (pad
   // bytes skipped); returns the offset after it, or `used` at the end.
   uint32_t PrefetchSlotAt(uint64_t start, uint32_t off, uint32_t used) const;

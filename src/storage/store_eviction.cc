@@ -111,21 +111,27 @@ uint32_t Store::PrefetchSlotAt(uint64_t start, uint32_t off, uint32_t used) cons
   return off + size;
 }
 
-void Store::Drain(SegmentPool::Sealed victim, uint32_t now) {
+template <typename Fn>
+void Store::ForEachItem(SegmentPool::Sealed victim, Fn&& fn) {
   const uint64_t start = pool_.SegmentStart(victim.segment);
   uint32_t ahead = 0;
   for (int i = 0; i < kSlotLookahead; ++i) ahead = PrefetchSlotAt(start, ahead, victim.used);
   for (uint32_t off = 0; off < victim.used;) {
-    const uint64_t location = start + off;
-    if (*pool_.At(location) == kPadByte) {
+    if (*pool_.At(start + off) == kPadByte) {
       ++off;
       continue;
     }
-    const ItemRef item = DecodeItem(pool_.At(location));
+    const ItemRef item = DecodeItem(pool_.At(start + off));
     const uint32_t size = item.total_size();
     if (size < 3 || size > victim.used - off) break;  // cannot happen: the format is ours
+    ahead = PrefetchSlotAt(start, std::max(ahead, off + size), victim.used);
+    fn(off, start + off, item, size);
     off += size;
-    ahead = PrefetchSlotAt(start, std::max(ahead, off), victim.used);
+  }
+}
+
+void Store::Drain(SegmentPool::Sealed victim, uint32_t now) {
+  ForEachItem(victim, [&](uint32_t, uint64_t location, const ItemRef& item, uint32_t size) {
     const uint64_t h = Hash(item.key);
     Shard& shard = ShardFor(h);
     // Read: it moves to the main queue with its CAS stored (a new location would derive
@@ -137,8 +143,8 @@ void Store::Drain(SegmentPool::Sealed victim, uint32_t now) {
     {
       std::lock_guard lock(shard.mu);
       const size_t slot = shard.index.Find(h, [&](uint64_t l) { return l == location; });
-      if (slot == HashIndex::kNotFound) continue;  // replaced, deleted or flushed: already dead
-      if (!KeepIfReadLocked(shard, slot, location, item, now)) continue;
+      if (slot == HashIndex::kNotFound) return;  // replaced, deleted or flushed: already dead
+      if (!KeepIfReadLocked(shard, slot, location, item, now)) return;
       shard.index.ClearBits(slot, shard.index.accessed_bit());
       moved_size =
           EncodedSize(ItemFields{item.key, item.value_len, item.flags,
@@ -147,17 +153,17 @@ void Store::Drain(SegmentPool::Sealed victim, uint32_t now) {
     const uint64_t dst = ReserveMain(moved_size, now);
     std::lock_guard lock(shard.mu);
     const size_t slot = shard.index.Find(h, [&](uint64_t l) { return l == location; });
-    if (slot == HashIndex::kNotFound) continue;  // replaced or deleted meanwhile
+    if (slot == HashIndex::kNotFound) return;  // replaced or deleted meanwhile
     const uint32_t exptime = LoadExptime(item);
     if (exptime != 0 && exptime <= now) {  // touched into the past meanwhile
       ReclaimLocked(shard, slot, location, item);
-      continue;
+      return;
     }
     const ItemFields f{item.key, item.value_len, item.flags, exptime, CasOf(item, location)};
     const size_t new_size = EncodedSize(f);
     if (dst == 0) {
       EvictLocked(shard, slot, location, item, now);
-      continue;
+      return;
     }
     uint8_t* p = EncodeHeaderAndKey(f, pool_.At(dst));
     std::memcpy(p, item.value(), item.value_len);
@@ -166,7 +172,7 @@ void Store::Drain(SegmentPool::Sealed victim, uint32_t now) {
     AccountLocked(shard, location, -static_cast<int64_t>(size));
     AccountLocked(shard, dst, static_cast<int64_t>(new_size));
     Commit(main_tail_, new_size);
-  }
+  });
 }
 
 uint64_t Store::ReserveMain(size_t size, uint32_t now) {
@@ -242,38 +248,26 @@ uint32_t Store::Compact(SegmentPool::Sealed victim, size_t keep_limit, uint32_t 
   uint32_t kept = 0;
   uint32_t pinned_bytes = 0;
   pinned_.clear();
-  // Looking ahead is safe: sliding only ever writes over bytes already processed.
-  uint32_t ahead = 0;
-  for (int i = 0; i < kSlotLookahead; ++i) ahead = PrefetchSlotAt(start, ahead, victim.used);
-  for (uint32_t off = 0; off < victim.used;) {
-    const uint32_t item_off = off;
-    const uint64_t location = start + off;
-    if (*pool_.At(location) == kPadByte) {
-      ++off;
-      continue;
-    }
-    const ItemRef item = DecodeItem(pool_.At(location));
-    const uint32_t size = item.total_size();
-    if (size < 3 || size > victim.used - off) break;  // cannot happen: the format is ours
-    off += size;
-    ahead = PrefetchSlotAt(start, std::max(ahead, off), victim.used);
+  // Walking (and looking ahead) is safe: sliding only ever writes over bytes already processed.
+  const auto visit = [&](uint32_t item_off, uint64_t location, const ItemRef& item, uint32_t size) {
     const uint64_t h = Hash(item.key);
     Shard& shard = ShardFor(h);
     std::lock_guard lock(shard.mu);
     const size_t slot = shard.index.Find(h, [&](uint64_t l) { return l == location; });
-    if (slot == HashIndex::kNotFound) continue;  // replaced, deleted or flushed: already dead
-    if (!KeepIfReadLocked(shard, slot, location, item, now)) continue;
-    // Recently read: slide it to the front, storing the CAS it had (its new location would
-    // derive another), with its access bit cleared so it must earn the next round. It may
-    // only move left over bytes already processed: its new header must end before its old one
-    // did, so no unprocessed item is overwritten.
+    // Not found: replaced, deleted or flushed, already dead.
+    if (slot == HashIndex::kNotFound) return;
+    if (!KeepIfReadLocked(shard, slot, location, item, now)) return;
+    // Recently read: slide it to the front, storing the CAS it had (its new location
+    // would derive another), with its access bit cleared so it must earn the next
+    // round. It may only move left over bytes already processed: its new header must
+    // end before its old one did, so no unprocessed item is overwritten.
     const ItemFields f{item.key, item.value_len, item.flags, LoadExptime(item),
                        CasOf(item, location)};
     const uint32_t header = static_cast<uint32_t>(EncodedHeaderSize(f));
     const uint32_t body = static_cast<uint32_t>(item.key.size()) + item.value_len;
     if (kept + header + body + pinned_bytes > keep_limit) {
       EvictLocked(shard, slot, location, item, now);
-      continue;
+      return;
     }
     if (kept + header <= item_off + item.header_len) {
       uint8_t* dst = pool_.At(start + kept);
@@ -283,15 +277,16 @@ uint32_t Store::Compact(SegmentPool::Sealed victim, size_t keep_limit, uint32_t 
       AccountLocked(shard, location, static_cast<int64_t>(header + body) - size);
       kept += header + body;
     } else {
-      // No room to grow it here (nothing before it was dropped): leave it in place for now, pad
-      // the few bytes before it so the segment stays scannable, and copy it behind everything
-      // else once the scan is done.
+      // No room to grow it here (nothing before it was dropped): leave it in place for
+      // now, pad the few bytes before it so the segment stays scannable, and copy it
+      // behind everything else once the scan is done.
       std::memset(pool_.At(start + kept), kPadByte, item_off - kept);
       pinned_.push_back(item_off);
       pinned_bytes += header + body;
       kept = item_off + size;
     }
-  }
+  };
+  ForEachItem(victim, visit);
   // Pinned items are still intact at their old offsets (everything slid went behind them); copy
   // each behind the kept ones with its CAS stored. Their old bytes become dead.
   for (const uint32_t item_off : pinned_) {
