@@ -54,17 +54,6 @@ class HashIndex {
     const size_t capacity = hint_capacity_.load(std::memory_order_relaxed);
     __builtin_prefetch(table + HomeIn(hash & hash_mask_, capacity));
   }
-  // The location of the first entry whose stored hash bits match, without comparing keys (0 if
-  // none): where the item probably is.
-  uint64_t FirstCandidate(uint64_t hash) const {
-    const uint64_t want = hash & hash_mask_;
-    for (size_t i = Home(want);; i = Next(i)) {
-      const uint64_t e = table_[i];
-      if (e == 0) return 0;
-      if ((e & hash_mask_) == want) return e & loc_mask_;
-    }
-  }
-
   void Insert(uint64_t hash, uint64_t location);
   // Points the entry at a new location; `keep_bits` says which access bits survive.
   void SetLocation(size_t slot, uint64_t location, uint64_t keep_bits) {

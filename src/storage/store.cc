@@ -49,10 +49,15 @@ void Store::Prefetch(const std::string_view* keys, size_t n) const {
   }
   for (size_t i = 0; i < n; ++i) {
     const Shard& shard = ShardFor(hashes[i]);
-    uint64_t location;
+    // The first entry whose stored hash bits match: where the item almost surely is (no key
+    // comparison, which would itself wait for the item).
+    uint64_t location = 0;
     {
       std::lock_guard lock(shard.mu);
-      location = shard.index.FirstCandidate(hashes[i]);
+      shard.index.Find(hashes[i], [&](uint64_t l) {
+        location = l;
+        return true;
+      });
     }
     if (location == 0) continue;
     // Header, key and the start of the value; a small item's value ends in the next line.
