@@ -4,7 +4,7 @@
 
 #include "common/base64.h"
 #include "common/numbers.h"
-#include "protocol/text_parser.h"
+#include "protocol/key_syntax.h"
 
 namespace cachet::protocol {
 namespace {

@@ -198,15 +198,6 @@ constexpr CommandName kCommands[] = {
 
 }  // namespace
 
-bool KeyIsValid(std::string_view key) {
-  if (key.empty() || key.size() > kMaxKeyLength) return false;
-  for (char c : key) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u == 0x7f) return false;
-  }
-  return true;
-}
-
 void ParseCommandLine(std::string_view line, TextRequest* req) {
   // Default- rather than value-initialised: `TextRequest{}` would zero and copy the whole ~1 KB
   // struct, key_storage included, for every request.

@@ -6,11 +6,11 @@
 #include <cstddef>
 #include <string_view>
 
+#include "protocol/key_syntax.h"
 #include "protocol/text_request.h"
 
 namespace cachet::protocol {
 
-inline constexpr size_t kMaxKeyLength = 250;
 inline constexpr size_t kMaxPlainLine = 2048;
 // memcached lets multiget lines grow without limit; cachet bounds them to keep memory bounded.
 inline constexpr size_t kMaxGetLine = size_t{2} << 20;
@@ -22,10 +22,6 @@ enum class ParseStatus : uint8_t {
   kBadDataChunk,  // data block not followed by CRLF; consumed covers line, data and 2 bytes
   kLineTooLong,   // no newline within the limit: the connection must be closed
 };
-
-// A key is 1..250 bytes without spaces or control characters. (memcached stores keys with
-// control characters; cachet refuses them, as its README documents.)
-bool KeyIsValid(std::string_view key);
 
 // Parses one request from the front of `input`. On kDone, kBadDataChunk and kNeedData,
 // *consumed is set (for kNeedData it is the line's length, for information only).

@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "common/numbers.h"
-#include "protocol/text_parser.h"
+#include "protocol/key_syntax.h"
 #include "server/general_stats.h"
 #include "server/stats_groups.h"
 

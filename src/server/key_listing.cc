@@ -2,47 +2,14 @@
 
 #include <cstdio>
 
+#include "protocol/uri_encode.h"
 #include "server/session_action.h"
 
 namespace cachet::server {
 namespace {
 constexpr size_t kItemsPerStep = 1024;  // bounds how long one step holds a shard lock
 constexpr size_t kStepsPerCall = 64;
-
-bool Unreserved(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '.' || c == '_' || c == '~';
-}
 }  // namespace
-
-namespace {
-// Encodes into p (room for 3 bytes per key byte); returns the length written.
-size_t UriEncode(char* p, std::string_view key) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  size_t n = 0;
-  for (char ch : key) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (Unreserved(c)) {
-      p[n++] = ch;
-    } else {
-      p[n++] = '%';
-      p[n++] = kHex[c >> 4];
-      p[n++] = kHex[c & 15];
-    }
-  }
-  return n;
-}
-}  // namespace
-
-void AppendUriEncoded(common::ByteBuffer& out, std::string_view key) {
-  out.Commit(UriEncode(out.Reserve(key.size() * 3), key));
-}
-
-void AppendUriEncoded(std::string& out, std::string_view key) {
-  const size_t old = out.size();
-  out.resize(old + key.size() * 3);
-  out.resize(old + UriEncode(out.data() + old, key));
-}
 
 void KeyListing::StartCacheDump(int size_class, uint64_t limit) {
   *this = KeyListing{};
@@ -78,7 +45,7 @@ bool KeyListing::Continue(ServerContext& server, common::ByteBuffer& out) {
       n = std::snprintf(buf, sizeof(buf), " [%u b; %llu s]\r\n", item.value_len, exp);
     } else {
       out.Append("key=");
-      AppendUriEncoded(out, item.key);
+      protocol::AppendUriEncoded(out, item.key);
       const long long exp = item.exptime == 0 ? -1 : static_cast<long long>(item.exptime + started);
       n = std::snprintf(buf, sizeof(buf), " exp=%lld la=%llu cas=%llu fetch=%s cls=%d size=%u\n",
                         exp, static_cast<unsigned long long>(item.written_at + started),

@@ -6,7 +6,6 @@
 // mark, so a huge cache costs bounded memory and never holds other clients up.
 #include <bitset>
 #include <cstdint>
-#include <string>
 #include <string_view>
 
 #include "common/byte_buffer.h"
@@ -41,10 +40,5 @@ class KeyListing {
   size_t shard_ = 0;
   size_t slot_ = 0;
 };
-
-// memcached's uriencode for metadump keys: unreserved characters (RFC 3986) stay, everything
-// else becomes %XX.
-void AppendUriEncoded(common::ByteBuffer& out, std::string_view key);
-void AppendUriEncoded(std::string& out, std::string_view key);
 
 }  // namespace cachet::server

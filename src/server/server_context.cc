@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <string>
 
-#include "server/key_listing.h"
+#include "protocol/uri_encode.h"
 
 namespace cachet::server {
 
@@ -52,7 +52,7 @@ bool ServerContext::EvictionWatcher::Wants() const {
 
 void ServerContext::EvictionWatcher::OnEvict(const storage::EvictedItem& item, uint32_t now) {
   std::string line = "type=eviction key=";
-  AppendUriEncoded(line, item.key);
+  protocol::AppendUriEncoded(line, item.key);
   char tail[128];
   const long long ttl = item.exptime == 0 ? -1 : static_cast<long long>(item.exptime) - now;
   const int n = std::snprintf(

@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <string>
 
-#include "server/key_listing.h"
+#include "protocol/uri_encode.h"
 #include "server/watch_sink.h"
 
 namespace cachet::server {
@@ -49,7 +49,7 @@ void WatchFetch(ServerContext& server, int cfd, std::string_view key, bool found
                 uint32_t flags) {
   if (!server.watch().Wants(kWatchFetchers)) return;
   std::string line = "type=item_get key=";
-  AppendUriEncoded(line, key);
+  protocol::AppendUriEncoded(line, key);
   char tail[96];
   const int n = std::snprintf(
       tail, sizeof(tail), " status=%s clsid=%d cfd=%d size=%zu", found ? "found" : "not_found",
@@ -64,7 +64,7 @@ void WatchStore(ServerContext& server, int cfd, std::string_view key, common::Ou
   const std::string_view status = StoreStatusName(outcome);
   const uint32_t now = server.time().Now();
   std::string line = "type=item_store key=";
-  AppendUriEncoded(line, key);
+  protocol::AppendUriEncoded(line, key);
   char tail[160];
   const int n = std::snprintf(
       tail, sizeof(tail), " status=%.*s cmd=%.*s ttl=%u clsid=%d cfd=%d size=%zu",
