@@ -519,9 +519,9 @@ FlagsResult ParseFlags(int argc, char** argv, server::Settings* s, int* exit_cod
     *exit_code = kExUsage;
     return FlagsResult::kExitError;
   }
-  // Items live in segments of max(1 MiB, -I) and each worker writes into its own, so a large -I
-  // needs memory for threads + 4 segments; refuse rather than silently exceed -m.
-  const size_t need = (static_cast<size_t>(s->threads) + 4) * s->item_size_max;
+  // A large -I makes segments that large: refuse an -m that cannot hold the store's minimum
+  // number of them rather than silently exceed it.
+  const size_t need = s->min_segments() * s->segment_size();
   if (s->item_size_max > (size_t{1} << 20) && s->memory_limit < need) {
     std::fprintf(stderr,
                  "cachet: -I %zuk with -t %d needs -m %zu or more (each thread writes into its "

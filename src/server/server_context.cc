@@ -3,7 +3,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -17,9 +16,8 @@ storage::StoreConfig StoreConfigFor(const Settings& s) {
   c.memory_limit = s.memory_limit;
   // A segment holds the largest item; memcached's per-item overhead exceeds ours, so an item
   // that passes its size check always fits.
-  c.segment_size = std::max<size_t>(size_t{1} << 20, s.item_size_max);
-  // Each writing thread holds one open segment; eviction needs sealed ones to take from.
-  c.min_segments = static_cast<size_t>(s.threads) + 4;
+  c.segment_size = s.segment_size();
+  c.min_segments = s.min_segments();
   c.evict = s.evict_to_free;
   // memcached's item_size_ok(): a 48-byte item header, the key's NUL, the data's CRLF and an
   // 8-byte CAS, plus 4 bytes for non-zero flags, must fit -I.

@@ -1,5 +1,6 @@
 #pragma once
 // Everything the command line sets, as one value built in app/ and passed down. No globals.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -80,6 +81,12 @@ struct Settings {
   std::string user;        // -u
   std::string port_file;   // MEMCACHED_PORT_FILENAME
   bool debugtime = false;  // test-only clock control (CACHET_DEBUGTIME=1)
+
+  // Items live in segments of max(1 MiB, -I). Each worker writes into a segment of its own and
+  // eviction needs sealed ones to take from, so the store keeps at least threads + 4 of them
+  // whatever -m says (and flags.cc refuses an -I whose segments -m cannot hold that many of).
+  size_t segment_size() const { return std::max(size_t{1} << 20, item_size_max); }
+  size_t min_segments() const { return static_cast<size_t>(threads) + 4; }
 
   // memcached's default is half its 1 MiB page, whatever -I (larger items are chained).
   size_t effective_slab_chunk_max() const {
