@@ -62,26 +62,6 @@ void AppendEchoFlags(ByteBuffer& out, const TextRequest& req) {
   }
 }
 
-// memcached's item size (ITEM_ntotal) and slab class for `me`, so tools see familiar numbers.
-size_t MemcachedItemSize(size_t key_len, uint32_t flags, size_t value_len) {
-  return 48 + 8 + key_len + 1 + value_len + 2 + (flags != 0 ? 4 : 0);
-}
-// memcached 1.6.18's default slab chunk sizes (-f 1.25 -n 48, 8-byte aligned); bigger items
-// are chunked and report the last class.
-constexpr size_t kSlabChunks[] = {96,     120,    152,    192,    240,    304,    384,   480,
-                                  600,    752,    944,    1184,   1480,   1856,   2320,  2904,
-                                  3632,   4544,   5680,   7104,   8880,   11104,  13880, 17352,
-                                  21696,  27120,  33904,  42384,  52984,  66232,  82792, 103496,
-                                  129376, 161720, 202152, 252696, 315872, 394840, 524288};
-unsigned MemcachedSlabClass(size_t size) {
-  unsigned cls = 1;
-  for (size_t chunk : kSlabChunks) {
-    if (size <= chunk) return cls;
-    ++cls;
-  }
-  return cls - 1;
-}
-
 }  // namespace
 
 void MetaCommands::Execute(const TextRequest& req, ByteBuffer& out) {
@@ -477,14 +457,16 @@ void MetaCommands::Debug(const TextRequest& req, ByteBuffer& out) {
           out.Append(req.key);
         }
         char line[160];
-        const size_t size = MemcachedItemSize(item.key.size(), item.flags, item.value.size());
+        // memcached's item size and slab class, by the rules `stats items` uses (-f, -n).
+        const storage::Store& store = server_.store();
+        const size_t size = store.size_rule().Size(item.key.size(), item.flags, item.value.size());
         const int n = std::snprintf(
-            line, sizeof(line), " exp=%lld la=%u cas=%llu fetch=%s cls=%u size=%zu\r\n",
+            line, sizeof(line), " exp=%lld la=%u cas=%llu fetch=%s cls=%d size=%zu\r\n",
             // memcached prints current - exptime: negative while the item lives.
             item.exptime == 0 ? -1LL : static_cast<long long>(now) - item.exptime,
             now > item.written_at ? now - item.written_at : 0,
             static_cast<unsigned long long>(item.cas), item.fetched_before ? "yes" : "no",
-            MemcachedSlabClass(size), size);
+            store.ClassOf(item.key.size(), item.flags, item.value.size()), size);
         out.Append(std::string_view(line, static_cast<size_t>(n)));
       });
   if (r.status != storage::ReadStatus::kHit) out.Append("EN\r\n");

@@ -9,13 +9,6 @@
 namespace cachet::server {
 namespace {
 
-int ClassOf(ServerContext& server, std::string_view key, size_t value_len, uint32_t flags) {
-  const storage::Store& store = server.store();
-  const storage::ItemSizeRule& rule = store.size_rule();
-  return store.size_classes().ClassOf(rule.fixed_overhead + key.size() + value_len +
-                                      (flags != 0 ? rule.flags_overhead : 0));
-}
-
 std::string_view StoreStatusName(common::Outcome o) {
   switch (o) {
     case common::Outcome::kStored:
@@ -53,7 +46,7 @@ void WatchFetch(ServerContext& server, int cfd, std::string_view key, bool found
   char tail[96];
   const int n = std::snprintf(
       tail, sizeof(tail), " status=%s clsid=%d cfd=%d size=%zu", found ? "found" : "not_found",
-      found ? ClassOf(server, key, value_len, flags) : 0, cfd, found ? value_len : 0);
+      found ? server.store().ClassOf(key.size(), flags, value_len) : 0, cfd, found ? value_len : 0);
   line.append(tail, static_cast<size_t>(n));
   server.watch().Emit(kWatchFetchers, line);
 }
@@ -66,10 +59,11 @@ void WatchStore(ServerContext& server, int cfd, std::string_view key, common::Ou
   std::string line = "type=item_store key=";
   protocol::AppendUriEncoded(line, key);
   char tail[160];
-  const int n = std::snprintf(
-      tail, sizeof(tail), " status=%.*s cmd=%.*s ttl=%u clsid=%d cfd=%d size=%zu",
-      static_cast<int>(status.size()), status.data(), static_cast<int>(cmd.size()), cmd.data(),
-      exptime > now ? exptime - now : 0, ClassOf(server, key, value_len, flags), cfd, value_len);
+  const int n =
+      std::snprintf(tail, sizeof(tail), " status=%.*s cmd=%.*s ttl=%u clsid=%d cfd=%d size=%zu",
+                    static_cast<int>(status.size()), status.data(), static_cast<int>(cmd.size()),
+                    cmd.data(), exptime > now ? exptime - now : 0,
+                    server.store().ClassOf(key.size(), flags, value_len), cfd, value_len);
   line.append(tail, static_cast<size_t>(n));
   server.watch().Emit(kWatchMutations, line);
 }

@@ -11,7 +11,7 @@
 //   thread that needs one evicts the oldest sealed segment. New items go through a short
 //   probation queue: those read there move to the main queue, the rest are dropped; the main
 //   queue keeps what was read since its last pass (both keep their CAS). See storage.md.
-// - Times are "server seconds" (see server/clock); exptime 0 means never, an item with
+// - Times are "server seconds" (see server/server_time.h); exptime 0 means never, an item with
 //   0 < exptime <= now is expired and never returned.
 #include <atomic>
 #include <cstddef>
@@ -38,8 +38,12 @@ struct ItemSizeRule {
   size_t max_total = size_t{1} << 20;
   size_t fixed_overhead = 0;
   size_t flags_overhead = 0;
+  // The item's size by this formula (memcached's ITEM_ntotal with cachet's settings).
+  size_t Size(size_t key_len, uint32_t flags, size_t value_len) const {
+    return fixed_overhead + key_len + value_len + (flags != 0 ? flags_overhead : 0);
+  }
   bool Fits(size_t key_len, uint32_t flags, size_t value_len) const {
-    return fixed_overhead + key_len + value_len + (flags != 0 ? flags_overhead : 0) <= max_total;
+    return Size(key_len, flags, value_len) <= max_total;
   }
 };
 
@@ -227,6 +231,10 @@ class Store {
   void set_eviction_observer(EvictionObserver* observer) { observer_ = observer; }
   const ItemSizeRule& size_rule() const { return config_.size_rule; }
   const SizeClasses& size_classes() const { return config_.classes; }
+  // The class an item of these sizes is counted in (by size_rule's item size).
+  int ClassOf(size_t key_len, uint32_t flags, size_t value_len) const {
+    return config_.classes.ClassOf(config_.size_rule.Size(key_len, flags, value_len));
+  }
   // Per class, indexed by class id (index 0 unused).
   std::vector<ClassStats> ClassTotals() const;
   // Server time when the oldest data still in memory was written (0: nothing written yet).
@@ -288,8 +296,7 @@ class Store {
     c.requested -= RequestedSize(item);
   }
   size_t RequestedSize(const ItemRef& item) const {
-    return config_.size_rule.fixed_overhead + item.key.size() + item.value_len +
-           (item.flags != 0 ? config_.size_rule.flags_overhead : 0);
+    return config_.size_rule.Size(item.key.size(), item.flags, item.value_len);
   }
   void CountEvictionLocked(ClassStats& c, const ItemRef& item, uint64_t location, uint32_t now,
                            bool fetched) {

@@ -15,8 +15,8 @@ import re
 
 import pytest
 
-from conftest import debugtime
-from text_helpers import BAD_FORMAT, NON_NUMERIC, assert_quiet
+from conftest import Conn, debugtime
+from text_helpers import BAD_FORMAT, NON_NUMERIC, assert_quiet, stats
 
 INVALID_FLAG = b"CLIENT_ERROR invalid flag\r\n"
 DUPLICATE_FLAG = b"CLIENT_ERROR duplicate flag\r\n"
@@ -460,6 +460,23 @@ def test_me_after_invalidate_shows_new_cas(mc):
 def test_me_size_and_class(mc, vlen, flags, size, cls):
     assert ms(mc, b"s", b"v" * vlen, flags) == b"HD\r\n"
     assert_match(ME_RE % (b"s", b"-1", b"no", b"%d" % cls, b"%d" % size), mc.call(b"me s\r\n"))
+
+
+@pytest.mark.parametrize("shape", [("-f", "2", "-n", "100"), ("-f", "1.1", "-n", "16")],
+                         ids=["f2-n100", "f1.1-n16"])
+def test_me_class_follows_the_size_classes_of_stats_items(server_factory, shape):
+    """With -f/-n changed, `me` names the class `stats items` counts the item in."""
+    server = server_factory(*shape)
+    conn = Conn(server)
+    for vlen in (1, 200, 900, 5000, 70000):
+        assert ms(conn, b"s", b"v" * vlen) == b"HD\r\n"
+        numbers = {name.split(":")[1]: value for name, value in stats(conn, b"items").items()
+                   if name.endswith(":number") and value != "0"}
+        assert list(numbers.values()) == ["1"], numbers
+        (cls,) = numbers
+        assert_match(ME_RE % (b"s", b"-1", b"no", cls.encode(), b"%d" % (60 + vlen)),
+                     conn.call(b"me s\r\n"))
+    conn.close()
 
 
 def test_me_vivified_item(mc):
