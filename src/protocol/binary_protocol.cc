@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "protocol/key_syntax.h"
+
 namespace cachet::protocol {
 
 uint32_t LoadBe32(const char* p) {
@@ -49,6 +51,104 @@ std::string_view BinaryStatusText(BinaryStatus status) {
       return "Out of memory";
   }
   return {};
+}
+
+uint8_t BaseOpcode(uint8_t opcode, bool* quiet) {
+  *quiet = true;
+  switch (opcode) {
+    case binop::kGetQ:
+      return binop::kGet;
+    case binop::kGetKQ:
+      return binop::kGetK;
+    case binop::kSetQ:
+      return binop::kSet;
+    case binop::kAddQ:
+      return binop::kAdd;
+    case binop::kReplaceQ:
+      return binop::kReplace;
+    case binop::kDeleteQ:
+      return binop::kDelete;
+    case binop::kIncrementQ:
+      return binop::kIncrement;
+    case binop::kDecrementQ:
+      return binop::kDecrement;
+    case binop::kQuitQ:
+      return binop::kQuit;
+    case binop::kFlushQ:
+      return binop::kFlush;
+    case binop::kAppendQ:
+      return binop::kAppend;
+    case binop::kPrependQ:
+      return binop::kPrepend;
+    case binop::kGatQ:
+      return binop::kGat;
+    case binop::kGatKQ:
+      return binop::kGatK;
+    default:
+      *quiet = false;
+      return opcode;
+  }
+}
+
+BinaryShape CheckBinaryShape(uint8_t base, const BinaryHeader& h) {
+  if (h.key_len > kMaxKeyLength) return BinaryShape::kInvalid;
+  const uint32_t ext = h.extras_len, key = h.key_len, body = h.body_len;
+  bool ok = false;
+  switch (base) {
+    case binop::kVersion:
+    case binop::kNoop:
+    case binop::kQuit:
+      ok = ext == 0 && key == 0 && body == 0;
+      break;
+    case binop::kFlush:
+      ok = key == 0 && body == ext && (ext == 0 || ext == 4);
+      break;
+    case binop::kSet:
+    case binop::kAdd:
+    case binop::kReplace:
+      ok = ext == 8 && key != 0 && body >= key + 8;
+      break;
+    case binop::kGet:
+    case binop::kGetK:
+      ok = ext == 0 && body == key && key > 0;
+      break;
+    case binop::kDelete:
+      ok = key > 0 && ext == 0 && body == key;
+      break;
+    case binop::kIncrement:
+    case binop::kDecrement:
+      ok = key > 0 && ext == 20 && body == key + ext;
+      break;
+    case binop::kAppend:
+    case binop::kPrepend:
+      ok = key > 0 && ext == 0;
+      break;
+    case binop::kStat:
+      ok = ext == 0;
+      break;
+    case binop::kTouch:
+    case binop::kGat:
+    case binop::kGatK:
+      ok = ext == 4 && key != 0;
+      break;
+    case binop::kSaslListMechs:
+      // Without -S, a well-formed SASL request is an unknown command; a malformed one is still
+      // a protocol error, as in memcached.
+      if (ext != 0 || key != 0 || body != 0) return BinaryShape::kInvalid;
+      return BinaryShape::kUnknownOpcode;
+    case binop::kSaslAuth:
+    case binop::kSaslStep:
+      if (ext != 0 || key == 0) return BinaryShape::kInvalid;
+      return BinaryShape::kUnknownOpcode;
+    default:
+      return BinaryShape::kUnknownOpcode;
+  }
+  return ok ? BinaryShape::kValid : BinaryShape::kInvalid;
+}
+
+bool CarriesValue(uint8_t base) {
+  return base == binop::kSet || base == binop::kAdd || base == binop::kReplace ||
+         base == binop::kAppend || base == binop::kPrepend;
 }
 
 BinaryHeader DecodeBinaryHeader(std::string_view in) {

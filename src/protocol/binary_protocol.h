@@ -57,6 +57,20 @@ struct BinaryHeader {
 BinaryHeader DecodeBinaryHeader(std::string_view in);
 void EncodeBinaryHeader(const BinaryHeader& h, char* dst);
 
+// The opcode a quiet opcode is the silent form of (*quiet = true); others are their own base.
+uint8_t BaseOpcode(uint8_t opcode, bool* quiet);
+
+enum class BinaryShape : uint8_t {
+  kValid,
+  kInvalid,        // breaks memcached's length rules: "Invalid arguments", then close
+  kUnknownOpcode,  // answered "Unknown command"; its body is skipped
+};
+// memcached's per-opcode length rules (and the 250-byte key limit), for a base opcode.
+BinaryShape CheckBinaryShape(uint8_t base, const BinaryHeader& h);
+// Whether a base opcode's body ends in a value (set, add, replace, append, prepend); other
+// opcodes own only their extras and key.
+bool CarriesValue(uint8_t base);
+
 // A request whose header, extras and key are complete. The value may still be arriving: the
 // caller reads `value_len` more bytes (or discards them) after the first `prefix_len` bytes.
 struct BinaryRequest {

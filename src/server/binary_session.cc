@@ -4,7 +4,6 @@
 #include <cstring>
 
 #include "common/numbers.h"
-#include "protocol/key_syntax.h"
 #include "server/general_stats.h"
 #include "server/stats_groups.h"
 
@@ -17,111 +16,6 @@ using protocol::BinaryHeader;
 using protocol::BinaryRequest;
 using protocol::BinaryStatus;
 namespace op = protocol::binop;
-
-namespace {
-
-// Quiet opcodes and the opcode they are the silent form of.
-uint8_t BaseOpcode(uint8_t opcode, bool* quiet) {
-  *quiet = true;
-  switch (opcode) {
-    case op::kGetQ:
-      return op::kGet;
-    case op::kGetKQ:
-      return op::kGetK;
-    case op::kSetQ:
-      return op::kSet;
-    case op::kAddQ:
-      return op::kAdd;
-    case op::kReplaceQ:
-      return op::kReplace;
-    case op::kDeleteQ:
-      return op::kDelete;
-    case op::kIncrementQ:
-      return op::kIncrement;
-    case op::kDecrementQ:
-      return op::kDecrement;
-    case op::kQuitQ:
-      return op::kQuit;
-    case op::kFlushQ:
-      return op::kFlush;
-    case op::kAppendQ:
-      return op::kAppend;
-    case op::kPrependQ:
-      return op::kPrepend;
-    case op::kGatQ:
-      return op::kGat;
-    case op::kGatKQ:
-      return op::kGatK;
-    default:
-      *quiet = false;
-      return opcode;
-  }
-}
-
-enum class Shape : uint8_t { kValid, kInvalid, kUnknownOpcode };
-
-// memcached's per-opcode length rules; a request breaking them is a protocol error.
-Shape CheckShape(uint8_t base, const BinaryHeader& h) {
-  const uint32_t ext = h.extras_len, key = h.key_len, body = h.body_len;
-  bool ok = false;
-  switch (base) {
-    case op::kVersion:
-    case op::kNoop:
-    case op::kQuit:
-      ok = ext == 0 && key == 0 && body == 0;
-      break;
-    case op::kFlush:
-      ok = key == 0 && body == ext && (ext == 0 || ext == 4);
-      break;
-    case op::kSet:
-    case op::kAdd:
-    case op::kReplace:
-      ok = ext == 8 && key != 0 && body >= key + 8;
-      break;
-    case op::kGet:
-    case op::kGetK:
-      ok = ext == 0 && body == key && key > 0;
-      break;
-    case op::kDelete:
-      ok = key > 0 && ext == 0 && body == key;
-      break;
-    case op::kIncrement:
-    case op::kDecrement:
-      ok = key > 0 && ext == 20 && body == key + ext;
-      break;
-    case op::kAppend:
-    case op::kPrepend:
-      ok = key > 0 && ext == 0;
-      break;
-    case op::kStat:
-      ok = ext == 0;
-      break;
-    case op::kTouch:
-    case op::kGat:
-    case op::kGatK:
-      ok = ext == 4 && key != 0;
-      break;
-    case op::kSaslListMechs:
-      // Without -S, a well-formed SASL request is an unknown command; a malformed one is still
-      // a protocol error, as in memcached.
-      if (ext != 0 || key != 0 || body != 0) return Shape::kInvalid;
-      return Shape::kUnknownOpcode;
-    case op::kSaslAuth:
-    case op::kSaslStep:
-      if (ext != 0 || key == 0) return Shape::kInvalid;
-      return Shape::kUnknownOpcode;
-    default:
-      return Shape::kUnknownOpcode;
-  }
-  return ok ? Shape::kValid : Shape::kInvalid;
-}
-
-bool CarriesValue(uint8_t base) {
-  return base == op::kSet || base == op::kAdd || base == op::kReplace || base == op::kAppend ||
-         base == op::kPrepend;
-}
-
-}  // namespace
 
 SessionAction BinarySession::Process(ByteBuffer& in, ByteBuffer& out) {
   input_wanted_ = 0;
@@ -153,20 +47,20 @@ SessionAction BinarySession::Process(ByteBuffer& in, ByteBuffer& out) {
     }
     const BinaryHeader& h = req.header;
     bool quiet;
-    const uint8_t base = BaseOpcode(h.opcode, &quiet);
-    const Shape shape = CheckShape(base, h);
-    if (h.key_len > protocol::kMaxKeyLength || shape == Shape::kInvalid) {
+    const uint8_t base = protocol::BaseOpcode(h.opcode, &quiet);
+    const protocol::BinaryShape shape = protocol::CheckBinaryShape(base, h);
+    if (shape == protocol::BinaryShape::kInvalid) {
       protocol::AppendBinaryError(out, h, BinaryStatus::kInvalidArguments);
       return SessionAction::kClose;
     }
-    if (shape == Shape::kUnknownOpcode) {
+    if (shape == protocol::BinaryShape::kUnknownOpcode) {
       // memcached would misread the rest of the body as commands; skipping it keeps the
       // stream in sync.
       in.Consume(req.prefix_len);
       Discard(h, BinaryStatus::kUnknownCommand, req.value_len);
       continue;
     }
-    if (CarriesValue(base)) {
+    if (protocol::CarriesValue(base)) {
       const uint32_t flags =
           base == op::kAppend || base == op::kPrepend ? 0 : protocol::LoadBe32(req.extras.data());
       if (!server_.store().size_rule().Fits(req.key.size(), flags, req.value_len)) {
@@ -180,7 +74,7 @@ SessionAction BinarySession::Process(ByteBuffer& in, ByteBuffer& out) {
     }
     // Only storage opcodes own a value; like memcached, bytes a TOUCH, GAT or STAT declares
     // beyond its key are left in the stream as the next request.
-    const size_t total = req.prefix_len + (CarriesValue(base) ? req.value_len : 0);
+    const size_t total = req.prefix_len + (protocol::CarriesValue(base) ? req.value_len : 0);
     if (in.size() < total) {
       input_wanted_ = total;
       return SessionAction::kContinue;
@@ -223,7 +117,7 @@ BinarySession::Step BinarySession::Execute(const BinaryRequest& req, std::string
                                            ByteBuffer& out) {
   const BinaryHeader& h = req.header;
   bool quiet;
-  const uint8_t base = BaseOpcode(h.opcode, &quiet);
+  const uint8_t base = protocol::BaseOpcode(h.opcode, &quiet);
   ThreadStats& stats = worker_.stats;
   switch (base) {
     case op::kGet:
@@ -280,7 +174,7 @@ BinarySession::Step BinarySession::Execute(const BinaryRequest& req, std::string
 void BinarySession::ExecuteGet(const BinaryRequest& req, ByteBuffer& out) {
   const BinaryHeader& h = req.header;
   bool quiet;
-  const uint8_t base = BaseOpcode(h.opcode, &quiet);
+  const uint8_t base = protocol::BaseOpcode(h.opcode, &quiet);
   const bool touch = base == op::kTouch || base == op::kGat || base == op::kGatK;
   const bool with_key = base == op::kGetK || base == op::kGatK;
   const bool with_value = base != op::kTouch;
@@ -318,7 +212,7 @@ void BinarySession::ExecuteStore(const BinaryRequest& req, std::string_view valu
                                  ByteBuffer& out) {
   const BinaryHeader& h = req.header;
   bool quiet;
-  const uint8_t base = BaseOpcode(h.opcode, &quiet);
+  const uint8_t base = protocol::BaseOpcode(h.opcode, &quiet);
   const ServerTime& time = server_.time();
   ThreadStats& stats = worker_.stats;
   storage::StoreMode mode = storage::StoreMode::kSet;
@@ -373,7 +267,7 @@ void BinarySession::ExecuteStore(const BinaryRequest& req, std::string_view valu
 void BinarySession::ExecuteArith(const BinaryRequest& req, ByteBuffer& out) {
   const BinaryHeader& h = req.header;
   bool quiet;
-  const bool incr = BaseOpcode(h.opcode, &quiet) == op::kIncrement;
+  const bool incr = protocol::BaseOpcode(h.opcode, &quiet) == op::kIncrement;
   const uint64_t delta = protocol::LoadBe64(req.extras.data());
   const uint64_t initial = protocol::LoadBe64(req.extras.data() + 8);
   const uint32_t expiration = protocol::LoadBe32(req.extras.data() + 16);
@@ -430,7 +324,7 @@ void BinarySession::ExecuteArith(const BinaryRequest& req, ByteBuffer& out) {
 
 void BinarySession::ExecuteFlush(const BinaryRequest& req, ByteBuffer& out) {
   bool quiet;
-  BaseOpcode(req.header.opcode, &quiet);
+  protocol::BaseOpcode(req.header.opcode, &quiet);
   if (!server_.settings().flush_enabled) {  // -F: an auth error, not counted (as memcached)
     protocol::AppendBinaryError(out, req.header, BinaryStatus::kAuthError);
     return;

@@ -119,5 +119,41 @@ TEST(BinaryResponses, RoundTripThroughTheHeaderCodec) {
   EXPECT_EQ(out.readable().substr(kBinaryHeaderSize), "Data exists for key.");
 }
 
+TEST(BinaryWireRules, QuietOpcodesMapToTheirBase) {
+  bool quiet = false;
+  EXPECT_EQ(BaseOpcode(binop::kGetKQ, &quiet), binop::kGetK);
+  EXPECT_TRUE(quiet);
+  EXPECT_EQ(BaseOpcode(binop::kSetQ, &quiet), binop::kSet);
+  EXPECT_TRUE(quiet);
+  EXPECT_EQ(BaseOpcode(binop::kGet, &quiet), binop::kGet);
+  EXPECT_FALSE(quiet);
+  EXPECT_EQ(BaseOpcode(0x1b, &quiet), 0x1b);  // unknown: its own base
+  EXPECT_FALSE(quiet);
+}
+
+TEST(BinaryWireRules, LengthRulesPerOpcode) {
+  auto shape = [](uint8_t op, uint8_t ext, uint16_t key, uint32_t body) {
+    BinaryHeader h;
+    h.opcode = op;
+    h.extras_len = ext;
+    h.key_len = key;
+    h.body_len = body;
+    return CheckBinaryShape(op, h);
+  };
+  EXPECT_EQ(shape(binop::kSet, 8, 1, 10), BinaryShape::kValid);
+  EXPECT_EQ(shape(binop::kSet, 0, 1, 10), BinaryShape::kInvalid);     // set needs flags + exptime
+  EXPECT_EQ(shape(binop::kGet, 4, 1, 5), BinaryShape::kInvalid);      // get takes no extras
+  EXPECT_EQ(shape(binop::kGet, 0, 251, 251), BinaryShape::kInvalid);  // key over 250 bytes
+  EXPECT_EQ(shape(binop::kIncrement, 20, 1, 21), BinaryShape::kValid);
+  EXPECT_EQ(shape(binop::kFlush, 4, 0, 4), BinaryShape::kValid);
+  EXPECT_EQ(shape(binop::kFlush, 2, 0, 2), BinaryShape::kInvalid);
+  // SASL without -S: well-formed is an unknown command, malformed still a protocol error.
+  EXPECT_EQ(shape(binop::kSaslListMechs, 0, 0, 0), BinaryShape::kUnknownOpcode);
+  EXPECT_EQ(shape(binop::kSaslListMechs, 0, 1, 1), BinaryShape::kInvalid);
+  EXPECT_EQ(shape(0x1b, 4, 3, 20), BinaryShape::kUnknownOpcode);
+  EXPECT_TRUE(CarriesValue(binop::kPrepend));
+  EXPECT_FALSE(CarriesValue(binop::kTouch));
+}
+
 }  // namespace
 }  // namespace cachet::protocol
