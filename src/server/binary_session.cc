@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "common/numbers.h"
+#include "protocol/binary_reply.h"
 #include "server/general_stats.h"
 #include "server/stats_groups.h"
 
@@ -140,15 +141,9 @@ BinarySession::Step BinarySession::Execute(const BinaryRequest& req, std::string
       return Step::kDone;
     case op::kDelete: {
       const Outcome o = server_.store().Delete(req.key, server_.time().Now(), h.cas);
-      if (o == Outcome::kDeleted) {
-        stats.delete_hits.Add();
-        if (!quiet) protocol::AppendBinaryResponse(out, h, BinaryStatus::kOk, 0, {}, {}, {});
-      } else if (o == Outcome::kExists) {
-        protocol::AppendBinaryError(out, h, BinaryStatus::kKeyExists);
-      } else {
-        stats.delete_misses.Add();
-        protocol::AppendBinaryError(out, h, BinaryStatus::kKeyNotFound);
-      }
+      if (o == Outcome::kDeleted) stats.delete_hits.Add();
+      if (o == Outcome::kNotFound) stats.delete_misses.Add();
+      protocol::AppendBinaryWriteReply(out, h, o, base, quiet, 0);
       return Step::kDone;
     }
     case op::kFlush:
@@ -238,36 +233,19 @@ void BinarySession::ExecuteStore(const BinaryRequest& req, std::string_view valu
   if (mode == storage::StoreMode::kCas) {
     CountCas(stats, o);
   }
-  switch (o) {
-    case Outcome::kStored:
-      if (!quiet) protocol::AppendBinaryResponse(out, h, BinaryStatus::kOk, cas, {}, {}, {});
-      return;
-    case Outcome::kExists:
-      protocol::AppendBinaryError(out, h, BinaryStatus::kKeyExists);
-      return;
-    case Outcome::kNotFound:
-      protocol::AppendBinaryError(out, h, BinaryStatus::kKeyNotFound);
-      return;
-    case Outcome::kNoMemory:
-      stats.store_no_memory.Add();
-      if (base == op::kSet) server_.store().Delete(req.key, time.Now());
-      protocol::AppendBinaryError(out, h, BinaryStatus::kOutOfMemory,
-                                  "Out of memory allocating item");
-      return;
-    default:
-      // memcached's NOT_STORED per command: add -> exists, replace -> not found.
-      protocol::AppendBinaryError(out, h,
-                                  base == op::kAdd       ? BinaryStatus::kKeyExists
-                                  : base == op::kReplace ? BinaryStatus::kKeyNotFound
-                                                         : BinaryStatus::kNotStored);
-      return;
+  if (o == Outcome::kNoMemory) {
+    stats.store_no_memory.Add();
+    // Like memcached, a set that cannot be stored must not leave the old value readable.
+    if (base == op::kSet) server_.store().Delete(req.key, time.Now());
   }
+  protocol::AppendBinaryWriteReply(out, h, o, base, quiet, cas);
 }
 
 void BinarySession::ExecuteArith(const BinaryRequest& req, ByteBuffer& out) {
   const BinaryHeader& h = req.header;
   bool quiet;
-  const bool incr = protocol::BaseOpcode(h.opcode, &quiet) == op::kIncrement;
+  const uint8_t base = protocol::BaseOpcode(h.opcode, &quiet);
+  const bool incr = base == op::kIncrement;
   const uint64_t delta = protocol::LoadBe64(req.extras.data());
   const uint64_t initial = protocol::LoadBe64(req.extras.data() + 8);
   const uint32_t expiration = protocol::LoadBe32(req.extras.data() + 16);
@@ -276,12 +254,9 @@ void BinarySession::ExecuteArith(const BinaryRequest& req, ByteBuffer& out) {
   uint64_t value = 0, cas = 0;
   Outcome o =
       server_.store().Arith(worker_.writer, req.key, incr, delta, time.Now(), &value, h.cas, &cas);
-  if (o == Outcome::kNotFound) {
-    if (expiration == 0xffffffffu) {
-      (incr ? stats.incr_misses : stats.decr_misses).Add();  // memcached counts only these
-      protocol::AppendBinaryError(out, h, BinaryStatus::kKeyNotFound);
-      return;
-    }
+  if (o == Outcome::kNotFound && expiration == 0xffffffffu) {
+    (incr ? stats.incr_misses : stats.decr_misses).Add();  // memcached counts only these
+  } else if (o == Outcome::kNotFound) {
     // Create it with the initial value (not counting the delta), as memcached does.
     char digits[20];
     const std::string_view text(digits, common::FormatU64(initial, digits));
@@ -289,37 +264,22 @@ void BinarySession::ExecuteArith(const BinaryRequest& req, ByteBuffer& out) {
                             time.ToServerTime(expiration), 0, time.Now(), &cas);
     value = initial;
     if (o != Outcome::kStored) {
-      if (o == Outcome::kNoMemory) {
-        protocol::AppendBinaryError(out, h, BinaryStatus::kOutOfMemory,
-                                    "Out of memory allocating new item");
-      } else {
-        protocol::AppendBinaryError(out, h, BinaryStatus::kNotStored);
-      }
+      const protocol::BinaryReply reply = protocol::BinaryReplyFor(o, base, /*creating=*/true);
+      protocol::AppendBinaryError(out, h, reply.status, reply.text);
       return;
     }
   } else if (o == Outcome::kStored) {
     (incr ? stats.incr_hits : stats.decr_hits).Add();
   }
-  switch (o) {
-    case Outcome::kStored: {
-      if (quiet) return;
-      char body[8];
-      protocol::StoreBe64(value, body);
-      protocol::AppendBinaryResponse(out, h, BinaryStatus::kOk, cas, {}, {},
-                                     std::string_view(body, 8));
-      return;
-    }
-    case Outcome::kNonNumeric:
-      protocol::AppendBinaryError(out, h, BinaryStatus::kNonNumeric);
-      return;
-    case Outcome::kExists:
-      protocol::AppendBinaryError(out, h, BinaryStatus::kKeyExists);
-      return;
-    default:
-      protocol::AppendBinaryError(out, h, BinaryStatus::kOutOfMemory,
-                                  "Out of memory incrementing value");
-      return;
+  if (o != Outcome::kStored) {
+    const protocol::BinaryReply reply = protocol::BinaryReplyFor(o, base);
+    protocol::AppendBinaryError(out, h, reply.status, reply.text);
+    return;
   }
+  if (quiet) return;
+  char body[8];
+  protocol::StoreBe64(value, body);
+  protocol::AppendBinaryResponse(out, h, BinaryStatus::kOk, cas, {}, {}, std::string_view(body, 8));
 }
 
 void BinarySession::ExecuteFlush(const BinaryRequest& req, ByteBuffer& out) {
