@@ -2,9 +2,9 @@
 
 #include <cstdio>
 
-#include "common/base64.h"
 #include "common/numbers.h"
 #include "protocol/meta_parser.h"
+#include "protocol/meta_reply.h"
 #include "server/watch_events.h"
 
 namespace cachet::server {
@@ -19,47 +19,6 @@ namespace {
 void AppendU64(ByteBuffer& out, uint64_t v) {
   char buf[20];
   out.Append(std::string_view(buf, common::FormatU64(v, buf)));
-}
-
-void AppendFlag(ByteBuffer& out, char flag, uint64_t v) {
-  out.Append(' ');
-  out.Append(flag);
-  AppendU64(out, v);
-}
-
-// " t<seconds left>", or " t-1" for an item that never expires.
-void AppendTtl(ByteBuffer& out, uint32_t exptime, uint32_t now) {
-  out.Append(" t");
-  if (exptime == 0) {
-    out.Append("-1");
-  } else {
-    AppendU64(out, exptime > now ? exptime - now : 0);
-  }
-}
-
-// " k<key>": a binary (b) key goes back base64-encoded, followed by " b".
-void AppendKey(ByteBuffer& out, const TextRequest& req) {
-  out.Append(" k");
-  if (req.meta.base64) {
-    char buf[344];
-    out.Append(std::string_view(buf, common::Base64Encode(req.key, buf)));
-    out.Append(" b");
-  } else {
-    out.Append(req.key);
-  }
-}
-
-// Flags every reply echoes: O (opaque) and k (key).
-void AppendEchoFlags(ByteBuffer& out, const TextRequest& req) {
-  for (size_t i = 0; i < req.meta.count; ++i) {
-    const std::string_view t = req.meta.tokens[i];
-    if (t[0] == 'O') {
-      out.Append(' ');
-      out.Append(t);
-    } else if (t[0] == 'k') {
-      AppendKey(out, req);
-    }
-  }
 }
 
 }  // namespace
@@ -80,7 +39,7 @@ void MetaCommands::Execute(const TextRequest& req, ByteBuffer& out) {
       Arith(req, out);
       return;
     case TextCommand::kMetaNoop:
-      out.Append("MN\r\n");
+      out.Append(protocol::kMetaNoop);
       return;
     case TextCommand::kMetaDebug:
       Debug(req, out);
@@ -142,19 +101,19 @@ void MetaCommands::Get(const TextRequest& req, ByteBuffer& out) {
               if (item.created) shown_exptime = opts.vivify_exptime;
               break;
             case 's':
-              AppendFlag(out, 's', item.value.size());
+              protocol::AppendMetaFlag(out, 's', item.value.size());
               break;
             case 't':
-              AppendTtl(out, shown_exptime, now);
+              protocol::AppendMetaTtl(out, shown_exptime, now);
               break;
             case 'c':
-              AppendFlag(out, 'c', server_.settings().cas_enabled ? item.cas : 0);
+              protocol::AppendMetaFlag(out, 'c', server_.settings().cas_enabled ? item.cas : 0);
               break;
             case 'f':
-              AppendFlag(out, 'f', item.flags);
+              protocol::AppendMetaFlag(out, 'f', item.flags);
               break;
             case 'l':
-              AppendFlag(out, 'l', now > item.written_at ? now - item.written_at : 0);
+              protocol::AppendMetaFlag(out, 'l', now > item.written_at ? now - item.written_at : 0);
               break;
             case 'h':
               out.Append(item.fetched_before ? " h1" : " h0");
@@ -164,7 +123,7 @@ void MetaCommands::Get(const TextRequest& req, ByteBuffer& out) {
               out.Append(t);
               break;
             case 'k':
-              AppendKey(out, req);
+              protocol::AppendMetaKey(out, req.key, m.base64);
               break;
             default:
               break;
@@ -180,7 +139,7 @@ void MetaCommands::Get(const TextRequest& req, ByteBuffer& out) {
         }
       });
   if (opaque_too_long) {
-    out.Append("CLIENT_ERROR opaque token too long\r\n");
+    out.Append(protocol::kOpaqueTooLong);
     return;
   }
   if (result.status == storage::ReadStatus::kHit || result.created) {
@@ -197,7 +156,7 @@ void MetaCommands::Get(const TextRequest& req, ByteBuffer& out) {
   if (result.status == storage::ReadStatus::kExpired) stats.get_expired.Add();
   if (m.quiet) return;
   out.Append("EN");
-  AppendEchoFlags(out, req);
+  protocol::AppendMetaEchoFlags(out, req.meta, req.key);
   out.Append("\r\n");
 }
 
@@ -224,7 +183,7 @@ void MetaCommands::Set(const TextRequest& req, ByteBuffer& out) {
       mode = m.has_cas ? storage::StoreMode::kCas : storage::StoreMode::kReplace;
       break;
     default:
-      out.Append("CLIENT_ERROR invalid mode for ms M token\r\n");
+      out.Append(protocol::kBadMetaSetMode);
       return;
   }
   ThreadStats& stats = worker_.stats;
@@ -250,34 +209,24 @@ void MetaCommands::Set(const TextRequest& req, ByteBuffer& out) {
     WatchStore(server_, client_fd_, req.key, o, "set", m.has_ttl ? time.ToServerTime(m.ttl) : 0,
                req.data.size(), m.client_flags);
   }
-  switch (o) {
-    case Outcome::kStored:
-      if (m.quiet) return;
-      out.Append("HD");
-      break;
-    case Outcome::kExists:
-      out.Append("EX");
-      break;
-    case Outcome::kNotFound:
-      out.Append("NF");
-      break;
-    case Outcome::kNoMemory:
-      stats.store_no_memory.Add();
-      out.Append("SERVER_ERROR out of memory storing object\r\n");
-      return;
-    default:
-      out.Append("NS");
-      break;
+  if (o == Outcome::kNoMemory) stats.store_no_memory.Add();
+  const protocol::MetaReply reply = protocol::MetaReplyFor(o, req.command);
+  if (!reply.error_line.empty()) {
+    out.Append(reply.error_line);
+    return;
   }
+  if (o == Outcome::kStored && m.quiet) return;
+  out.Append(reply.code);
   for (size_t i = 0; i < m.count; ++i) {
     const std::string_view t = m.tokens[i];
     if (t[0] == 'O') {
       out.Append(' ');
       out.Append(t);
     } else if (t[0] == 'k') {
-      AppendKey(out, req);
+      protocol::AppendMetaKey(out, req.key, m.base64);
     } else if (t[0] == 'c') {
-      AppendFlag(out, 'c', o == Outcome::kStored && server_.settings().cas_enabled ? new_cas : 0);
+      protocol::AppendMetaFlag(
+          out, 'c', o == Outcome::kStored && server_.settings().cas_enabled ? new_cas : 0);
     }
   }
   out.Append("\r\n");
@@ -294,8 +243,9 @@ void MetaCommands::Delete(const TextRequest& req, ByteBuffer& out) {
         server_.store().MetaGet(worker_.writer, req.key, time.Now(),
                                 storage::MetaGetOptions{.no_bump = true, .claim_token = false},
                                 [](const storage::ItemView&) {});
-    out.Append(r.status == storage::ReadStatus::kHit ? "EX" : "NF");
-    AppendEchoFlags(out, req);
+    const Outcome o = r.status == storage::ReadStatus::kHit ? Outcome::kExists : Outcome::kNotFound;
+    out.Append(protocol::MetaReplyFor(o, req.command).code);
+    protocol::AppendMetaEchoFlags(out, req.meta, req.key);
     out.Append("\r\n");
     return;
   }
@@ -304,25 +254,16 @@ void MetaCommands::Delete(const TextRequest& req, ByteBuffer& out) {
                                                      time.ToServerTime(m.ttl), time.Now())
                         : server_.store().Delete(req.key, time.Now(), cas);
   ThreadStats& stats = worker_.stats;
-  switch (o) {
-    case Outcome::kDeleted:
-    case Outcome::kStored:
-      stats.delete_hits.Add();
-      if (m.quiet) return;
-      out.Append("HD");
-      break;
-    case Outcome::kExists:
-      out.Append("EX");
-      break;
-    case Outcome::kNotFound:
-      stats.delete_misses.Add();
-      out.Append("NF");
-      break;
-    default:
-      out.Append("SERVER_ERROR out of memory\r\n");
-      return;
+  if (o == Outcome::kDeleted || o == Outcome::kStored) stats.delete_hits.Add();
+  if (o == Outcome::kNotFound) stats.delete_misses.Add();
+  const protocol::MetaReply reply = protocol::MetaReplyFor(o, req.command);
+  if (!reply.error_line.empty()) {
+    out.Append(reply.error_line);
+    return;
   }
-  AppendEchoFlags(out, req);
+  if ((o == Outcome::kDeleted || o == Outcome::kStored) && m.quiet) return;
+  out.Append(reply.code);
+  protocol::AppendMetaEchoFlags(out, req.meta, req.key);
   out.Append("\r\n");
 }
 
@@ -341,7 +282,7 @@ void MetaCommands::Arith(const TextRequest& req, ByteBuffer& out) {
       incr = false;
       break;
     default:
-      out.Append("CLIENT_ERROR invalid mode for ma M token\r\n");
+      out.Append(protocol::kBadMetaArithMode);
       return;
   }
   const ServerTime& time = server_.time();
@@ -372,33 +313,19 @@ void MetaCommands::Arith(const TextRequest& req, ByteBuffer& out) {
     if (m.has_ttl) server_.store().Touch(worker_.writer, req.key, time.ToServerTime(m.ttl), now);
   }
   if (m.opaque.size() > protocol::kMaxOpaqueToken) {  // checked after the update, as memcached
-    out.Append("CLIENT_ERROR opaque token too long\r\n");
+    out.Append(protocol::kOpaqueTooLong);
     return;
   }
-  switch (o) {
-    case Outcome::kStored:
-      break;
-    case Outcome::kNotFound:
-      out.Append("NF");
-      AppendEchoFlags(out, req);
-      out.Append("\r\n");
+  if (o != Outcome::kStored) {
+    const protocol::MetaReply reply = protocol::MetaReplyFor(o, req.command);
+    if (!reply.error_line.empty()) {
+      out.Append(reply.error_line);
       return;
-    case Outcome::kNotStored:
-      out.Append("NS");
-      AppendEchoFlags(out, req);
-      out.Append("\r\n");
-      return;
-    case Outcome::kExists:
-      out.Append("EX");
-      AppendEchoFlags(out, req);
-      out.Append("\r\n");
-      return;
-    case Outcome::kNonNumeric:
-      out.Append("CLIENT_ERROR cannot increment or decrement non-numeric value\r\n");
-      return;
-    default:
-      out.Append("SERVER_ERROR out of memory\r\n");
-      return;
+    }
+    out.Append(reply.code);
+    protocol::AppendMetaEchoFlags(out, req.meta, req.key);
+    out.Append("\r\n");
+    return;
   }
   // memcached's q hides the success of an update (value included), not an auto-create.
   if (m.quiet && !created) return;
@@ -419,10 +346,10 @@ void MetaCommands::Arith(const TextRequest& req, ByteBuffer& out) {
         out.Append(t);
         break;
       case 'k':
-        AppendKey(out, req);
+        protocol::AppendMetaKey(out, req.key, m.base64);
         break;
       case 'c':
-        AppendFlag(out, 'c', server_.settings().cas_enabled ? cas : 0);
+        protocol::AppendMetaFlag(out, 'c', server_.settings().cas_enabled ? cas : 0);
         break;
       case 'T':
         shown_exptime = time.ToServerTime(m.ttl);
@@ -431,7 +358,7 @@ void MetaCommands::Arith(const TextRequest& req, ByteBuffer& out) {
         if (created) shown_exptime = time.ToServerTime(m.vivify_ttl);
         break;
       case 't':
-        AppendTtl(out, shown_exptime, now);
+        protocol::AppendMetaTtl(out, shown_exptime, now);
         break;
       default:
         break;
@@ -450,12 +377,7 @@ void MetaCommands::Debug(const TextRequest& req, ByteBuffer& out) {
       worker_.writer, req.key, now, storage::MetaGetOptions{.no_bump = true, .claim_token = false},
       [&](const storage::ItemView& item) {
         out.Append("ME ");
-        if (req.meta.base64) {
-          char buf[344];
-          out.Append(std::string_view(buf, common::Base64Encode(req.key, buf)));
-        } else {
-          out.Append(req.key);
-        }
+        protocol::AppendMetaKeyText(out, req.key, req.meta.base64);
         char line[160];
         // memcached's item size and slab class, by the rules `stats items` uses (-f, -n).
         const storage::Store& store = server_.store();
@@ -469,7 +391,7 @@ void MetaCommands::Debug(const TextRequest& req, ByteBuffer& out) {
             store.ClassOf(item.key.size(), item.flags, item.value.size()), size);
         out.Append(std::string_view(line, static_cast<size_t>(n)));
       });
-  if (r.status != storage::ReadStatus::kHit) out.Append("EN\r\n");
+  if (r.status != storage::ReadStatus::kHit) out.Append(protocol::kMetaMiss);
 }
 
 }  // namespace cachet::server
