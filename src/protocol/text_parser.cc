@@ -8,6 +8,7 @@
 
 #include "common/numbers.h"
 #include "protocol/meta_parser.h"
+#include "protocol/operator_parser.h"
 #include "protocol/tokenizer.h"
 
 namespace cachet::protocol {
@@ -265,9 +266,10 @@ void ParseCommandLine(std::string_view line, TextRequest* req) {
     case TextCommand::kLruCrawler:
     case TextCommand::kCacheMemlimit:
     case TextCommand::kWatch:
+      ParseOperatorArgs(tk, req);
+      break;
     case TextCommand::kSlabs:
-    case TextCommand::kLru:
-      req->args = tk.rest;
+    case TextCommand::kLru:  // refused whatever their arguments
       break;
     case TextCommand::kDebugTime:
       ParseDebugTime(tk, req);

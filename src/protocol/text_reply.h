@@ -23,6 +23,36 @@ inline constexpr std::string_view kOutOfMemory = "SERVER_ERROR out of memory\r\n
 inline constexpr std::string_view kTooManyConnections = "ERROR Too many open connections\r\n";
 inline constexpr std::string_view kVersion = "VERSION 1.6.18\r\n";
 inline constexpr std::string_view kReset = "RESET\r\n";
+inline constexpr std::string_view kFlushNotAllowed = "CLIENT_ERROR flush_all not allowed\r\n";
+
+// Operator commands (server/operator_commands.h).
+inline constexpr std::string_view kBadCommandLine = "CLIENT_ERROR bad command line\r\n";
+inline constexpr std::string_view kDetailUsage = "CLIENT_ERROR usage: stats detail on|off|dump\r\n";
+inline constexpr std::string_view kCacheDumpNotAllowed =
+    "CLIENT_ERROR stats cachedump not allowed\r\n";
+inline constexpr std::string_view kIllegalSlabId = "CLIENT_ERROR Illegal slab id\r\n";
+inline constexpr std::string_view kSizesEnabled = "STAT sizes_status enabled\r\n";
+inline constexpr std::string_view kSizesDisabled = "STAT sizes_status disabled\r\n";
+inline constexpr std::string_view kCrawlerAlreadyRunning =
+    "ERROR failed to start lru crawler thread\r\n";
+inline constexpr std::string_view kCrawlerDisabled = "CLIENT_ERROR lru crawler disabled\r\n";
+inline constexpr std::string_view kMetadumpNotAllowed = "ERROR metadump not allowed\r\n";
+inline constexpr std::string_view kBadClass = "BADCLASS invalid class id\r\n";
+inline constexpr std::string_view kMetadumpNotFirst =
+    "ERROR cannot pipeline other commands before metadump\r\n";
+inline constexpr std::string_view kCrawlerSleepTooLong =
+    "CLIENT_ERROR sleep must be one second or less\r\n";
+inline constexpr std::string_view kMemlimitTooSmall =
+    "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n";
+inline constexpr std::string_view kMemlimitNotBytes =
+    "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n";
+inline constexpr std::string_view kMemlimitAdjustFailed =
+    "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n";
+inline constexpr std::string_view kShutdownNotEnabled = "ERROR: shutdown not enabled\r\n";
+inline constexpr std::string_view kBadShutdownMode = "CLIENT_ERROR invalid shutdown mode\r\n";
+inline constexpr std::string_view kWatchNotAllowed = "CLIENT_ERROR watch commands not allowed\r\n";
+inline constexpr std::string_view kWatchNotFirst =
+    "ERROR cannot pipeline other commands before watch\r\n";
 
 // The reply to a storage/delete/touch outcome (STORED, NOT_STORED, EXISTS, ...).
 std::string_view OutcomeReply(common::Outcome outcome);

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "protocol/operator_request.h"
+
 namespace cachet::protocol {
 
 enum class TextCommand : uint8_t {
@@ -28,7 +30,7 @@ enum class TextCommand : uint8_t {
   kStats,
   kDebugTime,
   kShutdown,
-  // Operator commands; their arguments are left in `args` for the server to read.
+  // Operator commands; their arguments are parsed into `op` (operator_request.h).
   kLruCrawler,
   kCacheMemlimit,
   kWatch,
@@ -85,7 +87,6 @@ struct TextRequest {
   bool noreply = false;
   std::string_view key;   // storage, delete, incr/decr, touch
   std::string_view keys;  // get family: space-separated keys (see NextKey)
-  std::string_view args;  // stats and operator commands: everything after the command
   uint32_t flags = 0;
   int32_t exptime = 0;  // as memcached reads it: strtol truncated to int32
   uint32_t bytes = 0;   // declared data length
@@ -95,6 +96,7 @@ struct TextRequest {
   bool has_number = false;
   std::string_view data;  // the data block of a storage command, without its CRLF
   MetaFlags meta;
+  OperatorArgs op;              // stats, lru_crawler, cache_memlimit, shutdown, watch
   std::string_view meta_error;  // with TextError::kMeta
   bool meta_data_follows =
       false;              // ms: its datalen parsed, so its data block is discarded on error

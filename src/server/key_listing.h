@@ -4,11 +4,11 @@
 // every live key is listed, from the moment it is set. The listing walks the store a few
 // thousand entries at a time and pauses whenever the connection's output passes the high-water
 // mark, so a huge cache costs bounded memory and never holds other clients up.
-#include <bitset>
 #include <cstdint>
 #include <string_view>
 
 #include "common/byte_buffer.h"
+#include "protocol/operator_request.h"
 #include "server/server_context.h"
 #include "storage/size_classes.h"
 
@@ -16,7 +16,8 @@ namespace cachet::server {
 
 class KeyListing {
  public:
-  using ClassSet = std::bitset<storage::SizeClasses::kMaxClasses + 1>;
+  using ClassSet = protocol::SlabClassSet;
+  static_assert(protocol::kMaxSlabClassId == storage::SizeClasses::kMaxClasses);
 
   // cachedump: `ITEM <key> [<bytes> b; <exptime> s]` lines of one class; limit 0 = all.
   void StartCacheDump(int size_class, uint64_t limit);

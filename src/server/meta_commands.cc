@@ -204,7 +204,7 @@ void MetaCommands::Set(const TextRequest& req, ByteBuffer& out) {
   if (mode == storage::StoreMode::kCas) {
     CountCas(stats, o);
   }
-  if (server_.watch().Wants(kWatchMutations)) {
+  if (server_.watch().Wants(protocol::kWatchMutations)) {
     // memcached logs every ms as a set.
     WatchStore(server_, client_fd_, req.key, o, "set", m.has_ttl ? time.ToServerTime(m.ttl) : 0,
                req.data.size(), m.client_flags);

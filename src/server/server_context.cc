@@ -45,7 +45,7 @@ ServerContext::ServerContext(const Settings& settings, const common::Clock& cloc
 }
 
 bool ServerContext::EvictionWatcher::Wants() const {
-  return server_.watch().Wants(kWatchEvictions);
+  return server_.watch().Wants(protocol::kWatchEvictions);
 }
 
 void ServerContext::EvictionWatcher::OnEvict(const storage::EvictedItem& item, uint32_t now) {
@@ -57,7 +57,7 @@ void ServerContext::EvictionWatcher::OnEvict(const storage::EvictedItem& item, u
       tail, sizeof(tail), " fetch=%s ttl=%lld la=%u clsid=%d size=%u", item.fetched ? "yes" : "no",
       ttl, now > item.written_at ? now - item.written_at : 0, item.size_class, item.value_len);
   line.append(tail, static_cast<size_t>(n));
-  server_.watch().Emit(kWatchEvictions, line);
+  server_.watch().Emit(protocol::kWatchEvictions, line);
 }
 
 WorkerContext& ServerContext::AddWorker() {

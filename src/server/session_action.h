@@ -26,4 +26,12 @@ enum class SessionAction : uint8_t {
   kWatch,  // `watch`: hand the socket, with what was answered, to the watch log
 };
 
+// What executing one request line did, inside a session.
+enum class CommandStep : uint8_t {
+  kDone,
+  kPaused,  // stopped part-way (a multiget or listing): run the same line again later
+  kClose,
+  kWatch,
+};
+
 }  // namespace cachet::server

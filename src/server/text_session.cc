@@ -8,8 +8,6 @@
 #include "protocol/key_lookahead.h"
 #include "protocol/text_parser.h"
 #include "protocol/text_reply.h"
-#include "server/general_stats.h"
-#include "server/stats_groups.h"
 #include "server/watch_events.h"
 
 namespace cachet::server {
@@ -157,7 +155,12 @@ TextSession::Action TextSession::Process(ByteBuffer& in, ByteBuffer& out) {
     const Step step = ExecuteLine(req, out);
     if (verbose && !req.is_meta()) LogReplies(out.readable().substr(out_before));
     if (marks_ != nullptr) marks_->push_back(out.size());
-    if (step == Step::kPaused) return Action::kContinue;  // the line stays until it is finished
+    if (step == Step::kPaused) {
+      // The line stays until it is finished. A listing that paused below the high-water mark
+      // did a slice of work: yield, so the worker serves its other connections first.
+      if (out.size() < kOutputHighWater) yielded_ = true;
+      return Action::kContinue;
+    }
     in.Consume(consumed);
     if (step == Step::kClose) return Action::kClose;
     if (step == Step::kWatch) return Action::kWatch;  // what follows is ignored, as memcached
@@ -232,7 +235,7 @@ TextSession::Step TextSession::ExecuteLine(const TextRequest& req, ByteBuffer& o
       if (!server_.settings().flush_enabled) {
         // memcached counts the refused attempt (and stays silent for noreply).
         stats.cmd_flush.Add();
-        Reply(out, "CLIENT_ERROR flush_all not allowed\r\n", req.noreply);
+        Reply(out, protocol::kFlushNotAllowed, req.noreply);
         return Step::kDone;
       }
       stats.cmd_flush.Add();
@@ -242,25 +245,8 @@ TextSession::Step TextSession::ExecuteLine(const TextRequest& req, ByteBuffer& o
     case TextCommand::kVersion:
       out.Append(protocol::kVersion);
       return Step::kDone;
-    case TextCommand::kVerbosity:
-      server_.set_verbosity(static_cast<int>(std::min<int64_t>(req.number, 2)));
-      Reply(out, protocol::kOk, req.noreply);
-      return Step::kDone;
     case TextCommand::kQuit:
       return Step::kClose;
-    case TextCommand::kStats:
-      return ExecuteStats(req, out);
-    case TextCommand::kLruCrawler:
-      return ExecuteLruCrawler(req, out);
-    case TextCommand::kCacheMemlimit:
-      ExecuteCacheMemlimit(req, out);
-      return Step::kDone;
-    case TextCommand::kWatch:
-      return ExecuteWatch(req, out);
-    case TextCommand::kSlabs:
-    case TextCommand::kLru:
-      out.Append(protocol::kError);  // cachet has no slab pages to move nor LRUs to tune
-      return Step::kDone;
     case TextCommand::kMetaGet:
     case TextCommand::kMetaSet:
     case TextCommand::kMetaDelete:
@@ -269,19 +255,11 @@ TextSession::Step TextSession::ExecuteLine(const TextRequest& req, ByteBuffer& o
     case TextCommand::kMetaDebug:
       meta_.Execute(req, out);
       return Step::kDone;
-    case TextCommand::kShutdown:
-      return ExecuteShutdown(req, out);
-    case TextCommand::kDebugTime:
-      if (!server_.settings().debugtime) {
-        out.Append(protocol::kError);  // what a release memcached answers
-        return Step::kDone;
-      }
-      server_.AdvanceClock(req.number);
-      server_.RunPendingFlush(time.Now());
-      out.Append(protocol::kOk);
-      return Step::kDone;
+    default:
+      // Operator commands: the first line of what the client sent at once may be a metadump
+      // or a watch.
+      return ops_.Execute(req, out.empty() && batch_commands_ <= 1, out);
   }
-  return Step::kDone;
 }
 
 TextSession::Step TextSession::ExecuteGet(const TextRequest& req, ByteBuffer& out) {
@@ -329,7 +307,7 @@ TextSession::Step TextSession::ExecuteGet(const TextRequest& req, ByteBuffer& ou
         touch ? server_.store().GetAndTouch(worker_.writer, key, exptime, now, emit)
               : server_.store().Get(key, now, emit);
     server_.prefix_stats().RecordGet(key, r == storage::ReadStatus::kHit);
-    if (server_.watch().Wants(kWatchFetchers)) {
+    if (server_.watch().Wants(protocol::kWatchFetchers)) {
       WatchFetch(server_, client_fd_, key, r == storage::ReadStatus::kHit, last_len, last_flags);
     }
     if (r == storage::ReadStatus::kHit) {
@@ -364,7 +342,7 @@ void TextSession::ExecuteStorage(const TextRequest& req, ByteBuffer& out) {
     if (req.command == TextCommand::kSet) server_.store().Delete(req.key, time.Now());
   }
   if (o == Outcome::kTooLarge) stats.store_too_large.Add();
-  if (server_.watch().Wants(kWatchMutations)) {
+  if (server_.watch().Wants(protocol::kWatchMutations)) {
     size_t size = req.data.size();
     uint32_t flags = req.flags;
     uint32_t exptime = time.ToServerTime(req.exptime);
@@ -410,14 +388,6 @@ void TextSession::LogReplies(std::string_view replies) const {
   }
 }
 
-// A listing that paused below the output high-water mark did a slice of work: yield, so the
-// worker serves its other connections before the next slice.
-TextSession::Step TextSession::ContinueListing(ByteBuffer& out) {
-  if (listing_.Continue(server_, out)) return Step::kDone;
-  if (out.size() < kOutputHighWater) yielded_ = true;
-  return Step::kPaused;
-}
-
 // -C: items have no CAS to compare, so memcached answers EXISTS for any item (and NOT_FOUND
 // without one).
 Outcome TextSession::CasWithoutCas(std::string_view key) {
@@ -454,222 +424,6 @@ void TextSession::ExecuteArith(const TextRequest& req, ByteBuffer& out) {
       out.Append(protocol::OutcomeReply(o));
       break;
   }
-}
-
-TextSession::Step TextSession::ExecuteStats(const TextRequest& req, ByteBuffer& out) {
-  if (listing_.active()) return ContinueListing(out);
-  std::string_view args = req.args;
-  const std::string_view group = protocol::NextKey(&args);
-  auto stat_line = [&](std::string_view name, std::string_view value) {
-    out.Append("STAT ");
-    out.Append(name);
-    out.Append(' ');
-    out.Append(value);
-    out.Append("\r\n");
-  };
-  if (group.empty()) {
-    VisitGeneralStats(server_, stat_line);
-    out.Append(protocol::kEnd);
-  } else if (group == "reset") {
-    server_.ResetStats();
-    out.Append(protocol::kReset);
-  } else if (group == "detail") {
-    const std::string_view mode = protocol::NextKey(&args);
-    PrefixStats& detail = server_.prefix_stats();
-    if (mode == "on" || mode == "off") {
-      detail.set_enabled(mode == "on");
-      out.Append(protocol::kOk);
-    } else if (mode == "dump") {
-      out.Append(detail.Dump());
-    } else {
-      out.Append("CLIENT_ERROR usage: stats detail on|off|dump\r\n");
-    }
-  } else if (group == "cachedump") {
-    if (!server_.settings().dump_enabled || marks_ != nullptr) {
-      out.Append("CLIENT_ERROR stats cachedump not allowed\r\n");
-      return Step::kDone;
-    }
-    const std::string_view id_token = protocol::NextKey(&args);
-    const std::string_view limit_token = protocol::NextKey(&args);
-    uint64_t id = 0;
-    uint64_t limit = 0;
-    if (limit_token.empty()) {
-      out.Append("CLIENT_ERROR bad command line\r\n");
-    } else if (!common::ParseUnsignedMax(id_token, UINT32_MAX, &id) ||
-               !common::ParseUnsignedMax(limit_token, UINT32_MAX, &limit)) {
-      out.Append(protocol::kBadFormat);
-    } else if (id > storage::SizeClasses::kMaxClasses) {
-      out.Append("CLIENT_ERROR Illegal slab id\r\n");
-    } else {
-      listing_.StartCacheDump(static_cast<int>(id), limit);
-      return ContinueListing(out);
-    }
-  } else if (group == "sizes_enable" || group == "sizes_disable") {
-    // memcached's quirk: the one STAT line and no END.
-    server_.set_sizes_enabled(group == "sizes_enable");
-    out.Append(group == "sizes_enable" ? "STAT sizes_status enabled\r\n"
-                                       : "STAT sizes_status disabled\r\n");
-  } else if (VisitStatsGroup(server_, group, stat_line)) {
-    out.Append(protocol::kEnd);
-  } else {
-    out.Append(protocol::kError);
-  }
-  return Step::kDone;
-}
-
-TextSession::Step TextSession::ExecuteLruCrawler(const TextRequest& req, ByteBuffer& out) {
-  if (listing_.active()) return ContinueListing(out);
-  std::string_view args = req.args;
-  const std::string_view sub = protocol::NextKey(&args);
-  const std::string_view arg = protocol::NextKey(&args);
-  const bool extra = !protocol::NextKey(&args).empty();
-  if (sub.empty() || extra) {
-    out.Append(protocol::kError);
-    return Step::kDone;
-  }
-  CrawlerSettings& crawler = server_.crawler();
-  if (arg.empty()) {
-    if (sub == "enable") {
-      // memcached refuses to start a crawler that already runs.
-      out.Append(crawler.enabled.exchange(true) ? "ERROR failed to start lru crawler thread\r\n"
-                                                : protocol::kOk);
-    } else if (sub == "disable") {
-      crawler.enabled.store(false);
-      out.Append(protocol::kOk);
-    } else {
-      out.Append(protocol::kError);
-    }
-    return Step::kDone;
-  }
-  if (sub == "crawl" || sub == "metadump") {
-    if (!crawler.enabled.load()) {
-      out.Append("CLIENT_ERROR lru crawler disabled\r\n");
-      return Step::kDone;
-    }
-    if (sub == "metadump" && (!server_.settings().dump_enabled || marks_ != nullptr)) {
-      out.Append("ERROR metadump not allowed\r\n");
-      return Step::kDone;
-    }
-    KeyListing::ClassSet classes;
-    if (!ParseClassList(arg, &classes)) {
-      out.Append("BADCLASS invalid class id\r\n");
-      return Step::kDone;
-    }
-    if (sub == "crawl") {
-      // Expired items are reclaimed when a read or eviction meets them; nothing to start.
-      out.Append(protocol::kOk);
-      return Step::kDone;
-    }
-    if (!out.empty() || batch_commands_ > 1) {
-      out.Append("ERROR cannot pipeline other commands before metadump\r\n");
-      return Step::kDone;
-    }
-    listing_.StartMetaDump(classes);
-    return ContinueListing(out);
-  }
-  if (sub == "tocrawl" || sub == "sleep") {
-    uint64_t n = 0;
-    if (!common::ParseUnsignedMax(arg, UINT32_MAX, &n)) {
-      out.Append(protocol::kBadFormat);
-    } else if (sub == "sleep" && n > 1000000) {
-      out.Append("CLIENT_ERROR sleep must be one second or less\r\n");
-    } else {
-      (sub == "sleep" ? crawler.sleep_us : crawler.tocrawl).store(static_cast<uint32_t>(n));
-      out.Append(protocol::kOk);
-    }
-    return Step::kDone;
-  }
-  out.Append(protocol::kError);
-  return Step::kDone;
-}
-
-bool TextSession::ParseClassList(std::string_view arg, KeyListing::ClassSet* classes) const {
-  const int count = server_.store().size_classes().count();
-  if (arg == "all" || arg == "hash") {
-    for (int i = 1; i <= count; ++i) classes->set(static_cast<size_t>(i));
-    return true;
-  }
-  while (!arg.empty()) {
-    const size_t comma = arg.find(',');
-    const std::string_view id_token = arg.substr(0, comma);
-    arg = comma == std::string_view::npos ? std::string_view() : arg.substr(comma + 1);
-    uint64_t id = 0;
-    // memcached accepts any class id it could have (1-63), used or not.
-    if (!common::ParseUnsignedMax(id_token, UINT32_MAX, &id) || id < 1 ||
-        id > static_cast<uint64_t>(storage::SizeClasses::kMaxClasses)) {
-      return false;
-    }
-    classes->set(static_cast<size_t>(id));
-  }
-  return classes->any();
-}
-
-void TextSession::ExecuteCacheMemlimit(const TextRequest& req, ByteBuffer& out) {
-  std::string_view args = req.args;
-  const std::string_view mb_token = protocol::NextKey(&args);
-  const std::string_view more = protocol::NextKey(&args);
-  // memcached reads a third token only as noreply (anything else is ignored) and refuses more.
-  const bool noreply = more == "noreply";
-  if (mb_token.empty() || !protocol::NextKey(&args).empty()) {
-    out.Append(protocol::kError);
-    return;
-  }
-  uint64_t mb = 0;
-  std::string_view reply;
-  if (!common::ParseUnsignedMax(mb_token, UINT32_MAX, &mb)) {
-    reply = protocol::kError;
-  } else if (mb < 8) {
-    reply = "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n";
-  } else if (mb > 1000000000) {
-    reply = "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n";
-  } else {
-    const size_t want = static_cast<size_t>(mb) << 20;
-    // The arena is mapped once, at the startup -m: a limit above it cannot be honoured.
-    if (!server_.store().SetMemoryLimit(want)) {
-      reply = "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n";
-    } else {
-      if (server_.verbosity() > 0)
-        std::fprintf(stderr, "maxbytes adjusted to %llum\n", static_cast<unsigned long long>(mb));
-      reply = protocol::kOk;
-    }
-  }
-  Reply(out, reply, noreply);
-}
-
-TextSession::Step TextSession::ExecuteShutdown(const TextRequest& req, ByteBuffer& out) {
-  if (!server_.settings().shutdown_enabled) {
-    out.Append("ERROR: shutdown not enabled\r\n");
-    return Step::kDone;
-  }
-  std::string_view args = req.args;
-  const std::string_view mode = protocol::NextKey(&args);
-  if (!protocol::NextKey(&args).empty() || (!mode.empty() && mode != "graceful")) {
-    out.Append("CLIENT_ERROR invalid shutdown mode\r\n");
-    return Step::kDone;
-  }
-  // Like memcached: the asking connection closes without a reply and the process stops as on
-  // SIGINT (SIGUSR1 for graceful).
-  server_.RequestShutdown(mode == "graceful");
-  return Step::kClose;
-}
-
-TextSession::Step TextSession::ExecuteWatch(const TextRequest& req, ByteBuffer& out) {
-  if (!server_.settings().watch_enabled || marks_ != nullptr) {
-    out.Append("CLIENT_ERROR watch commands not allowed\r\n");
-    return Step::kDone;
-  }
-  const uint32_t kinds = ParseWatchKinds(req.args);
-  if (kinds == 0) {
-    out.Append(protocol::kError);
-    return Step::kDone;
-  }
-  if (!out.empty() || batch_commands_ > 1) {
-    out.Append("ERROR cannot pipeline other commands before watch\r\n");
-    return Step::kDone;
-  }
-  out.Append(protocol::kOk);
-  watch_kinds_ = kinds;
-  return Step::kWatch;
 }
 
 }  // namespace cachet::server

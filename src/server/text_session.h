@@ -13,8 +13,8 @@
 
 #include "common/byte_buffer.h"
 #include "protocol/text_request.h"
-#include "server/key_listing.h"
 #include "server/meta_commands.h"
+#include "server/operator_commands.h"
 #include "server/server_context.h"
 #include "server/session_action.h"
 
@@ -25,7 +25,7 @@ class TextSession {
   using Action = SessionAction;
 
   TextSession(ServerContext& server, WorkerContext& worker)
-      : server_(server), worker_(worker), meta_(server, worker) {}
+      : server_(server), worker_(worker), meta_(server, worker), ops_(server) {}
 
   // Handles every complete request at the front of `in` (consuming it) until the input runs
   // out or `out` passes the high-water mark.
@@ -34,13 +34,16 @@ class TextSession {
   // UDP: where each response ends in the output (each goes out as its own datagram series).
   // Also marks the session as UDP's: listings and watch are refused there (a forged source
   // address would turn them into an amplifier), as -X and -W refuse them.
-  void set_response_marks(std::vector<size_t>* marks) { marks_ = marks; }
+  void set_response_marks(std::vector<size_t>* marks) {
+    marks_ = marks;
+    ops_.set_udp(marks != nullptr);
+  }
   void set_client_fd(int fd) {
     client_fd_ = fd;
     meta_.set_client_fd(fd);
   }
   // After Process() returned kWatch: what the client asked to watch.
-  uint32_t watch_kinds() const { return watch_kinds_; }
+  uint32_t watch_kinds() const { return ops_.watch_kinds(); }
   // The last Process() stopped at -R's requests-per-event limit with input left: call it again
   // once other connections had their turn (no socket event will come for buffered input).
   bool yielded() const { return yielded_; }
@@ -49,22 +52,14 @@ class TextSession {
   size_t input_wanted() const { return input_wanted_; }
 
  private:
-  enum class Step : uint8_t { kDone, kPaused, kClose, kWatch };
+  using Step = CommandStep;
 
   Step ExecuteLine(const protocol::TextRequest& req, common::ByteBuffer& out);
   // Returns kPaused when the output filled up before the last key.
   Step ExecuteGet(const protocol::TextRequest& req, common::ByteBuffer& out);
   void ExecuteStorage(const protocol::TextRequest& req, common::ByteBuffer& out);
   void ExecuteArith(const protocol::TextRequest& req, common::ByteBuffer& out);
-  // Listings (cachedump, metadump) return kPaused until they finish, like a multiget.
-  Step ExecuteStats(const protocol::TextRequest& req, common::ByteBuffer& out);
-  Step ExecuteLruCrawler(const protocol::TextRequest& req, common::ByteBuffer& out);
-  bool ParseClassList(std::string_view arg, KeyListing::ClassSet* classes) const;
-  void ExecuteCacheMemlimit(const protocol::TextRequest& req, common::ByteBuffer& out);
-  Step ExecuteShutdown(const protocol::TextRequest& req, common::ByteBuffer& out);
-  Step ExecuteWatch(const protocol::TextRequest& req, common::ByteBuffer& out);
   common::Outcome CasWithoutCas(std::string_view key);
-  Step ContinueListing(common::ByteBuffer& out);
   void LogRequestLine(std::string_view input) const;
   void LogReplies(std::string_view replies) const;
   // Starts discarding the data block of a storage command that is refused before its data.
@@ -77,7 +72,7 @@ class TextSession {
   ServerContext& server_;
   WorkerContext& worker_;
   MetaCommands meta_;
-  KeyListing listing_;
+  OperatorCommands ops_;
   uint64_t swallow_ = 0;            // data bytes still to discard
   std::string_view swallow_reply_;  // sent when the discarding ends (a static string)
   size_t get_resume_ = 0;           // bytes of a paused multiget's key list already answered
@@ -89,7 +84,6 @@ class TextSession {
   size_t prefetched_until_ = 0;  // batch_commands_ value up to which keys were prefetched
   std::vector<size_t>* marks_ = nullptr;
   bool yielded_ = false;
-  uint32_t watch_kinds_ = 0;
 };
 
 }  // namespace cachet::server

@@ -40,7 +40,7 @@ void WatchLookupSlow(ServerContext& server, int cfd, std::string_view key) {
 
 void WatchFetch(ServerContext& server, int cfd, std::string_view key, bool found, size_t value_len,
                 uint32_t flags) {
-  if (!server.watch().Wants(kWatchFetchers)) return;
+  if (!server.watch().Wants(protocol::kWatchFetchers)) return;
   std::string line = "type=item_get key=";
   protocol::AppendUriEncoded(line, key);
   char tail[96];
@@ -48,12 +48,12 @@ void WatchFetch(ServerContext& server, int cfd, std::string_view key, bool found
       tail, sizeof(tail), " status=%s clsid=%d cfd=%d size=%zu", found ? "found" : "not_found",
       found ? server.store().ClassOf(key.size(), flags, value_len) : 0, cfd, found ? value_len : 0);
   line.append(tail, static_cast<size_t>(n));
-  server.watch().Emit(kWatchFetchers, line);
+  server.watch().Emit(protocol::kWatchFetchers, line);
 }
 
 void WatchStore(ServerContext& server, int cfd, std::string_view key, common::Outcome outcome,
                 std::string_view cmd, uint32_t exptime, size_t value_len, uint32_t flags) {
-  if (!server.watch().Wants(kWatchMutations)) return;
+  if (!server.watch().Wants(protocol::kWatchMutations)) return;
   const std::string_view status = StoreStatusName(outcome);
   const uint32_t now = server.time().Now();
   std::string line = "type=item_store key=";
@@ -65,11 +65,11 @@ void WatchStore(ServerContext& server, int cfd, std::string_view key, common::Ou
                     cmd.data(), exptime > now ? exptime - now : 0,
                     server.store().ClassOf(key.size(), flags, value_len), cfd, value_len);
   line.append(tail, static_cast<size_t>(n));
-  server.watch().Emit(kWatchMutations, line);
+  server.watch().Emit(protocol::kWatchMutations, line);
 }
 
 void WatchConnection(ServerContext& server, bool opened, int cfd, std::string_view addr) {
-  if (!server.watch().Wants(kWatchConnEvents)) return;
+  if (!server.watch().Wants(protocol::kWatchConnEvents)) return;
   // addr is "tcp:1.2.3.4:5", "tcp6:[::1]:5" or "unix:/path".
   std::string rip = "unix";
   std::string rport = "0";
@@ -86,7 +86,7 @@ void WatchConnection(ServerContext& server, bool opened, int cfd, std::string_vi
   line += rip + " rport=" + rport + " transport=" + transport;
   if (!opened) line += " reason=normal";
   line += " cfd=" + std::to_string(cfd);
-  server.watch().Emit(kWatchConnEvents, line);
+  server.watch().Emit(protocol::kWatchConnEvents, line);
 }
 
 }  // namespace cachet::server

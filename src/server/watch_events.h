@@ -12,7 +12,7 @@ namespace cachet::server {
 // looked at without marking it read. Costs one relaxed load when nobody watches.
 void WatchLookupSlow(ServerContext& server, int cfd, std::string_view key);
 inline void WatchLookup(ServerContext& server, int cfd, std::string_view key) {
-  if (server.watch().Wants(kWatchFetchers)) WatchLookupSlow(server, cfd, key);
+  if (server.watch().Wants(protocol::kWatchFetchers)) WatchLookupSlow(server, cfd, key);
 }
 // fetchers: "type=item_get key=<k> status=found|not_found clsid=<c> cfd=<fd> size=<value len>"
 void WatchFetch(ServerContext& server, int cfd, std::string_view key, bool found, size_t value_len,

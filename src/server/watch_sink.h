@@ -6,19 +6,11 @@
 #include <cstdint>
 #include <string_view>
 
+#include "protocol/operator_request.h"
+
 namespace cachet::server {
 
-enum WatchKind : uint32_t {
-  kWatchFetchers = 1,
-  kWatchMutations = 2,
-  kWatchEvictions = 4,
-  kWatchConnEvents = 8,
-  kWatchOther = 16,  // rawcmds, sysevents, proxy*: accepted, nothing to report
-};
-
-// Parses `watch` arguments; 0 for an unknown one. No arguments means fetchers.
-uint32_t ParseWatchKinds(std::string_view args);
-
+// The kinds are protocol::WatchKind bits (protocol/operator_request.h).
 class WatchSink {
  public:
   virtual ~WatchSink() = default;

@@ -1,0 +1,216 @@
+#include "server/operator_commands.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <string_view>
+
+#include "protocol/text_reply.h"
+#include "server/general_stats.h"
+#include "server/stats_groups.h"
+
+namespace cachet::server {
+
+using common::ByteBuffer;
+using protocol::CrawlerCommand;
+using protocol::StatsGroup;
+using protocol::TextCommand;
+using protocol::TextRequest;
+
+CommandStep OperatorCommands::Execute(const TextRequest& req, bool first, ByteBuffer& out) {
+  switch (req.command) {
+    case TextCommand::kStats:
+      return ExecuteStats(req, out);
+    case TextCommand::kLruCrawler:
+      return ExecuteLruCrawler(req, first, out);
+    case TextCommand::kCacheMemlimit:
+      ExecuteCacheMemlimit(req, out);
+      return CommandStep::kDone;
+    case TextCommand::kShutdown:
+      return ExecuteShutdown(req, out);
+    case TextCommand::kWatch:
+      return ExecuteWatch(req, first, out);
+    case TextCommand::kVerbosity:
+      server_.set_verbosity(static_cast<int>(std::min<int64_t>(req.number, 2)));
+      if (!req.noreply) out.Append(protocol::kOk);
+      return CommandStep::kDone;
+    case TextCommand::kDebugTime:
+      if (!server_.settings().debugtime) {
+        out.Append(protocol::kError);  // what a release memcached answers
+        return CommandStep::kDone;
+      }
+      server_.AdvanceClock(req.number);
+      server_.RunPendingFlush(server_.time().Now());
+      out.Append(protocol::kOk);
+      return CommandStep::kDone;
+    default:  // slabs, lru: cachet has no slab pages to move nor LRUs to tune
+      out.Append(protocol::kError);
+      return CommandStep::kDone;
+  }
+}
+
+// A listing that paused below the output high-water mark did a slice of work: the session
+// yields, so the worker serves its other connections before the next slice.
+CommandStep OperatorCommands::ContinueListing(ByteBuffer& out) {
+  return listing_.Continue(server_, out) ? CommandStep::kDone : CommandStep::kPaused;
+}
+
+CommandStep OperatorCommands::ExecuteStats(const TextRequest& req, ByteBuffer& out) {
+  if (listing_.active()) return ContinueListing(out);
+  const protocol::StatsArgs& args = req.op.stats;
+  auto stat_line = [&](std::string_view name, std::string_view value) {
+    out.Append("STAT ");
+    out.Append(name);
+    out.Append(' ');
+    out.Append(value);
+    out.Append("\r\n");
+  };
+  if (args.group == StatsGroup::kCacheDump && (!server_.settings().dump_enabled || udp_)) {
+    out.Append(protocol::kCacheDumpNotAllowed);
+    return CommandStep::kDone;
+  }
+  if (!req.op.error.empty()) {
+    out.Append(req.op.error);
+    return CommandStep::kDone;
+  }
+  switch (args.group) {
+    case StatsGroup::kGeneral:
+      VisitGeneralStats(server_, stat_line);
+      out.Append(protocol::kEnd);
+      break;
+    case StatsGroup::kReset:
+      server_.ResetStats();
+      out.Append(protocol::kReset);
+      break;
+    case StatsGroup::kDetail:
+      if (args.detail == protocol::DetailMode::kDump) {
+        out.Append(server_.prefix_stats().Dump());
+      } else {
+        server_.prefix_stats().set_enabled(args.detail == protocol::DetailMode::kOn);
+        out.Append(protocol::kOk);
+      }
+      break;
+    case StatsGroup::kCacheDump:
+      listing_.StartCacheDump(static_cast<int>(args.class_id), args.limit);
+      return ContinueListing(out);
+    case StatsGroup::kSizesEnable:
+    case StatsGroup::kSizesDisable: {
+      // memcached's quirk: the one STAT line and no END.
+      const bool on = args.group == StatsGroup::kSizesEnable;
+      server_.set_sizes_enabled(on);
+      out.Append(on ? protocol::kSizesEnabled : protocol::kSizesDisabled);
+      break;
+    }
+    case StatsGroup::kNamed:
+      out.Append(VisitStatsGroup(server_, args.name, stat_line) ? protocol::kEnd
+                                                                : protocol::kError);
+      break;
+  }
+  return CommandStep::kDone;
+}
+
+CommandStep OperatorCommands::ExecuteLruCrawler(const TextRequest& req, bool first,
+                                                ByteBuffer& out) {
+  if (listing_.active()) return ContinueListing(out);
+  const protocol::CrawlerArgs& args = req.op.crawler;
+  CrawlerSettings& crawler = server_.crawler();
+  const bool crawl = args.command == CrawlerCommand::kCrawl;
+  const bool metadump = args.command == CrawlerCommand::kMetadump;
+  if ((crawl || metadump) && !crawler.enabled.load()) {
+    out.Append(protocol::kCrawlerDisabled);
+    return CommandStep::kDone;
+  }
+  if (metadump && (!server_.settings().dump_enabled || udp_)) {
+    out.Append(protocol::kMetadumpNotAllowed);
+    return CommandStep::kDone;
+  }
+  if (!req.op.error.empty()) {
+    out.Append(req.op.error);
+    return CommandStep::kDone;
+  }
+  switch (args.command) {
+    case CrawlerCommand::kEnable:
+      // memcached refuses to start a crawler that already runs.
+      out.Append(crawler.enabled.exchange(true) ? protocol::kCrawlerAlreadyRunning : protocol::kOk);
+      return CommandStep::kDone;
+    case CrawlerCommand::kDisable:
+      crawler.enabled.store(false);
+      out.Append(protocol::kOk);
+      return CommandStep::kDone;
+    case CrawlerCommand::kCrawl:
+      // Expired items are reclaimed when a read or eviction meets them; nothing to start.
+      out.Append(protocol::kOk);
+      return CommandStep::kDone;
+    case CrawlerCommand::kSleep:
+    case CrawlerCommand::kTocrawl:
+      (args.command == CrawlerCommand::kSleep ? crawler.sleep_us : crawler.tocrawl)
+          .store(args.value);
+      out.Append(protocol::kOk);
+      return CommandStep::kDone;
+    case CrawlerCommand::kMetadump:
+      break;
+    case CrawlerCommand::kInvalid:  // its error was sent above
+      return CommandStep::kDone;
+  }
+  if (!first) {
+    out.Append(protocol::kMetadumpNotFirst);
+    return CommandStep::kDone;
+  }
+  KeyListing::ClassSet classes = args.classes;
+  if (args.all_classes) {
+    for (int i = 1; i <= server_.store().size_classes().count(); ++i) {
+      classes.set(static_cast<size_t>(i));
+    }
+  }
+  listing_.StartMetaDump(classes);
+  return ContinueListing(out);
+}
+
+void OperatorCommands::ExecuteCacheMemlimit(const TextRequest& req, ByteBuffer& out) {
+  std::string_view reply = req.op.error;
+  if (reply.empty()) {
+    // The arena is mapped once, at the startup -m: a limit above it cannot be honoured.
+    if (!server_.store().SetMemoryLimit(static_cast<size_t>(req.op.megabytes) << 20)) {
+      reply = protocol::kMemlimitAdjustFailed;
+    } else {
+      if (server_.verbosity() > 0)
+        std::fprintf(stderr, "maxbytes adjusted to %um\n", req.op.megabytes);
+      reply = protocol::kOk;
+    }
+  }
+  if (!req.noreply) out.Append(reply);
+}
+
+CommandStep OperatorCommands::ExecuteShutdown(const TextRequest& req, ByteBuffer& out) {
+  if (!server_.settings().shutdown_enabled) {
+    out.Append(protocol::kShutdownNotEnabled);
+    return CommandStep::kDone;
+  }
+  if (!req.op.error.empty()) {
+    out.Append(req.op.error);
+    return CommandStep::kDone;
+  }
+  // Like memcached: the asking connection closes without a reply and the process stops as on
+  // SIGINT (SIGUSR1 for graceful).
+  server_.RequestShutdown(req.op.graceful);
+  return CommandStep::kClose;
+}
+
+CommandStep OperatorCommands::ExecuteWatch(const TextRequest& req, bool first, ByteBuffer& out) {
+  if (!server_.settings().watch_enabled || udp_) {
+    out.Append(protocol::kWatchNotAllowed);
+    return CommandStep::kDone;
+  }
+  if (!req.op.error.empty()) {
+    out.Append(req.op.error);
+    return CommandStep::kDone;
+  }
+  if (!first) {
+    out.Append(protocol::kWatchNotFirst);
+    return CommandStep::kDone;
+  }
+  out.Append(protocol::kOk);
+  watch_kinds_ = req.op.watch_kinds;
+  return CommandStep::kWatch;
+}
+
+}  // namespace cachet::server

@@ -1,0 +1,54 @@
+#pragma once
+// The operator commands of a text connection: stats (every group, cachedump), lru_crawler,
+// cache_memlimit, shutdown, watch, verbosity and debugtime, and the slabs/lru commands cachet
+// refuses. One per connection; it owns what outlives a line: a key listing in progress and
+// what a watcher asked for.
+//
+// Where a new operator command goes (slabs reassign, refresh_certs, snapshot, flush_prefix):
+// - protocol/: a TextCommand and its name (text_parser.cc); its arguments as typed fields in
+//   OperatorArgs (operator_request.h) parsed in operator_parser.cc, a bad argument carried as
+//   its reply in OperatorArgs::error; its reply texts in text_reply.h.
+// - here: one Execute* method, dispatched from Execute(), that checks the server's own
+//   conditions (a settings switch, UDP) before sending OperatorArgs::error, then acts through
+//   ServerContext (which gains the method the command needs, e.g. the store or TLS context).
+#include <cstdint>
+
+#include "common/byte_buffer.h"
+#include "protocol/text_request.h"
+#include "server/key_listing.h"
+#include "server/server_context.h"
+#include "server/session_action.h"
+
+namespace cachet::server {
+
+class OperatorCommands {
+ public:
+  explicit OperatorCommands(ServerContext& server) : server_(server) {}
+
+  // `first`: nothing came before this line in what the client sent at once (metadump and watch
+  // must come first, as in memcached). Listings return kPaused until they finish: call again
+  // with the same request.
+  CommandStep Execute(const protocol::TextRequest& req, bool first, common::ByteBuffer& out);
+
+  // UDP sessions refuse listings and watch (a forged source address would turn them into an
+  // amplifier), as -X and -W refuse them.
+  void set_udp(bool udp) { udp_ = udp; }
+  // After Execute() returned kWatch: what the client asked to watch.
+  uint32_t watch_kinds() const { return watch_kinds_; }
+
+ private:
+  CommandStep ExecuteStats(const protocol::TextRequest& req, common::ByteBuffer& out);
+  CommandStep ExecuteLruCrawler(const protocol::TextRequest& req, bool first,
+                                common::ByteBuffer& out);
+  void ExecuteCacheMemlimit(const protocol::TextRequest& req, common::ByteBuffer& out);
+  CommandStep ExecuteShutdown(const protocol::TextRequest& req, common::ByteBuffer& out);
+  CommandStep ExecuteWatch(const protocol::TextRequest& req, bool first, common::ByteBuffer& out);
+  CommandStep ContinueListing(common::ByteBuffer& out);
+
+  ServerContext& server_;
+  KeyListing listing_;
+  bool udp_ = false;
+  uint32_t watch_kinds_ = 0;
+};
+
+}  // namespace cachet::server
