@@ -10,7 +10,8 @@ BENCH ?= OFF
 BENCH_QUICK ?=
 BENCH_ARGS ?=
 
-.PHONY: build run test unit integration deps deps-test bench clean format asan tsan fuzz install
+.PHONY: build run test unit integration deps deps-test bench clean format format-check headers \
+        asan tsan fuzz install
 
 build: deps
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release -DCACHET_BUILD_BENCH=$(BENCH) $(CMAKE_FLAGS) >/dev/null
@@ -19,7 +20,8 @@ build: deps
 run: build
 	./$(BUILD_DIR)/cachet -p 11211 -l 127.0.0.1 -m 64 -t 4 $(if $(filter 0,$(shell id -u)),-u root,)
 
-test: deps-test build unit integration
+# The gates first (cheap, and a failure there says what to fix), then the tests.
+test: deps-test build format-check headers unit integration
 
 unit:
 	cd $(BUILD_DIR) && ctest --output-on-failure --no-tests=error -j $(JOBS)
@@ -65,6 +67,14 @@ bench:
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')
+
+# Fails on any file of src/ or tests/ that clang-format (.clang-format) would change.
+format-check:
+	clang-format --dry-run -Werror $$(git ls-files 'src/*.cc' 'src/*.h' 'tests/*.cc' 'tests/*.h')
+
+# Every header of src/ compiled on its own (src/CMakeLists.txt).
+headers: build
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target headers
 
 clean:
 	rm -rf $(BUILD_DIR)

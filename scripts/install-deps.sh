@@ -7,10 +7,11 @@
 set -euo pipefail
 
 build_pkgs=(g++ cmake make libgtest-dev libgmock-dev libxxhash-dev ccache)
-# memcached: its memcached-tool (and the reference binary); nutcracker: twemproxy scale-out tests.
+# memcached: its memcached-tool (and the reference binary); nutcracker: twemproxy scale-out tests;
+# clang-format and clang: the format and thread-safety gates of make test.
 test_pkgs=(python3 python3-pytest python3-pymemcache python3-pylibmc python3-memcache
            python3-binary-memcached python3-django libmemcached-tools memcached nutcracker
-           python3-prometheus-client)
+           python3-prometheus-client clang-format clang)
 
 pkgs=("${build_pkgs[@]}")
 fuzz_pkgs=(clang libclang-rt-14-dev)
