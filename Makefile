@@ -11,7 +11,7 @@ BENCH_QUICK ?=
 BENCH_ARGS ?=
 
 .PHONY: build run test unit integration deps deps-test bench clean format format-check headers \
-        asan tsan fuzz install
+        thread-safety asan tsan fuzz install
 
 build: deps
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release -DCACHET_BUILD_BENCH=$(BENCH) $(CMAKE_FLAGS) >/dev/null
@@ -21,7 +21,7 @@ run: build
 	./$(BUILD_DIR)/cachet -p 11211 -l 127.0.0.1 -m 64 -t 4 $(if $(filter 0,$(shell id -u)),-u root,)
 
 # The gates first (cheap, and a failure there says what to fix), then the tests.
-test: deps-test build format-check headers unit integration
+test: deps-test build format-check headers thread-safety unit integration
 
 unit:
 	cd $(BUILD_DIR) && ctest --output-on-failure --no-tests=error -j $(JOBS)
@@ -71,6 +71,10 @@ format:
 # Fails on any file of src/ or tests/ that clang-format (.clang-format) would change.
 format-check:
 	clang-format --dry-run -Werror $$(git ls-files 'src/*.cc' 'src/*.h' 'tests/*.cc' 'tests/*.h')
+
+# clang -Wthread-safety (syntax only) over the sources that take locks (common/mutex.h).
+thread-safety:
+	JOBS=$(JOBS) scripts/thread-safety.sh
 
 # Every header of src/ compiled on its own (src/CMakeLists.txt).
 headers: build

@@ -27,7 +27,7 @@ WatchLog::~WatchLog() {
   stopping_.store(true);
   Wake();
   if (thread_.joinable()) thread_.join();
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   while (!watchers_.empty()) RemoveLocked(watchers_.size() - 1);
   ::close(wake_fd_);
 }
@@ -54,7 +54,7 @@ void WatchLog::RemoveLocked(size_t i) {
 
 void WatchLog::AddWatcher(int fd, uint32_t kinds, ConnInfo* info, std::string pending) {
   info->Set(ConnState::kWatch);
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   watchers_.push_back(Watcher{fd, kinds, info, std::move(pending)});
   RecomputeKindsLocked();
   if (!thread_.joinable()) thread_ = std::thread([this] { Run(); });
@@ -70,7 +70,7 @@ void WatchLog::Emit(uint32_t kind, std::string_view body) {
                               static_cast<long>(tv.tv_sec), static_cast<long>(tv.tv_usec),
                               static_cast<unsigned long long>(gid_.fetch_add(1) + 1));
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     for (Watcher& w : watchers_) {
       if ((w.kinds & kind) == 0) continue;
       if (w.pending.size() + static_cast<size_t>(n) + body.size() + 1 > buffer_limit_) {
@@ -97,7 +97,7 @@ void WatchLog::Run() {
     fds.clear();
     fds.push_back({wake_fd_, POLLIN, 0});
     {
-      std::lock_guard lock(mu_);
+      common::MutexLock lock(mu_);
       for (const Watcher& w : watchers_) {
         fds.push_back(
             {w.fd, static_cast<short>(POLLIN | POLLRDHUP | (w.pending.empty() ? 0 : POLLOUT)), 0});
@@ -108,7 +108,7 @@ void WatchLog::Run() {
       uint64_t v;
       [[maybe_unused]] ssize_t r = ::read(wake_fd_, &v, sizeof(v));
     }
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     // Watchers only join at the end, so the polled ones are still in this order.
     for (size_t i = fds.size() - 1; i >= 1; --i) {
       const size_t wi = i - 1;

@@ -9,12 +9,12 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
+#include "common/mutex.h"
 #include "server/connection_registry.h"
 #include "server/watch_sink.h"
 
@@ -48,8 +48,8 @@ class WatchLog final : public server::WatchSink {
   };
   void Run();
   void Wake();
-  void RemoveLocked(size_t i);
-  void RecomputeKindsLocked();
+  void RemoveLocked(size_t i) CACHET_REQUIRES(mu_);
+  void RecomputeKindsLocked() CACHET_REQUIRES(mu_);
 
   server::ConnectionRegistry& registry_;
   std::atomic<int64_t>& current_connections_;
@@ -60,9 +60,9 @@ class WatchLog final : public server::WatchSink {
   std::atomic<uint64_t> skipped_{0};
   int wake_fd_ = -1;
   std::atomic<bool> stopping_{false};
-  std::mutex mu_;
-  std::vector<Watcher> watchers_;  // guarded by mu_
-  std::thread thread_;             // started with the first watcher
+  common::Mutex mu_;
+  std::vector<Watcher> watchers_ CACHET_GUARDED_BY(mu_);
+  std::thread thread_;  // started with the first watcher
 };
 
 }  // namespace cachet::net

@@ -47,7 +47,7 @@ void Worker::Start() {
 
 void Worker::Hand(int fd, const std::string* listen_addr) {
   {
-    std::lock_guard lock(pending_mu_);
+    common::MutexLock lock(pending_mu_);
     pending_.emplace_back(fd, listen_addr);
   }
   const uint64_t one = 1;
@@ -65,7 +65,7 @@ void Worker::Stop() {
 void Worker::AdoptPending() {
   std::vector<std::pair<int, const std::string*>> fds;
   {
-    std::lock_guard lock(pending_mu_);
+    common::MutexLock lock(pending_mu_);
     fds.swap(pending_);
   }
   for (const auto& [fd, listen_addr] : fds) {

@@ -3,11 +3,11 @@
 // through a small locked queue and an eventfd; nothing else crosses threads.
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include "common/mutex.h"
 #include "net/connection.h"
 #include "net/udp_handler.h"
 #include "net/watch_log.h"
@@ -63,8 +63,8 @@ class Worker {
   std::thread thread_;
   std::atomic<bool> stopping_{false};
 
-  std::mutex pending_mu_;
-  std::vector<std::pair<int, const std::string*>> pending_;  // guarded by pending_mu_
+  common::Mutex pending_mu_;
+  std::vector<std::pair<int, const std::string*>> pending_ CACHET_GUARDED_BY(pending_mu_);
 
   // Owned by the worker thread only.
   std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;

@@ -33,14 +33,14 @@ ConnInfo* ConnectionRegistry::Add(int fd, std::string addr, std::string listen_a
   info->Set(state);
   info->Touch(now);
   ConnInfo* raw = info.get();
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   by_fd_.emplace(fd, std::move(info));
   return raw;
 }
 
 void ConnectionRegistry::Remove(ConnInfo* info) {
   if (info == nullptr) return;
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   auto [lo, hi] = by_fd_.equal_range(info->fd);
   for (auto it = lo; it != hi; ++it) {
     if (it->second.get() == info) {
@@ -51,7 +51,7 @@ void ConnectionRegistry::Remove(ConnInfo* info) {
 }
 
 void ConnectionRegistry::Visit(common::FunctionRef<void(const ConnInfo&)> fn) const {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   for (const auto& [fd, info] : by_fd_) fn(*info);
 }
 

@@ -7,10 +7,10 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "common/function_ref.h"
+#include "common/mutex.h"
 
 namespace cachet::server {
 
@@ -49,8 +49,8 @@ class ConnectionRegistry {
   void Visit(common::FunctionRef<void(const ConnInfo&)> fn) const;
 
  private:
-  mutable std::mutex mu_;
-  std::multimap<int, std::unique_ptr<ConnInfo>> by_fd_;  // guarded by mu_
+  mutable common::Mutex mu_;
+  std::multimap<int, std::unique_ptr<ConnInfo>> by_fd_ CACHET_GUARDED_BY(mu_);
 };
 
 }  // namespace cachet::server

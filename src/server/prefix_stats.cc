@@ -6,7 +6,7 @@ void PrefixStats::Record(std::string_view key, int gets, int hits, int sets, int
   const size_t cut = key.find(delimiter_);
   if (cut == std::string_view::npos) return;  // no prefix: not recorded, as memcached
   const std::string prefix(key.substr(0, cut));
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   auto it = by_prefix_.find(prefix);
   if (it == by_prefix_.end()) {
     if (by_prefix_.size() >= kMaxPrefixes) return;
@@ -20,7 +20,7 @@ void PrefixStats::Record(std::string_view key, int gets, int hits, int sets, int
 
 std::string PrefixStats::Dump() const {
   std::string out;
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   for (const auto& [prefix, c] : by_prefix_) {
     out += "PREFIX " + prefix + " get " + std::to_string(c.gets) + " hit " +
            std::to_string(c.hits) + " set " + std::to_string(c.sets) + " del " +
@@ -31,7 +31,7 @@ std::string PrefixStats::Dump() const {
 }
 
 void PrefixStats::Clear() {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   by_prefix_.clear();
 }
 

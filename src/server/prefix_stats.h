@@ -5,10 +5,11 @@
 // The table is bounded: past kMaxPrefixes, new prefixes are not recorded.
 #include <atomic>
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+
+#include "common/mutex.h"
 
 namespace cachet::server {
 
@@ -44,8 +45,8 @@ class PrefixStats {
 
   const char delimiter_;
   std::atomic<bool> enabled_;
-  mutable std::mutex mu_;
-  std::unordered_map<std::string, Counters> by_prefix_;  // guarded by mu_
+  mutable common::Mutex mu_;
+  std::unordered_map<std::string, Counters> by_prefix_ CACHET_GUARDED_BY(mu_);
 };
 
 }  // namespace cachet::server

@@ -100,14 +100,14 @@ void ServerContext::Flush(uint32_t at) {
 StatsTotals ServerContext::ThreadTotals() const {
   StatsTotals t;
   for (const auto& w : workers_) t.Add(w->stats);
-  std::lock_guard lock(reset_mu_);
+  common::MutexLock lock(reset_mu_);
   t.Subtract(thread_base_);
   return t;
 }
 
 storage::StoreStats ServerContext::StoreTotals() const {
   storage::StoreStats s = store_->Stats();
-  std::lock_guard lock(reset_mu_);
+  common::MutexLock lock(reset_mu_);
   s.total_items -= store_base_.total_items;
   s.evictions -= store_base_.evictions;
   s.evicted_unfetched -= store_base_.evicted_unfetched;
@@ -117,12 +117,12 @@ storage::StoreStats ServerContext::StoreTotals() const {
 }
 
 uint64_t ServerContext::TotalConnections() const {
-  std::lock_guard lock(reset_mu_);
+  common::MutexLock lock(reset_mu_);
   return connections_.total.load(std::memory_order_relaxed) - total_conn_base_;
 }
 
 uint64_t ServerContext::RejectedConnections() const {
-  std::lock_guard lock(reset_mu_);
+  common::MutexLock lock(reset_mu_);
   return connections_.rejected.load(std::memory_order_relaxed) - rejected_base_;
 }
 
@@ -130,7 +130,7 @@ void ServerContext::ResetStats() {
   StatsTotals t;
   for (const auto& w : workers_) t.Add(w->stats);
   const storage::StoreStats s = store_->Stats();
-  std::lock_guard lock(reset_mu_);
+  common::MutexLock lock(reset_mu_);
   thread_base_ = t;
   store_base_ = s;
   total_conn_base_ = connections_.total.load(std::memory_order_relaxed);
@@ -141,7 +141,7 @@ void ServerContext::ResetStats() {
 
 std::vector<storage::ClassStats> ServerContext::ClassTotals() const {
   std::vector<storage::ClassStats> totals = store_->ClassTotals();
-  std::lock_guard lock(reset_mu_);
+  common::MutexLock lock(reset_mu_);
   for (size_t i = 0; i < totals.size() && i < class_base_.size(); ++i) {
     storage::ClassStats& t = totals[i];
     const storage::ClassStats& b = class_base_[i];

@@ -7,10 +7,10 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "server/connection_registry.h"
 #include "server/prefix_stats.h"
 #include "server/server_time.h"
@@ -127,14 +127,14 @@ class ServerContext {
   EvictionWatcher eviction_watcher_;
   PrefixStats prefix_stats_;
   CrawlerSettings crawler_;
-  std::vector<storage::ClassStats> class_base_;  // guarded by reset_mu_
+  std::vector<storage::ClassStats> class_base_ CACHET_GUARDED_BY(reset_mu_);
   std::atomic<bool> sizes_enabled_;
 
-  mutable std::mutex reset_mu_;
-  StatsTotals thread_base_;         // guarded by reset_mu_
-  storage::StoreStats store_base_;  // guarded by reset_mu_
-  uint64_t total_conn_base_ = 0;    // guarded by reset_mu_
-  uint64_t rejected_base_ = 0;      // guarded by reset_mu_
+  mutable common::Mutex reset_mu_;
+  StatsTotals thread_base_ CACHET_GUARDED_BY(reset_mu_);
+  storage::StoreStats store_base_ CACHET_GUARDED_BY(reset_mu_);
+  uint64_t total_conn_base_ CACHET_GUARDED_BY(reset_mu_) = 0;
+  uint64_t rejected_base_ CACHET_GUARDED_BY(reset_mu_) = 0;
 };
 
 }  // namespace cachet::server

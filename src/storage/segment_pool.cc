@@ -58,23 +58,23 @@ size_t SegmentPool::CapacityLocked() const {
 bool SegmentPool::SetMemoryLimit(size_t limit) {
   const size_t arena = std::max(initial_limit_, segment_count_ * segment_size_);
   if (limit > arena) return false;
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   memory_limit_.store(limit, std::memory_order_relaxed);
   return true;
 }
 
 bool SegmentPool::OverBudget() const {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   return InUseLocked() > CapacityLocked();
 }
 
 size_t SegmentPool::segments_in_use() const {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   return InUseLocked();
 }
 
 std::optional<uint32_t> SegmentPool::TakeFree() {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   if (free_.empty() || InUseLocked() >= CapacityLocked()) return std::nullopt;
   const uint32_t seg = free_.back();
   free_.pop_back();
@@ -83,7 +83,7 @@ std::optional<uint32_t> SegmentPool::TakeFree() {
 }
 
 std::optional<SegmentPool::Sealed> SegmentPool::TakeOldest(Queue queue) {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   std::deque<Sealed>& q = sealed_[static_cast<int>(queue)];
   if (q.empty()) return std::nullopt;
   const Sealed s = q.front();
@@ -92,12 +92,12 @@ std::optional<SegmentPool::Sealed> SegmentPool::TakeOldest(Queue queue) {
 }
 
 size_t SegmentPool::sealed_count(Queue queue) const {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   return sealed_[static_cast<int>(queue)].size();
 }
 
 size_t SegmentPool::capacity() const {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   return CapacityLocked();
 }
 
@@ -118,7 +118,7 @@ void SegmentPool::NoteWrite(uint32_t segment, uint32_t offset, uint32_t now) {
 }
 
 uint32_t SegmentPool::OldestWriteTime() const {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   uint32_t oldest = 0;
   for (const std::deque<Sealed>& q : sealed_) {
     if (q.empty()) continue;
@@ -142,7 +142,7 @@ uint32_t SegmentPool::WrittenAt(uint64_t location) const {
 }
 
 std::optional<uint32_t> SegmentPool::TakeDead() {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   for (std::deque<Sealed>& q : sealed_) {
     for (auto it = q.begin(); it != q.end(); ++it) {
       if (live_[it->segment].load(std::memory_order_relaxed) == 0) {
@@ -157,18 +157,18 @@ std::optional<uint32_t> SegmentPool::TakeDead() {
 }
 
 void SegmentPool::Seal(uint32_t segment, uint32_t used, Queue queue) {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   sealed_[static_cast<int>(queue)].push_back({segment, used});
 }
 
 void SegmentPool::Renew(uint32_t segment) {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   epochs_[segment].store(next_epoch_++, std::memory_order_relaxed);
 }
 
 void SegmentPool::Release(uint32_t segment) {
   ::madvise(base_ + SegmentStart(segment), segment_size_, MADV_DONTNEED);
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   free_.push_back(segment);
 }
 

@@ -16,9 +16,10 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <vector>
+
+#include "common/mutex.h"
 
 namespace cachet::storage {
 
@@ -100,8 +101,8 @@ class SegmentPool {
   bool SetMemoryLimit(size_t limit);
 
  private:
-  size_t CapacityLocked() const;
-  size_t InUseLocked() const { return segment_count_ - free_.size(); }
+  size_t CapacityLocked() const CACHET_REQUIRES(mu_);
+  size_t InUseLocked() const CACHET_REQUIRES(mu_) { return segment_count_ - free_.size(); }
 
   std::atomic<size_t> memory_limit_;
   const size_t initial_limit_;
@@ -124,10 +125,10 @@ class SegmentPool {
   std::unique_ptr<TimeMarks[]> times_;
   std::atomic<int64_t> index_bytes_{0};
 
-  mutable std::mutex mu_;
-  uint64_t next_epoch_ = 1;       // guarded by mu_
-  std::vector<uint32_t> free_;    // guarded by mu_
-  std::deque<Sealed> sealed_[2];  // guarded by mu_; by Queue
+  mutable common::Mutex mu_;
+  uint64_t next_epoch_ CACHET_GUARDED_BY(mu_) = 1;
+  std::vector<uint32_t> free_ CACHET_GUARDED_BY(mu_);
+  std::deque<Sealed> sealed_[2] CACHET_GUARDED_BY(mu_);  // by Queue
 };
 
 }  // namespace cachet::storage

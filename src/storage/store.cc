@@ -45,7 +45,7 @@ void Store::Prefetch(const std::string_view* keys, size_t n) const {
   n = std::min(n, kMaxPrefetch);
   for (size_t i = 0; i < n; ++i) {
     hashes[i] = Hash(keys[i]);
-    ShardFor(hashes[i]).index.PrefetchHome(hashes[i]);
+    ShardFor(hashes[i]).PrefetchHome(hashes[i]);
   }
   for (size_t i = 0; i < n; ++i) {
     const Shard& shard = ShardFor(hashes[i]);
@@ -53,7 +53,7 @@ void Store::Prefetch(const std::string_view* keys, size_t n) const {
     // comparison, which would itself wait for the item).
     uint64_t location = 0;
     {
-      std::lock_guard lock(shard.mu);
+      common::MutexLock lock(shard.mu);
       shard.index.Find(hashes[i], [&](uint64_t l) {
         location = l;
         return true;
@@ -118,7 +118,7 @@ ItemView Store::ViewOf(const Found& f, const Shard& shard) const {
 ReadStatus Store::Get(std::string_view key, uint32_t now, ReadFn fn) {
   const uint64_t h = Hash(key);
   Shard& shard = ShardFor(h);
-  std::lock_guard lock(shard.mu);
+  common::MutexLock lock(shard.mu);
   bool expired;
   Found f = FindLocked(shard, h, key, now, &expired);
   if (f.slot == HashIndex::kNotFound) return expired ? ReadStatus::kExpired : ReadStatus::kMiss;
@@ -131,7 +131,7 @@ ReadStatus Store::Get(std::string_view key, uint32_t now, ReadFn fn) {
 ReadStatus Store::Peek(std::string_view key, uint32_t now, ReadFn fn) {
   const uint64_t h = Hash(key);
   Shard& shard = ShardFor(h);
-  std::lock_guard lock(shard.mu);
+  common::MutexLock lock(shard.mu);
   bool expired;
   Found f = FindLocked(shard, h, key, now, &expired);
   if (f.slot == HashIndex::kNotFound) return expired ? ReadStatus::kExpired : ReadStatus::kMiss;
@@ -145,7 +145,7 @@ ReadStatus Store::GetAndTouch(Writer& w, std::string_view key, uint32_t exptime,
   Shard& shard = ShardFor(h);
   uint64_t seen_cas;
   {
-    std::lock_guard lock(shard.mu);
+    common::MutexLock lock(shard.mu);
     bool expired;
     Found f = FindLocked(shard, h, key, now, &expired);
     if (f.slot == HashIndex::kNotFound) return expired ? ReadStatus::kExpired : ReadStatus::kMiss;
@@ -219,7 +219,7 @@ Outcome Store::Put(Writer& w, StoreMode mode, std::string_view key, std::string_
   const uint64_t h = Hash(key);
   Shard& shard = ShardFor(h);
   {
-    std::lock_guard lock(shard.mu);
+    common::MutexLock lock(shard.mu);
     Found f = FindLocked(shard, h, key, now, nullptr);
     const bool exists = f.slot != HashIndex::kNotFound;
     bool mark_stale = false;
@@ -278,7 +278,7 @@ Outcome Store::ReadModifyWrite(Writer& w, std::string_view key, uint32_t now, Rm
     if (location == 0) return Outcome::kNoMemory;
     size_t written;
     {
-      std::lock_guard lock(shard.mu);
+      common::MutexLock lock(shard.mu);
       Found f = FindLocked(shard, h, key, now, nullptr);
       if (f.slot == HashIndex::kNotFound) return Outcome::kNotFound;
       Outcome outcome = Outcome::kStored;
@@ -293,19 +293,20 @@ Outcome Store::ReadModifyWrite(Writer& w, std::string_view key, uint32_t now, Rm
       // Past the planned bound lie another item's bytes: a broken bound is a bug to stop at,
       // not to carry on from.
       if (written > size) std::abort();
-      const HashIndex& ix = shard.index;
       if (kind.outgrew != nullptr) kind.same_version = !*kind.outgrew;
-      const uint64_t keep_bits =
-          kind.same_version ? ix.accessed_bit() | ix.fetched_bit() | ix.stale_bit() | ix.token_bit()
-          : kind.set_stale  ? ix.accessed_bit() | ix.fetched_bit()
-                            : 0;
+      const uint64_t all_bits = shard.index.accessed_bit() | shard.index.fetched_bit() |
+                                shard.index.stale_bit() | shard.index.token_bit();
+      const uint64_t keep_bits = kind.same_version ? all_bits
+                                 : kind.set_stale
+                                     ? shard.index.accessed_bit() | shard.index.fetched_bit()
+                                     : 0;
       const ItemRef item = DecodeItem(pool_.At(location));
       RemoveItemLocked(shard, f.location, f.item);
       AddItemLocked(shard, location, item);
       if (kind.new_item) ++ClassOfLocked(shard, item).cmd_set;
       if (kind.counter != nullptr) ++(ClassOfLocked(shard, f.item).*kind.counter);
       shard.index.SetLocation(f.slot, location, keep_bits);
-      if (kind.set_stale) shard.index.SetBits(f.slot, ix.stale_bit());
+      if (kind.set_stale) shard.index.SetBits(f.slot, shard.index.stale_bit());
       if (new_cas) *new_cas = CasOf(DecodeItem(pool_.At(location)), location);
     }
     Commit(w, written);
@@ -318,7 +319,7 @@ Outcome Store::ReadModifyWrite(Writer& w, std::string_view key, uint32_t now, Rm
 Outcome Store::Delete(std::string_view key, uint32_t now, uint64_t cas) {
   const uint64_t h = Hash(key);
   Shard& shard = ShardFor(h);
-  std::lock_guard lock(shard.mu);
+  common::MutexLock lock(shard.mu);
   Found f = FindLocked(shard, h, key, now, nullptr);
   if (f.slot == HashIndex::kNotFound) return Outcome::kNotFound;
   if (cas != 0 && CasOf(f.item, f.location) != cas) return Outcome::kExists;
@@ -331,7 +332,7 @@ Outcome Store::Touch(Writer& w, std::string_view key, uint32_t exptime, uint32_t
   const uint64_t h = Hash(key);
   Shard& shard = ShardFor(h);
   {
-    std::lock_guard lock(shard.mu);
+    common::MutexLock lock(shard.mu);
     Found f = FindLocked(shard, h, key, now, nullptr);
     if (f.slot == HashIndex::kNotFound) return Outcome::kNotFound;
     shard.index.SetBits(f.slot, shard.index.accessed_bit());
@@ -431,8 +432,7 @@ MetaGetResult Store::MetaGet(Writer& w, std::string_view key, uint32_t now,
   Shard& shard = ShardFor(h);
   uint64_t seen_cas = 0;
   {
-    std::lock_guard lock(shard.mu);
-    const HashIndex& ix = shard.index;
+    common::MutexLock lock(shard.mu);
     bool expired;
     Found f = FindLocked(shard, h, key, now, &expired);
     if (f.slot == HashIndex::kNotFound) {
@@ -447,19 +447,20 @@ MetaGetResult Store::MetaGet(Writer& w, std::string_view key, uint32_t now,
       f.slot = shard.index.Find(h, [&](uint64_t l) { return l == stub_location; });
       f.location = stub_location;
       f.item = DecodeItem(pool_.At(stub_location));
-      if (opts.claim_token) shard.index.SetBits(f.slot, ix.token_bit());
+      if (opts.claim_token) shard.index.SetBits(f.slot, shard.index.token_bit());
       result.created = result.won = true;
       ItemView view = ViewOf(f, shard);
       view.token_sent = false;  // the token is this request's
       view.won = true;
       view.created = true;
       fn(view);
-      if (!opts.no_bump) shard.index.SetBits(f.slot, ix.accessed_bit() | ix.fetched_bit());
+      if (!opts.no_bump)
+        shard.index.SetBits(f.slot, shard.index.accessed_bit() | shard.index.fetched_bit());
       return result;
     }
     result.status = ReadStatus::kHit;
-    const bool token_sent = shard.index.HasBits(f.slot, ix.token_bit());
-    const bool stale = shard.index.HasBits(f.slot, ix.stale_bit());
+    const bool token_sent = shard.index.HasBits(f.slot, shard.index.token_bit());
+    const bool stale = shard.index.HasBits(f.slot, shard.index.stale_bit());
     const uint32_t exptime = LoadExptime(f.item);
     if (!token_sent && ((opts.recache && exptime != 0 && exptime < opts.recache_before) || stale)) {
       result.won = true;
@@ -467,8 +468,9 @@ MetaGetResult Store::MetaGet(Writer& w, std::string_view key, uint32_t now,
     ItemView view = ViewOf(f, shard);
     view.won = result.won;
     fn(view);
-    if (result.won && opts.claim_token) shard.index.SetBits(f.slot, ix.token_bit());
-    if (!opts.no_bump) shard.index.SetBits(f.slot, ix.accessed_bit() | ix.fetched_bit());
+    if (result.won && opts.claim_token) shard.index.SetBits(f.slot, shard.index.token_bit());
+    if (!opts.no_bump)
+      shard.index.SetBits(f.slot, shard.index.accessed_bit() | shard.index.fetched_bit());
     ++(opts.touch ? ClassOfLocked(shard, f.item).touch_hits
                   : ClassOfLocked(shard, f.item).get_hits);
     if (!opts.touch) return result;
@@ -504,7 +506,7 @@ Outcome Store::Invalidate(Writer& w, std::string_view key, uint64_t cas, bool se
 
 void Store::Flush() {
   for (auto& shard : shards_) {
-    std::lock_guard lock(shard->mu);
+    common::MutexLock lock(shard->mu);
     for (size_t i = 0; i < shard->index.capacity(); ++i) {
       const uint64_t e = shard->index.entry_at(i);
       if (e == 0) continue;
@@ -539,7 +541,7 @@ void ClassStats::Add(const ClassStats& o) {
 std::vector<ClassStats> Store::ClassTotals() const {
   std::vector<ClassStats> out(static_cast<size_t>(config_.classes.count()) + 1);
   for (const auto& shard : shards_) {
-    std::lock_guard lock(shard->mu);
+    common::MutexLock lock(shard->mu);
     for (size_t i = 0; i < out.size(); ++i) out[i].Add(shard->classes[i]);
   }
   return out;
@@ -548,7 +550,7 @@ std::vector<ClassStats> Store::ClassTotals() const {
 size_t Store::ListShard(size_t shard_id, size_t from, size_t max_items, uint32_t now,
                         ListFn fn) const {
   const Shard& shard = *shards_[shard_id];
-  std::lock_guard lock(shard.mu);
+  common::MutexLock lock(shard.mu);
   const HashIndex& ix = shard.index;
   size_t visited = 0;
   for (size_t i = from; i < ix.capacity(); ++i) {
@@ -571,7 +573,7 @@ size_t Store::ListShard(size_t shard_id, size_t from, size_t max_items, uint32_t
 StoreStats Store::Stats() const {
   StoreStats s;
   for (const auto& shard : shards_) {
-    std::lock_guard lock(shard->mu);
+    common::MutexLock lock(shard->mu);
     s.curr_items += shard->index.size();
     s.bytes += shard->bytes;
   }

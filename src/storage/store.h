@@ -17,12 +17,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string_view>
 #include <vector>
 
 #include "common/function_ref.h"
+#include "common/mutex.h"
 #include "common/outcome.h"
 #include "storage/hash_index.h"
 #include "storage/item_format.h"
@@ -254,10 +254,14 @@ class Store {
  private:
   struct Shard {
     Shard(int loc_bits, int classes) : index(loc_bits), classes(static_cast<size_t>(classes) + 1) {}
-    mutable std::mutex mu;
-    HashIndex index;                  // guarded by mu
-    uint64_t bytes = 0;               // guarded by mu
-    std::vector<ClassStats> classes;  // guarded by mu; by class id
+    mutable common::Mutex mu;
+    HashIndex index CACHET_GUARDED_BY(mu);
+    uint64_t bytes CACHET_GUARDED_BY(mu) = 0;
+    std::vector<ClassStats> classes CACHET_GUARDED_BY(mu);  // by class id
+    // HashIndex::PrefetchHome reads only atomics, so it needs no lock.
+    void PrefetchHome(uint64_t hash) const CACHET_NO_THREAD_SAFETY_ANALYSIS {
+      index.PrefetchHome(hash);
+    }
   };
   struct Found {
     size_t slot = HashIndex::kNotFound;
@@ -275,21 +279,24 @@ class Store {
   Shard& ShardFor(uint64_t hash) { return *shards_[hash & shard_mask_]; }
   const Shard& ShardFor(uint64_t hash) const { return *shards_[hash & shard_mask_]; }
   // Finds a live version under the shard lock; erases an expired one it meets.
-  Found FindLocked(Shard& shard, uint64_t hash, std::string_view key, uint32_t now, bool* expired);
-  void EraseLocked(Shard& shard, const Found& f);
+  Found FindLocked(Shard& shard, uint64_t hash, std::string_view key, uint32_t now, bool* expired)
+      CACHET_REQUIRES(shard.mu);
+  void EraseLocked(Shard& shard, const Found& f) CACHET_REQUIRES(shard.mu);
   // Live-byte accounting of one item at `location` (per shard for stats, per segment for -M).
-  void AccountLocked(Shard& shard, uint64_t location, int64_t delta) {
+  void AccountLocked(Shard& shard, uint64_t location, int64_t delta) CACHET_REQUIRES(shard.mu) {
     shard.bytes += static_cast<uint64_t>(delta);
     pool_.AddLive(location, delta);
   }
   // An item version becomes live or stops being live: bytes, and its size class's count.
-  void AddItemLocked(Shard& shard, uint64_t location, const ItemRef& item) {
+  void AddItemLocked(Shard& shard, uint64_t location, const ItemRef& item)
+      CACHET_REQUIRES(shard.mu) {
     AccountLocked(shard, location, static_cast<int64_t>(item.total_size()));
     ClassStats& c = ClassOfLocked(shard, item);
     ++c.items;
     c.requested += RequestedSize(item);
   }
-  void RemoveItemLocked(Shard& shard, uint64_t location, const ItemRef& item) {
+  void RemoveItemLocked(Shard& shard, uint64_t location, const ItemRef& item)
+      CACHET_REQUIRES(shard.mu) {
     AccountLocked(shard, location, -static_cast<int64_t>(item.total_size()));
     ClassStats& c = ClassOfLocked(shard, item);
     --c.items;
@@ -310,14 +317,14 @@ class Store {
                          now);
     }
   }
-  ClassStats& ClassOfLocked(Shard& shard, const ItemRef& item) {
+  ClassStats& ClassOfLocked(Shard& shard, const ItemRef& item) CACHET_REQUIRES(shard.mu) {
     return shard.classes[static_cast<size_t>(config_.classes.ClassOf(RequestedSize(item)))];
   }
-  void InsertLocked(Shard& shard, uint64_t hash, uint64_t location);
+  void InsertLocked(Shard& shard, uint64_t hash, uint64_t location) CACHET_REQUIRES(shard.mu);
   uint64_t CasOf(const ItemRef& item, uint64_t location) const {
     return item.stored_cas != 0 ? item.stored_cas : pool_.CasOf(location);
   }
-  ItemView ViewOf(const Found& f, const Shard& shard) const;
+  ItemView ViewOf(const Found& f, const Shard& shard) const CACHET_REQUIRES(shard.mu);
   // How a read-modify-write treats the entry's state bits and total_items.
   struct RmwKind {
     bool new_item;      // counts in total_items (memcached counts a relinked item)
@@ -344,7 +351,7 @@ class Store {
   std::optional<SegmentPool::Sealed> TakeVictim();
   // Empties the victim: items read since they were written or last moved go to the main
   // queue's tail, the rest are dropped.
-  void Drain(SegmentPool::Sealed victim, uint32_t now);
+  void Drain(SegmentPool::Sealed victim, uint32_t now) CACHET_REQUIRES(evict_mu_);
   // Calls fn(offset, location, item, size) for each item of a sealed segment in order, pad
   // bytes skipped, with the index slots of the next few items prefetched.
   template <typename Fn>
@@ -353,18 +360,21 @@ class Store {
   // bytes skipped); returns the offset after it, or `used` at the end.
   uint32_t PrefetchSlotAt(uint64_t start, uint32_t off, uint32_t used) const;
   // Room for `size` bytes at the main queue's tail (main_tail_ not advanced), or 0.
-  uint64_t ReserveMain(size_t size, uint32_t now);
+  uint64_t ReserveMain(size_t size, uint32_t now) CACHET_REQUIRES(evict_mu_);
   // Drops the victim's items except recently read ones, which slide to its front while they fit
   // in keep_limit bytes; returns the bytes kept.
-  uint32_t Compact(SegmentPool::Sealed victim, size_t keep_limit, uint32_t now);
+  uint32_t Compact(SegmentPool::Sealed victim, size_t keep_limit, uint32_t now)
+      CACHET_REQUIRES(evict_mu_);
   // Under the item's shard lock, during eviction: drops the item unless it was read since it was
   // written or last kept (expired: reclaimed; otherwise evicted). True when it stays.
   bool KeepIfReadLocked(Shard& shard, size_t slot, uint64_t location, const ItemRef& item,
-                        uint32_t now);
-  void ReclaimLocked(Shard& shard, size_t slot, uint64_t location, const ItemRef& item);
-  void EvictLocked(Shard& shard, size_t slot, uint64_t location, const ItemRef& item, uint32_t now);
+                        uint32_t now) CACHET_REQUIRES(shard.mu);
+  void ReclaimLocked(Shard& shard, size_t slot, uint64_t location, const ItemRef& item)
+      CACHET_REQUIRES(shard.mu);
+  void EvictLocked(Shard& shard, size_t slot, uint64_t location, const ItemRef& item, uint32_t now)
+      CACHET_REQUIRES(shard.mu);
   // The state bits a moved item keeps: all but `accessed`, which it must earn again.
-  uint64_t MovedBits(const Shard& shard) const {
+  uint64_t MovedBits(const Shard& shard) const CACHET_REQUIRES(shard.mu) {
     return shard.index.fetched_bit() | shard.index.stale_bit() | shard.index.token_bit();
   }
 
@@ -373,8 +383,8 @@ class Store {
   const uint64_t shard_mask_;
   std::vector<std::unique_ptr<Shard>> shards_;
 
-  std::mutex evict_mu_;           // one eviction at a time
-  std::vector<uint32_t> pinned_;  // guarded by evict_mu_; reused by every Compact()
+  common::Mutex evict_mu_;                                     // one eviction at a time
+  std::vector<uint32_t> pinned_ CACHET_GUARDED_BY(evict_mu_);  // reused by every Compact()
 
   EvictionObserver* observer_ = nullptr;
   std::atomic<uint64_t> total_items_{0};
@@ -382,9 +392,9 @@ class Store {
   std::atomic<uint64_t> evicted_unfetched_{0};
   std::atomic<uint64_t> reclaimed_{0};
   std::atomic<uint64_t> expired_unfetched_{0};
-  // Where eviction appends the items it moves to the main queue. Guarded by evict_mu_; last, so
-  // it is destroyed (sealing its segment) while the pool still exists.
-  Writer main_tail_{*this, SegmentPool::Queue::kMain};
+  // Where eviction appends the items it moves to the main queue. Last, so it is destroyed
+  // (sealing its segment) while the pool still exists.
+  Writer main_tail_ CACHET_GUARDED_BY(evict_mu_){*this, SegmentPool::Queue::kMain};
 };
 
 }  // namespace cachet::storage

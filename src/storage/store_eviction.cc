@@ -68,7 +68,7 @@ bool Store::AcquireSegment(Writer& w, uint32_t now) {
     }
     return false;
   }
-  std::lock_guard evict_lock(evict_mu_);
+  common::MutexLock evict_lock(evict_mu_);
   while (true) {
     if (auto seg = pool_.TakeFree()) {  // another thread's eviction may have freed one
       w.segment_ = *seg;
@@ -108,7 +108,7 @@ uint32_t Store::PrefetchSlotAt(uint64_t start, uint32_t off, uint32_t used) cons
   const uint32_t size = item.total_size();
   if (size < 3 || size > used - off) return used;
   const uint64_t h = Hash(item.key);
-  ShardFor(h).index.PrefetchHome(h);
+  ShardFor(h).PrefetchHome(h);
   return off + size;
 }
 
@@ -133,6 +133,7 @@ void Store::ForEachItem(SegmentPool::Sealed victim, Fn&& fn) {
 
 void Store::Drain(SegmentPool::Sealed victim, uint32_t now) {
   ForEachItem(victim, [&](uint32_t, uint64_t location, const ItemRef& item, uint32_t size) {
+    evict_mu_.AssertHeld();  // run here, where Drain holds it
     const uint64_t h = Hash(item.key);
     Shard& shard = ShardFor(h);
     // Read: it moves to the main queue with its CAS stored (a new location would derive
@@ -142,7 +143,7 @@ void Store::Drain(SegmentPool::Sealed victim, uint32_t now) {
     // has one, which a touch in between may set.
     size_t moved_size;
     {
-      std::lock_guard lock(shard.mu);
+      common::MutexLock lock(shard.mu);
       const size_t slot = shard.index.Find(h, [&](uint64_t l) { return l == location; });
       if (slot == HashIndex::kNotFound) return;  // replaced, deleted or flushed: already dead
       if (!KeepIfReadLocked(shard, slot, location, item, now)) return;
@@ -152,7 +153,7 @@ void Store::Drain(SegmentPool::Sealed victim, uint32_t now) {
                                  item.exptime_offset != 0 ? 1u : 0u, CasOf(item, location)});
     }
     const uint64_t dst = ReserveMain(moved_size, now);
-    std::lock_guard lock(shard.mu);
+    common::MutexLock lock(shard.mu);
     const size_t slot = shard.index.Find(h, [&](uint64_t l) { return l == location; });
     if (slot == HashIndex::kNotFound) return;  // replaced or deleted meanwhile
     const uint32_t exptime = LoadExptime(item);
@@ -252,9 +253,10 @@ uint32_t Store::Compact(SegmentPool::Sealed victim, size_t keep_limit, uint32_t 
   pinned_.clear();
   // Walking (and looking ahead) is safe: sliding only ever writes over bytes already processed.
   const auto visit = [&](uint32_t item_off, uint64_t location, const ItemRef& item, uint32_t size) {
+    evict_mu_.AssertHeld();  // run here, where Compact holds it
     const uint64_t h = Hash(item.key);
     Shard& shard = ShardFor(h);
-    std::lock_guard lock(shard.mu);
+    common::MutexLock lock(shard.mu);
     const size_t slot = shard.index.Find(h, [&](uint64_t l) { return l == location; });
     // Not found: replaced, deleted or flushed, already dead.
     if (slot == HashIndex::kNotFound) return;
@@ -296,7 +298,7 @@ uint32_t Store::Compact(SegmentPool::Sealed victim, size_t keep_limit, uint32_t 
     const ItemRef item = DecodeItem(pool_.At(location));
     const uint64_t h = Hash(item.key);
     Shard& shard = ShardFor(h);
-    std::lock_guard lock(shard.mu);
+    common::MutexLock lock(shard.mu);
     const size_t slot = shard.index.Find(h, [&](uint64_t l) { return l == location; });
     if (slot == HashIndex::kNotFound) continue;  // replaced or deleted meanwhile
     const ItemFields f{item.key, item.value_len, item.flags, LoadExptime(item),
