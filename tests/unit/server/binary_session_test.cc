@@ -1,4 +1,4 @@
-// The binary session in process: real store, no sockets.
+// The binary session in process (session_fixture.h): real store, no sockets.
 #include "server/binary_session.h"
 
 #include <gtest/gtest.h>
@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "common/clock.h"
+#include "session_fixture.h"
 
 namespace cachet::server {
 namespace {
@@ -41,54 +41,34 @@ struct Resp {
   std::string body;
 };
 
-class BinarySessionTest : public ::testing::Test {
+// The replies of one Run(), decoded.
+std::vector<Resp> Decode(std::string_view r) {
+  std::vector<Resp> out;
+  while (r.size() >= protocol::kBinaryHeaderSize) {
+    Resp p{protocol::DecodeBinaryHeader(r), {}};
+    p.body = std::string(r.substr(protocol::kBinaryHeaderSize, p.h.body_len));
+    r.remove_prefix(protocol::kBinaryHeaderSize + p.h.body_len);
+    out.push_back(p);
+  }
+  return out;
+}
+
+class BinarySessionTest : public SessionFixture<BinarySession> {
  protected:
-  BinarySessionTest()
-      : clock_(1'700'000'000),
-        context_(MakeSettings(), clock_),
-        worker_(context_.AddWorker()),
-        session_(context_, worker_) {}
-
-  static Settings MakeSettings() {
-    Settings s;
-    s.memory_limit = size_t{16} << 20;
-    s.threads = 1;
-    return s;
+  std::vector<Resp> RunBinary(const std::string& input, bool* closed = nullptr) {
+    return Decode(Run(input, closed));
   }
-
-  std::vector<Resp> Run(const std::string& input, bool* closed = nullptr) {
-    in_.Append(input);
-    const bool close = session_.Process(in_, out_) == SessionAction::kClose;
-    if (closed) *closed = close;
-    std::vector<Resp> out;
-    std::string_view r = out_.readable();
-    while (r.size() >= protocol::kBinaryHeaderSize) {
-      Resp p{protocol::DecodeBinaryHeader(r), {}};
-      p.body = std::string(r.substr(protocol::kBinaryHeaderSize, p.h.body_len));
-      r.remove_prefix(protocol::kBinaryHeaderSize + p.h.body_len);
-      out.push_back(p);
-    }
-    out_.Consume(out_.size());
-    return out;
-  }
-
-  common::ManualClock clock_;
-  ServerContext context_;
-  WorkerContext& worker_;
-  BinarySession session_;
-  common::ByteBuffer in_;
-  common::ByteBuffer out_;
 };
 
 TEST_F(BinarySessionTest, SetGetAndQuietPipeline) {
-  auto r = Run(Req(op::kSet, SetExtras(5, 0), "k", "value"));
+  auto r = RunBinary(Req(op::kSet, SetExtras(5, 0), "k", "value"));
   ASSERT_EQ(r.size(), 1u);
   EXPECT_EQ(r[0].h.vbucket_or_status, 0);
   const uint64_t cas = r[0].h.cas;
   EXPECT_NE(cas, 0u);
   // GETKQ hit, GETKQ miss (silent), NOOP.
-  r = Run(Req(op::kGetKQ, "", "k", "") + Req(op::kGetKQ, "", "nope", "") +
-          Req(op::kNoop, "", "", ""));
+  r = RunBinary(Req(op::kGetKQ, "", "k", "") + Req(op::kGetKQ, "", "nope", "") +
+                Req(op::kNoop, "", "", ""));
   ASSERT_EQ(r.size(), 2u);
   EXPECT_EQ(r[0].h.opcode, op::kGetKQ);
   EXPECT_EQ(r[0].h.cas, cas);
@@ -96,11 +76,11 @@ TEST_F(BinarySessionTest, SetGetAndQuietPipeline) {
   EXPECT_EQ(r[0].body.substr(4), "kvalue");
   EXPECT_EQ(r[1].h.opcode, op::kNoop);
   // A stale CAS is refused; SETQ success is silent, its failure is not.
-  r = Run(Req(op::kSetQ, SetExtras(0, 0), "k", "x", cas + 1));
+  r = RunBinary(Req(op::kSetQ, SetExtras(0, 0), "k", "x", cas + 1));
   ASSERT_EQ(r.size(), 1u);
   EXPECT_EQ(r[0].h.vbucket_or_status, 0x02);
   EXPECT_EQ(r[0].body, "Data exists for key.");
-  EXPECT_TRUE(Run(Req(op::kSetQ, SetExtras(0, 0), "k", "x", cas)).empty());
+  EXPECT_TRUE(RunBinary(Req(op::kSetQ, SetExtras(0, 0), "k", "x", cas)).empty());
 }
 
 TEST_F(BinarySessionTest, IncrementCreatesWithInitialUnlessToldNotTo) {
@@ -108,17 +88,17 @@ TEST_F(BinarySessionTest, IncrementCreatesWithInitialUnlessToldNotTo) {
   protocol::StoreBe64(3, e.data());
   protocol::StoreBe64(10, e.data() + 8);
   protocol::StoreBe32(0xffffffffu, e.data() + 16);
-  auto r = Run(Req(op::kIncrement, e, "n", ""));
+  auto r = RunBinary(Req(op::kIncrement, e, "n", ""));
   EXPECT_EQ(r[0].h.vbucket_or_status, 0x01);
   protocol::StoreBe32(0, e.data() + 16);
-  r = Run(Req(op::kIncrement, e, "n", ""));
+  r = RunBinary(Req(op::kIncrement, e, "n", ""));
   EXPECT_EQ(protocol::LoadBe64(r[0].body.data()), 10u);
-  r = Run(Req(op::kIncrement, e, "n", ""));
+  r = RunBinary(Req(op::kIncrement, e, "n", ""));
   EXPECT_EQ(protocol::LoadBe64(r[0].body.data()), 13u);
 }
 
 TEST_F(BinarySessionTest, UnknownOpcodeBodyIsSkippedAndTheStreamStaysInSync) {
-  auto r = Run(Req(0x1b, "abcd", "key", "a body") + Req(op::kVersion, "", "", ""));
+  auto r = RunBinary(Req(0x1b, "abcd", "key", "a body") + Req(op::kVersion, "", "", ""));
   ASSERT_EQ(r.size(), 2u);
   EXPECT_EQ(r[0].h.vbucket_or_status, 0x81);
   EXPECT_EQ(r[0].body, "Unknown command");
@@ -127,7 +107,7 @@ TEST_F(BinarySessionTest, UnknownOpcodeBodyIsSkippedAndTheStreamStaysInSync) {
 
 TEST_F(BinarySessionTest, MalformedRequestsCloseTheConnection) {
   bool closed = false;
-  auto r = Run(Req(op::kGet, "xxxx", "k", ""), &closed);  // GET takes no extras
+  auto r = RunBinary(Req(op::kGet, "xxxx", "k", ""), &closed);  // GET takes no extras
   EXPECT_TRUE(closed);
   ASSERT_EQ(r.size(), 1u);
   EXPECT_EQ(r[0].h.vbucket_or_status, 0x04);
@@ -139,7 +119,7 @@ TEST_F(BinarySessionTest, TooLargeValueIsSwallowedInPieces) {
   const std::string req = Req(op::kSet, SetExtras(0, 0), "k", big) + Req(op::kNoop, "", "", "");
   std::vector<Resp> all;
   for (size_t pos = 0; pos < req.size(); pos += 65536) {
-    for (auto& p : Run(req.substr(pos, 65536))) all.push_back(p);
+    for (auto& p : RunBinary(req.substr(pos, 65536))) all.push_back(p);
   }
   ASSERT_EQ(all.size(), 2u);
   EXPECT_EQ(all[0].h.vbucket_or_status, 0x03);

@@ -1,54 +1,16 @@
-// The in-process command runner: the real session and store, no sockets, a manual clock.
+// The text session in process (session_fixture.h): the real store, no sockets, a manual clock.
 #include "server/text_session.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "common/clock.h"
+#include "session_fixture.h"
 
 namespace cachet::server {
 namespace {
 
-class SessionTest : public ::testing::Test {
- protected:
-  SessionTest()
-      : clock_(1'700'000'000),
-        context_(MakeSettings(), clock_),
-        worker_(context_.AddWorker()),
-        session_(context_, worker_) {}
-
-  static Settings MakeSettings() {
-    Settings s;
-    s.memory_limit = size_t{16} << 20;
-    s.threads = 1;
-    s.debugtime = true;
-    return s;
-  }
-
-  // Sends `input` and returns everything answered; `closed` tells whether the session hung up.
-  std::string Run(const std::string& input, bool* closed = nullptr) {
-    in_.Append(input);
-    std::string out;
-    bool close = false;
-    while (true) {
-      close = session_.Process(in_, out_) == TextSession::Action::kClose;
-      const bool had_output = !out_.empty();
-      out += std::string(out_.readable());
-      out_.Consume(out_.size());
-      if (close || !had_output) break;
-    }
-    if (closed) *closed = close;
-    return out;
-  }
-
-  common::ManualClock clock_;
-  ServerContext context_;
-  WorkerContext& worker_;
-  TextSession session_;
-  common::ByteBuffer in_;
-  common::ByteBuffer out_;
-};
+using SessionTest = SessionFixture<TextSession>;
 
 TEST_F(SessionTest, StorageAndRetrieval) {
   EXPECT_EQ(Run("set a 5 0 3\r\nabc\r\n"), "STORED\r\n");
