@@ -1,6 +1,7 @@
 """Real clients speaking the binary protocol to the server under test.
 
-pylibmc (libmemcached) with binary=True, python-binary-memcached (bmemcached), Django 3.2's
+pylibmc (libmemcached) with binary=True (its workflows, shared with text, are parametrized in
+test_clients.py), python-binary-memcached (bmemcached), Django 3.2's
 PyLibMCCache with OPTIONS={"binary": True} (the workflows of test_django.py, rerun here), the
 libmemcached tools with --binary, and memccapable -b (libmemcached's binary conformance suite).
 Client quirks seen against memcached 1.6.18 are asserted as they are: they are what a
@@ -51,119 +52,13 @@ def userver(unix_server):
 
 
 # --------------------------------------------------------------------------- pylibmc
+# The pylibmc workflows run in both protocols in test_clients.py (parametrized); what follows is
+# binary-only.
 
 def make_pylibmc(spec):
     c = pylibmc.Client([spec], binary=True, behaviors={"cas": True})
     assert c.binary is True
     return c
-
-
-def pylibmc_binary_workflow(c):
-    assert c.set("k", "v") is True
-    assert c.get("k") == "v"
-    assert c.get("nope") is None
-    assert c.set("bytes", b"\x00\r\n\xff") is True
-    assert c.get("bytes") == b"\x00\r\n\xff"
-    assert c.set("num", 41) is True
-    assert c.incr("num") == 42
-    assert c.incr("num", 8) == 50
-    assert c.decr("num", 20) == 30
-    assert c.decr("num", 1000) == 0
-    assert c.get("num") == 0
-    with pytest.raises(pylibmc.NotFound):
-        c.incr("no-counter")
-    with pytest.raises(pylibmc.NotFound):
-        c.decr("no-counter")
-    assert c.get("no-counter") is None  # libmemcached sends exptime 0xffffffff: no creation
-    c.set("text", "abc")
-    with pytest.raises(pylibmc.Error):  # status 0x06, non-numeric
-        c.incr("text")
-    assert c.get("text") == "abc"
-
-    assert c.set_multi({"m1": "one", "m2": "two", "m3": b"three"}) == []
-    assert c.get_multi(["m1", "m2", "m3", "m4"]) == {"m1": "one", "m2": "two", "m3": b"three"}
-    assert c.get_multi([]) == {}
-
-    assert c.add("k", "other") is False
-    assert c.get("k") == "v"
-    assert c.add("fresh", "a") is True
-    assert c.replace("fresh", "b") is True
-    assert c.get("fresh") == "b"
-    # binary mode: a REPLACE miss (status 0x01) surfaces as NotFound
-    with pytest.raises(pylibmc.NotFound):
-        c.replace("ghost", "x")
-    assert c.get("ghost") is None
-
-    assert c.append("fresh", "c") is True
-    assert c.prepend("fresh", "z") is True
-    assert c.get("fresh") == "zbc"
-    assert c.append("ghost", "x") is False  # status 0x05 Not stored.
-    assert c.prepend("ghost", "x") is False
-
-    value, cas = c.gets("fresh")
-    assert value == "zbc" and cas
-    assert c.cas("fresh", "cas-1", cas) is True
-    assert c.get("fresh") == "cas-1"
-    assert c.cas("fresh", "cas-2", cas) is False  # status 0x02
-    assert c.get("fresh") == "cas-1"
-    with pytest.raises(pylibmc.NotFound):
-        c.cas("ghost", "x", cas)
-    assert c.gets("ghost") == (None, None)
-
-    assert c.touch("fresh", 100) is True
-    assert c.touch("ghost", 100) is False
-    assert c.get("fresh") == "cas-1"
-
-    assert c.delete("fresh") is True
-    assert c.delete("fresh") is False
-    assert c.get("fresh") is None
-    assert c.delete_multi(["m1", "m2"]) is True
-    assert c.delete_multi(["m1", "m3"]) is False  # m1 was already gone
-    assert c.get_multi(["m1", "m2", "m3"]) == {}
-
-    assert c.add_multi({"a1": 1, "num": 2}) == ["num"]
-    assert c.incr_multi(["a1", "num"], delta=5) is None
-    assert c.get_multi(["a1", "num"]) == {"a1": 6, "num": 5}
-    c.set("wrap", str(MAX_U64))
-    assert c.incr("wrap", 1) == 0
-
-
-def test_pylibmc_binary(server):
-    c = make_pylibmc(f"{server.host}:{server.port}")
-    pylibmc_binary_workflow(c)
-    stats = c.get_stats()
-    assert len(stats) == 1
-    name, values = stats[0]
-    assert name == f"{server.host}:{server.port} (0)".encode()
-    assert int(values["pid"]) == server.proc.pid
-    assert int(values["total_items"]) == int(raw_stats(server)["total_items"])
-    assert raw_get(server, b"k") == (16, b"v")  # pylibmc flags text as 16
-    assert raw_get(server, b"a1") == (4, b"6")  # ints as 4, stored as decimal text
-    c.flush_all()
-    assert c.get_multi(["k", "bytes", "num", "wrap"]) == {}
-    assert raw_get(server, b"k") is None
-    c.disconnect_all()
-
-
-def test_pylibmc_binary_unix_socket(userver):
-    c = make_pylibmc(userver.socket_path)
-    pylibmc_binary_workflow(c)
-    assert raw_get(userver, b"k") == (16, b"v")
-    c.disconnect_all()
-
-
-def test_pylibmc_binary_large_values(server):
-    c = make_pylibmc(f"{server.host}:{server.port}")
-    value = os.urandom(500 * 1024)
-    assert c.set("large", value) is True
-    assert c.get("large") == value
-    assert c.get_multi(["large", "x"]) == {"large": value}
-    c.set("big", "old")
-    with pytest.raises(pylibmc.TooBig):  # status 0x03 "Too large."
-        c.set("big", os.urandom(1024 * 1024 + 1))
-    assert c.get("big") is None  # a too-large SET drops the old value
-    assert c.get("large") == value  # and the connection is still in sync
-    c.disconnect_all()
 
 
 def test_pylibmc_binary_negative_time_is_far_future(server):

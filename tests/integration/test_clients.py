@@ -1,8 +1,9 @@
 """Real client libraries (from Debian packages) against the server under test.
 
-pymemcache (Client, HashClient), pylibmc (libmemcached, text protocol) and python-memcached
-each speak the text protocol a little differently (trailing spaces, `noreply`, flags,
-exptime forms); these tests drive the server through each of them over TCP and Unix sockets.
+pymemcache (Client, HashClient), pylibmc (libmemcached; text and binary, one workflow
+parametrized over both) and python-memcached each speak the protocol a little differently
+(trailing spaces, `noreply`, flags, exptime forms); these tests drive the server through each
+of them over TCP and Unix sockets.
 """
 import os
 
@@ -316,11 +317,18 @@ def test_pymemcache_hashclient_spreads_over_three_servers(module_server_factory)
 
 # --------------------------------------------------------------------------- pylibmc
 
-def make_pylibmc(spec):
-    return pylibmc.Client([spec], binary=False, behaviors={"cas": True})
+# pylibmc (libmemcached) in both of its protocols: one workflow, the differences spelled where
+# libmemcached reports a binary status differently from a text reply.
+PROTOCOLS = pytest.mark.parametrize("binary", [False, True], ids=["text", "binary"])
 
 
-def pylibmc_workflow(c):
+def make_pylibmc(spec, binary):
+    c = pylibmc.Client([spec], binary=binary, behaviors={"cas": True})
+    assert c.binary is binary
+    return c
+
+
+def pylibmc_workflow(c, binary):
     assert c.set("k", "v") is True
     assert c.get("k") == "v"
     assert c.get("nope") is None
@@ -337,6 +345,12 @@ def pylibmc_workflow(c):
         c.incr("no-counter")
     with pytest.raises(pylibmc.NotFound):
         c.decr("no-counter")
+    # binary: libmemcached sends exptime 0xffffffff, so the miss creates nothing
+    assert c.get("no-counter") is None
+    c.set("text", "abc")
+    with pytest.raises(pylibmc.Error):  # non-numeric (binary status 0x06)
+        c.incr("text")
+    assert c.get("text") == "abc"
 
     assert c.set_multi({"m1": "one", "m2": "two", "m3": b"three"}) == []
     assert c.get_multi(["m1", "m2", "m3", "m4"]) == {"m1": "one", "m2": "two", "m3": b"three"}
@@ -347,21 +361,27 @@ def pylibmc_workflow(c):
     assert c.add("fresh", "a") is True
     assert c.replace("fresh", "b") is True
     assert c.get("fresh") == "b"
-    assert c.replace("ghost", "x") is False
+    if binary:  # a REPLACE miss (status 0x01) surfaces as NotFound
+        with pytest.raises(pylibmc.NotFound):
+            c.replace("ghost", "x")
+    else:
+        assert c.replace("ghost", "x") is False
     assert c.get("ghost") is None
 
     assert c.append("fresh", "c") is True
     assert c.prepend("fresh", "z") is True
     assert c.get("fresh") == "zbc"
-    assert c.append("ghost", "x") is False
+    assert c.append("ghost", "x") is False  # binary status 0x05 Not stored.
     assert c.prepend("ghost", "x") is False
 
     value, cas = c.gets("fresh")
     assert value == "zbc" and cas
     assert c.cas("fresh", "cas-1", cas) is True
     assert c.get("fresh") == "cas-1"
-    assert c.cas("fresh", "cas-2", cas) is False
+    assert c.cas("fresh", "cas-2", cas) is False  # binary status 0x02
     assert c.get("fresh") == "cas-1"
+    with pytest.raises(pylibmc.NotFound):
+        c.cas("ghost", "x", cas)
     assert c.gets("ghost") == (None, None)
 
     assert c.touch("fresh", 100) is True
@@ -373,44 +393,57 @@ def pylibmc_workflow(c):
     assert c.get("fresh") is None
     assert c.delete_multi(["m1", "m2"]) is True
     assert c.get_multi(["m1", "m2", "m3"]) == {"m3": b"three"}
+    assert c.delete_multi(["m1", "m3"]) is False  # m1 was already gone
+    assert c.get_multi(["m1", "m2", "m3"]) == {}
 
-    assert c.incr("num", 1) == 1  # still there
+    assert c.add_multi({"a1": 1, "num": 2}) == ["num"]
+    assert c.incr_multi(["a1", "num"], delta=5) is None
+    assert c.get_multi(["a1", "num"]) == {"a1": 6, "num": 5}
     c.set("wrap", str(MAX_U64))
     assert c.incr("wrap", 1) == 0
 
 
-def test_pylibmc_text_protocol(server):
-    c = make_pylibmc(f"{server.host}:{server.port}")
-    assert c.binary is False
-    pylibmc_workflow(c)
+@PROTOCOLS
+def test_pylibmc_workflow(server, binary):
+    c = make_pylibmc(f"{server.host}:{server.port}", binary)
+    pylibmc_workflow(c, binary)
     stats = c.get_stats()
     assert len(stats) == 1
     name, values = stats[0]
     assert name == f"{server.host}:{server.port} (0)".encode()
     assert int(values["pid"]) == server.proc.pid
-    assert int(values["curr_items"]) >= 5  # k, bytes, num, m3, wrap are live
+    assert int(values["curr_items"]) >= 6  # k, bytes, num, text, a1, wrap are live
     assert int(values["total_items"]) == int(raw_stats(server)["total_items"])
+    assert raw_get(server, b"k") == (16, b"v")  # pylibmc flags text as 16
+    assert raw_get(server, b"a1") == (4, b"6")  # ints as 4, stored as decimal text
     c.flush_all()
-    assert c.get_multi(["k", "bytes", "num", "m3", "wrap"]) == {}
+    assert c.get_multi(["k", "bytes", "num", "text", "a1", "wrap"]) == {}
     assert raw_get(server, b"k") is None
     c.disconnect_all()
 
 
-def test_pylibmc_large_value(server):
-    c = make_pylibmc(f"{server.host}:{server.port}")
+@PROTOCOLS
+def test_pylibmc_large_values(server, binary):
+    c = make_pylibmc(f"{server.host}:{server.port}", binary)
     value = os.urandom(500 * 1024)
     assert c.set("large", value) is True
     assert c.get("large") == value
+    assert c.get_multi(["large", "x"]) == {"large": value}
+    c.set("big", "old")
+    with pytest.raises(pylibmc.TooBig):  # binary status 0x03 "Too large."
+        c.set("big", os.urandom(1024 * 1024 + 1))
+    assert c.get("big") is None  # a too-large SET drops the old value
+    assert c.get("large") == value  # and the connection is still in sync
     c.disconnect_all()
 
 
-def test_pylibmc_unix_socket(userver):
-    server = userver
-    c = make_pylibmc(server.socket_path)
-    pylibmc_workflow(c)
-    assert raw_get(server, b"k") == (16, b"v")  # pylibmc flags text as 16
+@PROTOCOLS
+def test_pylibmc_unix_socket(userver, binary):
+    c = make_pylibmc(userver.socket_path, binary)
+    pylibmc_workflow(c, binary)
+    assert raw_get(userver, b"k") == (16, b"v")
     c.flush_all()
-    assert raw_get(server, b"k") is None
+    assert raw_get(userver, b"k") is None
     c.disconnect_all()
 
 
