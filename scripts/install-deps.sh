@@ -6,7 +6,7 @@
 #   install-deps.sh bench   build + Google Benchmark, memcached to compare with, matplotlib
 set -euo pipefail
 
-build_pkgs=(g++ cmake make libgtest-dev libgmock-dev libxxhash-dev ccache)
+build_pkgs=(g++ cmake make libgtest-dev libgmock-dev libxxhash-dev ccache libssl-dev)
 # memcached: its memcached-tool (and the reference binary); nutcracker: twemproxy scale-out tests;
 # clang-format and clang: the format and thread-safety gates of make test.
 test_pkgs=(python3 python3-pytest python3-pymemcache python3-pylibmc python3-memcache

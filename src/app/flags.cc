@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <climits>
 #include <cstdint>
@@ -89,6 +90,8 @@ void PrintUsage() {
       "-a, --unix-mask=<mask>    access mask for UNIX socket, in octal (default: 700)\n"
       "-A, --enable-shutdown     enable ascii \"shutdown\" command\n"
       "-l, --listen=<addr>       interface to listen on (default: INADDR_ANY)\n"
+      "                          if TLS/SSL is enabled, 'notls' prefix can be used to\n"
+      "                          disable for specific listeners (-l notls:<ip>:<port>) \n"
       "-d, --daemon              run as a daemon\n"
       "-r, --enable-coredumps    maximize core file limit (accepted, no effect)\n"
       "-u, --user=<user>         assume identity of <username> (only when run as root)\n"
@@ -119,7 +122,7 @@ void PrintUsage() {
       "-W  --disable-watch       disable watch commands (live logging)\n"
       "-Y, --auth-file=<file>    ASCII protocol authentication (not supported: refused)\n"
       "-e, --memory-file=<file>  restartable cache file (not supported: refused)\n"
-      "-Z, --enable-ssl          enable TLS/SSL (not supported: refused)\n"
+      "-Z, --enable-ssl          enable TLS/SSL\n"
       "-N, --napi-ids=<num>      NAPI ids (accepted, no effect)\n"
       "-o, --extended            comma separated list of extended options:\n"
       "   - idle_timeout:        close connections idle this many seconds (default: 0, never)\n"
@@ -129,7 +132,23 @@ void PrintUsage() {
       "     watcher_logbuf_size (per-watcher buffer in KiB): as memcached\n"
       "   - metrics_port=<n>, metrics_addr=<ip>: Prometheus text endpoint (cachet extension;\n"
       "     default address 127.0.0.1)\n"
-      "   memcached's slab allocator, LRU and extstore/TLS tuning options are accepted and\n"
+      "   - ssl_chain_cert:      certificate chain file in PEM format\n"
+      "   - ssl_key:             private key, if not part of the -ssl_chain_cert\n"
+      "   - ssl_keyformat:       private key format (PEM, DER or ENGINE) (default: PEM)\n"
+      "   - ssl_verify_mode:     peer certificate verification mode, default is 0(None).\n"
+      "                          valid values are 0(None), 1(Request), 2(Require)\n"
+      "                          or 3(Once)\n"
+      "   - ssl_ciphers:         specify cipher list to be used\n"
+      "   - ssl_ca_cert:         PEM format file of acceptable client CA's\n"
+      "   - ssl_wbuf_size:       size in kilobytes of per-connection SSL output buffer\n"
+      "                          (default: 16; cachet encrypts from its reply buffer)\n"
+      "   - ssl_session_cache:   enable server-side SSL session cache, to support session\n"
+      "                          resumption\n"
+      "   - ssl_kernel_tls:      enable kernel TLS offload\n"
+      "   - ssl_min_version:     minimum protocol version to accept (default: tlsv1.2)\n"
+      "                          valid values are 0(tlsv1.0), 1(tlsv1.1), 2(tlsv1.2), or "
+      "3(tlsv1.3).\n"
+      "   memcached's slab allocator, LRU and extstore tuning options are accepted and\n"
       "   change nothing (cachet has no slabs); `stats settings` echoes them.\n"
       "Environment: MEMCACHED_PORT_FILENAME writes the bound ports;\n"
       "CACHET_DEBUGTIME=1 enables the test-only `debugtime <seconds>` command.\n");
@@ -170,6 +189,61 @@ bool ParseDouble(const std::string& v, double* out) {
   return true;
 }
 
+// memcached's safe_strtol: a number, optionally followed by white space.
+bool ParseLenient(const std::string& v, long min, long max, long* out) {
+  char* end = nullptr;
+  errno = 0;
+  const long n = std::strtol(v.c_str(), &end, 10);
+  if (end == v.c_str() || errno != 0 || (*end != '\0' && !std::isspace(*end))) return false;
+  if (n < min || n > max) return false;
+  *out = n;
+  return true;
+}
+
+// The -o ssl_* options, with memcached's messages (exit 1). `has_value`: a '=' was given.
+bool ApplyTlsOption(const std::string& name, const std::string& value, bool has_value,
+                    server::TlsSettings* tls) {
+  if (name == "ssl_session_cache" || name == "ssl_kernel_tls") {
+    (name == "ssl_session_cache" ? tls->session_cache : tls->kernel_tls) = true;
+    return true;
+  }
+  if (!has_value) {
+    std::fprintf(stderr, "Missing %s argument\n", name.c_str());
+    return false;
+  }
+  long n = 0;
+  const bool numeric = name == "ssl_verify_mode" || name == "ssl_keyformat" ||
+                       name == "ssl_wbuf_size" || name == "ssl_min_version";
+  if (numeric) {
+    const bool unsigned_value = name == "ssl_wbuf_size";
+    if (!ParseLenient(value, unsigned_value ? 0 : INT_MIN, unsigned_value ? UINT32_MAX : INT_MAX,
+                      &n)) {
+      std::fprintf(stderr, "could not parse argument to %s\n", name.c_str());
+      return false;
+    }
+  }
+  if (name == "ssl_chain_cert") {
+    tls->chain_cert = value;
+  } else if (name == "ssl_key") {
+    tls->key = value;
+  } else if (name == "ssl_ciphers") {
+    tls->ciphers = value;
+  } else if (name == "ssl_ca_cert") {
+    tls->ca_cert = value;
+  } else if (name == "ssl_keyformat") {
+    tls->keyformat = static_cast<int>(n);
+  } else if (name == "ssl_wbuf_size") {
+    tls->wbuf_size = static_cast<uint32_t>(n) * 1024;
+  } else if (name == "ssl_verify_mode" || name == "ssl_min_version") {
+    if (n < 0 || n > 3) {
+      std::fprintf(stderr, "Invalid %s. Use help to see valid options.\n", name.c_str());
+      return false;
+    }
+    (name == "ssl_verify_mode" ? tls->verify_mode : tls->min_version) = static_cast<int>(n);
+  }
+  return true;
+}
+
 // One -o suboption. Those with an effect (or echoed by `stats settings`) are parsed; the other
 // known names are accepted and ignored. False, with memcached's message, for a bad one.
 bool ApplySubOption(const std::string& item, server::Settings* s) {
@@ -193,7 +267,9 @@ bool ApplySubOption(const std::string& item, server::Settings* s) {
     std::fprintf(stderr, "Invalid value for %s: \"%s\"\n", name.c_str(), value.c_str());
     return false;
   };
-  if (name == "idle_timeout") {
+  if (name.starts_with("ssl_")) {
+    return ApplyTlsOption(name, value, eq != std::string::npos, &s->tls);
+  } else if (name == "idle_timeout") {
     // memcached reads it with atoi: anything unparsable is 0 (no timeout).
     s->idle_timeout = std::max(0, std::atoi(value.c_str()));
   } else if (name == "hashpower") {
@@ -477,10 +553,12 @@ FlagsResult ParseFlags(int argc, char** argv, server::Settings* s, int* exit_cod
       case 'N':
       case 'i':
         break;  // accepted; they tune or report memcached internals cachet does not have
+      case 'Z':
+        s->tls.enabled = true;
+        break;
       case 'S':
       case 'Y':
       case 'e':
-      case 'Z':
         std::fprintf(stderr, "cachet: option -%c is not supported yet\n", c);
         *exit_code = kExUsage;
         return FlagsResult::kExitError;
@@ -527,6 +605,11 @@ FlagsResult ParseFlags(int argc, char** argv, server::Settings* s, int* exit_cod
                  "cachet: -I %zuk with -t %d needs -m %zu or more (each thread writes into its "
                  "own segment of -I bytes)\n",
                  s->item_size_max >> 10, s->threads, need >> 20);
+    *exit_code = kExUsage;
+    return FlagsResult::kExitError;
+  }
+  if (s->tls.enabled && s->tcp_port == 0) {
+    std::fprintf(stderr, "ERROR: You cannot enable SSL without a TCP port.\n");
     *exit_code = kExUsage;
     return FlagsResult::kExitError;
   }

@@ -17,6 +17,7 @@
 #include "common/clock.h"
 #include "net/metrics_server.h"
 #include "net/net_server.h"
+#include "net/tls_context.h"
 #include "server/server_context.h"
 
 namespace {
@@ -103,6 +104,14 @@ void WritePidFile(const std::string& path) {
   }
 }
 
+// SIGHUP: certificates are reloaded as `refresh_certs` does (a failure keeps the old ones and is
+// reported on stderr).
+void Reload(cachet::server::ServerContext& context) {
+  if (!context.settings().tls.enabled) return;
+  std::string error;
+  if (!context.RefreshCerts(&error)) std::fprintf(stderr, "%s\n", error.c_str());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -120,6 +129,11 @@ int main(int argc, char** argv) {
   if (const char* d = std::getenv("CACHET_DEBUGTIME"))
     settings.debugtime = std::strcmp(d, "1") == 0;
 
+  // Like memcached, the TLS files are read before the privileges are dropped.
+  cachet::net::TlsContext tls(settings.tls);
+  if (settings.tls.enabled) {
+    if (const int rc = tls.Init(); rc != 0) return rc;
+  }
   if (!RaiseFileLimit(settings.max_connections)) return 71;  // memcached's EX_OSERR
   if (const int rc = DropPrivileges(settings.user); rc != 0) return rc;
 
@@ -130,9 +144,9 @@ int main(int argc, char** argv) {
   sigaddset(&mask, SIGTERM);
   sigaddset(&mask, SIGINT);
   sigaddset(&mask, SIGUSR1);  // graceful shutdown: cachet has nothing to save, so a clean stop
+  sigaddset(&mask, SIGHUP);   // reload: TLS certificates (memcached ignores it) and the -Y file
   pthread_sigmask(SIG_BLOCK, &mask, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
-  ::signal(SIGHUP, SIG_IGN);  // memcached ignores it too
   const int stop_fd = ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
   if (stop_fd < 0) {
     std::perror("signalfd");
@@ -141,7 +155,7 @@ int main(int argc, char** argv) {
 
   cachet::common::SystemClock clock;
   cachet::server::ServerContext context(settings, clock);
-  cachet::net::NetServer net(context);
+  cachet::net::NetServer net(context, settings.tls.enabled ? &tls : nullptr);
   if (!net.Listen()) return 71;  // memcached's EX_OSERR when it cannot bind
   cachet::net::MetricsServer metrics(context);
   if (settings.metrics_port != 0 &&
@@ -158,11 +172,14 @@ int main(int argc, char** argv) {
     return EXIT_FAILURE;
   }
   if (settings.metrics_port != 0) metrics.Start();
-  net.Run(stop_fd);
-  signalfd_siginfo info{};
-  if (::read(stop_fd, &info, sizeof(info)) == sizeof(info) && info.ssi_signo == SIGUSR1) {
-    std::fprintf(stderr, "Gracefully stopping\n");
-  }
+  net.Run(stop_fd, [&](uint32_t signo) {
+    if (signo == SIGHUP) {
+      Reload(context);
+      return false;
+    }
+    if (signo == SIGUSR1) std::fprintf(stderr, "Gracefully stopping\n");
+    return true;
+  });
   ::close(stop_fd);
   if (context.verbosity() > 0) std::fprintf(stderr, "Exiting normally\n");
   // memcached removes the pid file only when it daemonized.

@@ -1,11 +1,8 @@
 #include "net/connection.h"
 
 #include <sys/epoll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 
 namespace cachet::net {
 namespace {
@@ -14,9 +11,10 @@ constexpr size_t kIdleBufferLimit = 64 * 1024;
 constexpr size_t kIdleBufferSize = 4 * 1024;
 }  // namespace
 
-Connection::Connection(int fd, server::ServerContext& server, server::WorkerContext& worker,
-                       server::ConnInfo* info)
-    : fd_(fd),
+Connection::Connection(std::unique_ptr<Transport> transport, server::ServerContext& server,
+                       server::WorkerContext& worker, server::ConnInfo* info)
+    : transport_(std::move(transport)),
+      fd_(transport_->fd()),
       server_(server),
       worker_(worker),
       info_(info),
@@ -26,17 +24,23 @@ Connection::Connection(int fd, server::ServerContext& server, server::WorkerCont
       // Enough for the longest accepted line plus the largest value; a client cannot make the
       // server buffer more than this however it sends.
       input_limit_(std::max<size_t>(server.settings().item_size_max, 1 << 20) + (4 << 20)) {
-  session_.set_client_fd(fd);
+  session_.set_client_fd(fd_);
 }
 
 Connection::~Connection() {
-  if (released_) return;             // the watch log owns the socket and its entry now
+  if (released_) return;             // the watch log owns the transport and the entry now
   server_.registry().Remove(info_);  // before the fd number can be reused
-  ::close(fd_);
+  transport_.reset();                // closes the socket
 }
 
 void Connection::HandOverToWatch(WatchLog& watch) {
-  watch.AddWatcher(fd_, session_.watch_kinds(), info_, std::string(out_.readable()));
+  watch.AddWatcher(std::move(transport_), session_.watch_kinds(), info_,
+                   std::string(out_.readable()));
+}
+
+bool Connection::yielded() const {
+  return (session_.yielded() && !in_.empty()) ||
+         ((WantedEvents() & EPOLLIN) != 0 && transport_->HasBuffered());
 }
 
 void Connection::NoteState() {
@@ -49,18 +53,19 @@ void Connection::NoteState() {
 }
 
 uint32_t Connection::WantedEvents() const {
-  if (closing_) return EPOLLOUT;
+  if (closing_) return transport_->Interest(EPOLLOUT);
   uint32_t ev = 0;
   // Stop reading while replies pile up: a client that does not read costs bounded memory.
   if (out_.size() < server::kOutputHighWater && in_.size() < input_limit_ && !peer_closed_) {
     ev |= EPOLLIN;
   }
   if (!out_.empty()) ev |= EPOLLOUT;
-  return ev;
+  return transport_->Interest(ev);
 }
 
 bool Connection::OnEvent(uint32_t events) {
   if (closing_) return Flush() && !out_.empty();
+  events = transport_->Ready(events);
   if (events & EPOLLIN) {
     if (!ReadSome()) peer_closed_ = true;
     info_->Touch(server_.time().Now());
@@ -82,14 +87,12 @@ bool Connection::ReadSome() {
   if (wanted > in_.size()) chunk = std::max(chunk, wanted - in_.size());
   chunk = std::min(chunk, input_limit_ - in_.size());
   char* dst = in_.Reserve(chunk);
-  const ssize_t n = ::recv(fd_, dst, chunk, 0);
+  const ssize_t n = transport_->Read(dst, chunk);
   if (n > 0) {
     in_.Commit(static_cast<size_t>(n));
     worker_.stats.bytes_read.Add(static_cast<uint64_t>(n));
-    return true;
   }
-  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return true;
-  return false;
+  return n >= 0;
 }
 
 bool Connection::Drive() {
@@ -116,15 +119,11 @@ bool Connection::Drive() {
 bool Connection::Flush() {
   while (!out_.empty()) {
     const std::string_view data = out_.readable();
-    const ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n > 0) {
-      out_.Consume(static_cast<size_t>(n));
-      worker_.stats.bytes_written.Add(static_cast<uint64_t>(n));
-      continue;
-    }
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
-    if (n < 0 && errno == EINTR) continue;
-    return false;
+    const ssize_t n = transport_->Write(data.data(), data.size());
+    if (n < 0) return false;
+    if (n == 0) return true;  // the socket is full: wait for EPOLLOUT
+    out_.Consume(static_cast<size_t>(n));
+    worker_.stats.bytes_written.Add(static_cast<uint64_t>(n));
   }
   return true;
 }

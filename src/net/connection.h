@@ -1,10 +1,12 @@
 #pragma once
-// One client connection on a worker's event loop: moves bytes between the socket and its
-// protocol Session. Owned and used by exactly one worker thread.
+// One client connection on a worker's event loop: moves bytes between its transport (the plain
+// socket or TLS over it) and its protocol Session. Owned and used by exactly one worker thread.
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "common/byte_buffer.h"
+#include "net/transport.h"
 #include "net/watch_log.h"
 #include "server/server_context.h"
 #include "server/session.h"
@@ -14,8 +16,8 @@ namespace cachet::net {
 class Connection {
  public:
   // `info`: the connection's `stats conns` entry, removed from the registry when it closes.
-  Connection(int fd, server::ServerContext& server, server::WorkerContext& worker,
-             server::ConnInfo* info);
+  Connection(std::unique_ptr<Transport> transport, server::ServerContext& server,
+             server::WorkerContext& worker, server::ConnInfo* info);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -27,8 +29,9 @@ class Connection {
   // Gives the released socket, its entry and unsent replies to the watch log. Only after the
   // socket left the worker's epoll set: the log may close it at once.
   void HandOverToWatch(WatchLog& watch);
-  // Stopped at -R's limit with requests still buffered: the worker must drive it again.
-  bool yielded() const { return session_.yielded() && !in_.empty(); }
+  // Stopped at -R's limit with requests still buffered, or plaintext waits inside the transport
+  // (TLS) where epoll cannot see it: the worker must drive it again.
+  bool yielded() const;
   uint32_t last_active() const { return info_->last_cmd.load(std::memory_order_relaxed); }
   bool waiting_for_command() const {
     const server::ConnState s = info_->state.load(std::memory_order_relaxed);
@@ -48,6 +51,7 @@ class Connection {
 
   void NoteState();
 
+  std::unique_ptr<Transport> transport_;
   const int fd_;
   server::ServerContext& server_;
   server::WorkerContext& worker_;

@@ -32,7 +32,7 @@ std::string Describe(int fd, bool udp) {
 }
 
 // TCP listeners, or UDP sockets when `udp`, on one -l address (all interfaces when empty).
-bool OpenInet(const server::Settings& settings, const std::string& address, bool udp,
+bool OpenInet(const server::Settings& settings, const std::string& address, bool udp, bool tls,
               std::vector<ListenSocket>* out) {
   const int port_setting = udp ? settings.udp_port : settings.tcp_port;
   const char* proto = udp ? "UDP" : "TCP";
@@ -82,7 +82,7 @@ bool OpenInet(const server::Settings& settings, const std::string& address, bool
       ::close(fd);
       continue;
     }
-    out->push_back({fd, Describe(fd, udp), SocketAddress(fd, false, udp, ""), udp});
+    out->push_back({fd, Describe(fd, udp), SocketAddress(fd, false, udp, ""), udp, tls && !udp});
     any = true;
   }
   ::freeaddrinfo(res);
@@ -131,8 +131,25 @@ bool OpenListeners(const server::Settings& settings, std::vector<ListenSocket>* 
   // memcached: -p 0 turns TCP off, -U 0 (the default) UDP.
   for (const bool udp : {false, true}) {
     if ((udp ? settings.udp_port : settings.tcp_port) == 0) continue;
-    for (const std::string& address : addresses) {
-      if (!OpenInet(settings, address, udp, out)) return false;
+    for (std::string address : addresses) {
+      bool tls = settings.tls.enabled;
+      // memcached matches the five letters and skips one more (the colon).
+      if (address.starts_with("notls")) {
+        if (!settings.tls.enabled) {
+          std::string all;
+          for (const std::string& a : settings.listen_addresses)
+            all += (all.empty() ? "" : ",") + a;
+          // memcached's second line reports errno, which nothing set.
+          std::fprintf(stderr,
+                       "'notls' option is valid only when SSL is enabled\n"
+                       "failed to listen on one of interface(s) %s: Success\n",
+                       all.c_str());
+          return false;
+        }
+        tls = false;
+        address.erase(0, std::min<size_t>(address.size(), 6));
+      }
+      if (!OpenInet(settings, address, udp, tls, out)) return false;
     }
   }
   return true;

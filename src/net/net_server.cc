@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,20 +15,22 @@
 
 namespace cachet::net {
 
-NetServer::NetServer(server::ServerContext& server)
+NetServer::NetServer(server::ServerContext& server, TlsContext* tls)
     : server_(server),
       watch_(server.registry(), server.connections().current,
              server.settings().watcher_logbuf_size) {
   server.set_watch_sink(&watch_);
+  server.set_certificates(tls);
   reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   for (int i = 0; i < server.settings().threads; ++i) {
-    workers_.push_back(std::make_unique<Worker>(server, server.AddWorker(), watch_));
+    workers_.push_back(std::make_unique<Worker>(server, server.AddWorker(), watch_, tls));
   }
 }
 
 NetServer::~NetServer() {
   for (auto& w : workers_) w->Stop();
   server_.set_watch_sink(nullptr);
+  server_.set_certificates(nullptr);
   for (auto& l : listeners_) ::close(l.fd);
   for (int fd : udp_dups_) ::close(fd);
   if (reserve_fd_ >= 0) ::close(reserve_fd_);
@@ -35,7 +38,8 @@ NetServer::~NetServer() {
 
 bool NetServer::Listen() { return OpenListeners(server_.settings(), &listeners_); }
 
-void NetServer::Run(int stop_fd) {
+void NetServer::Run(int signal_fd, common::FunctionRef<bool(uint32_t signo)> on_signal) {
+  const int stop_fd = signal_fd;
   for (const auto& l : listeners_) {
     if (l.udp) {
       // Like memcached, each worker reads the socket through a descriptor of its own, and
@@ -86,7 +90,10 @@ void NetServer::Run(int stop_fd) {
     }
     for (int i = 0; i < n; ++i) {
       if (events[i].data.fd == stop_fd) {
-        running = false;
+        signalfd_siginfo info{};
+        while (::read(stop_fd, &info, sizeof(info)) == sizeof(info)) {
+          if (on_signal(info.ssi_signo)) running = false;
+        }
       } else {
         for (const auto& l : listeners_) {
           if (l.fd == events[i].data.fd) Accept(l);
@@ -124,7 +131,7 @@ void NetServer::Accept(const ListenSocket& listener) {
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));  // fails harmlessly on Unix
     conns.current.fetch_add(1);
     conns.total.fetch_add(1);
-    workers_[next_worker_]->Hand(fd, &listener.address);
+    workers_[next_worker_]->Hand(fd, &listener.address, listener.tls);
     next_worker_ = (next_worker_ + 1) % workers_.size();
   }
 }

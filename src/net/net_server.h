@@ -5,7 +5,9 @@
 #include <memory>
 #include <vector>
 
+#include "common/function_ref.h"
 #include "net/listener.h"
+#include "net/tls_context.h"
 #include "net/watch_log.h"
 #include "net/worker.h"
 #include "server/server_context.h"
@@ -14,15 +16,17 @@ namespace cachet::net {
 
 class NetServer {
  public:
-  explicit NetServer(server::ServerContext& server);
+  // `tls`: the TLS context for -Z listeners (nullptr without -Z); it must outlive the server.
+  NetServer(server::ServerContext& server, TlsContext* tls);
   ~NetServer();
 
   // Binds every listener; false (with a message on stderr) if one fails.
   bool Listen();
   const std::vector<ListenSocket>& listeners() const { return listeners_; }
 
-  // Starts the workers and accepts until `stop_fd` becomes readable (e.g. a signalfd).
-  void Run(int stop_fd);
+  // Starts the workers and accepts until a signal read from `signal_fd` (a signalfd) makes
+  // `on_signal(signo)` return true (stop); other signals (SIGHUP) are handled and it goes on.
+  void Run(int signal_fd, common::FunctionRef<bool(uint32_t signo)> on_signal);
 
  private:
   void Accept(const ListenSocket& listener);

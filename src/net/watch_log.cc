@@ -46,16 +46,17 @@ void WatchLog::RecomputeKindsLocked() {
 
 void WatchLog::RemoveLocked(size_t i) {
   registry_.Remove(watchers_[i].info);
-  ::close(watchers_[i].fd);
+  watchers_[i].transport.reset();  // closes the socket
   current_connections_.fetch_sub(1);
   watchers_.erase(watchers_.begin() + static_cast<std::ptrdiff_t>(i));
   RecomputeKindsLocked();
 }
 
-void WatchLog::AddWatcher(int fd, uint32_t kinds, ConnInfo* info, std::string pending) {
+void WatchLog::AddWatcher(std::unique_ptr<Transport> transport, uint32_t kinds, ConnInfo* info,
+                          std::string pending) {
   info->Set(ConnState::kWatch);
   common::MutexLock lock(mu_);
-  watchers_.push_back(Watcher{fd, kinds, info, std::move(pending)});
+  watchers_.push_back(Watcher{std::move(transport), kinds, info, std::move(pending)});
   RecomputeKindsLocked();
   if (!thread_.joinable()) thread_ = std::thread([this] { Run(); });
   Wake();
@@ -99,8 +100,10 @@ void WatchLog::Run() {
     {
       common::MutexLock lock(mu_);
       for (const Watcher& w : watchers_) {
+        // poll's POLLIN/POLLOUT are epoll's EPOLLIN/EPOLLOUT bits, which transports speak.
+        const uint32_t wanted = POLLIN | (w.pending.empty() ? 0 : POLLOUT);
         fds.push_back(
-            {w.fd, static_cast<short>(POLLIN | POLLRDHUP | (w.pending.empty() ? 0 : POLLOUT)), 0});
+            {w.transport->fd(), static_cast<short>(w.transport->Interest(wanted) | POLLRDHUP), 0});
       }
     }
     if (::poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR) return;
@@ -112,21 +115,20 @@ void WatchLog::Run() {
     // Watchers only join at the end, so the polled ones are still in this order.
     for (size_t i = fds.size() - 1; i >= 1; --i) {
       const size_t wi = i - 1;
-      if (wi >= watchers_.size() || watchers_[wi].fd != fds[i].fd) continue;
+      if (wi >= watchers_.size() || watchers_[wi].transport->fd() != fds[i].fd) continue;
       Watcher& w = watchers_[wi];
+      const uint32_t ready = w.transport->Ready(static_cast<uint16_t>(fds[i].revents));
       bool gone = (fds[i].revents & (POLLHUP | POLLERR | POLLRDHUP)) != 0;
-      if (!gone && (fds[i].revents & POLLIN)) {
+      if (!gone && (ready & POLLIN)) {
         char sink[4096];  // memcached ignores what a watcher sends
-        const ssize_t r = ::recv(w.fd, sink, sizeof(sink), MSG_DONTWAIT);
-        gone = r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR);
+        gone = w.transport->Read(sink, sizeof(sink)) < 0;
       }
       while (!gone && !w.pending.empty()) {
-        const ssize_t sent =
-            ::send(w.fd, w.pending.data(), w.pending.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        const ssize_t sent = w.transport->Write(w.pending.data(), w.pending.size());
         if (sent > 0) {
           w.pending.erase(0, static_cast<size_t>(sent));
         } else {
-          gone = sent < 0 && errno != EAGAIN && errno != EINTR;
+          gone = sent < 0;
           break;
         }
       }

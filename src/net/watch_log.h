@@ -2,7 +2,7 @@
 // `watch`: streams log lines about fetches, stores, evictions and connections to the clients
 // that asked, in memcached's line format ("ts=<sec>.<usec> gid=<n> type=... \n").
 //
-// A watching client's socket is handed over to this log: a thread of its own writes the lines
+// A watching client's transport is handed over to this log: a thread of its own writes the lines
 // (non-blocking; a watcher that does not read loses lines past its buffer, counted in
 // log_watcher_skipped) and closes the socket when the client goes away. Emitting costs one
 // relaxed load while nobody watches.
@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/mutex.h"
+#include "net/transport.h"
 #include "server/connection_registry.h"
 #include "server/watch_sink.h"
 
@@ -30,9 +31,10 @@ class WatchLog final : public server::WatchSink {
 
   void Emit(uint32_t kind, std::string_view body) override;
 
-  // Takes over a client socket (and its `stats conns` entry) that asked for `kinds`; `pending`
-  // is output the client has not received yet (its "OK").
-  void AddWatcher(int fd, uint32_t kinds, server::ConnInfo* info, std::string pending);
+  // Takes over a client's transport (and its `stats conns` entry) that asked for `kinds`;
+  // `pending` is output the client has not received yet (its "OK").
+  void AddWatcher(std::unique_ptr<Transport> transport, uint32_t kinds, server::ConnInfo* info,
+                  std::string pending);
 
   uint64_t watchers() const override { return watcher_count_.load(std::memory_order_relaxed); }
   uint64_t sent() const override { return sent_.load(std::memory_order_relaxed); }
@@ -40,7 +42,7 @@ class WatchLog final : public server::WatchSink {
 
  private:
   struct Watcher {
-    int fd;
+    std::unique_ptr<Transport> transport;  // plain or TLS: lines are written through it
     uint32_t kinds;
     server::ConnInfo* info;
     std::string pending;

@@ -9,12 +9,14 @@
 #include <cstdlib>
 
 #include "net/socket_address.h"
+#include "net/tls_transport.h"
 #include "server/watch_events.h"
 
 namespace cachet::net {
 
-Worker::Worker(server::ServerContext& server, server::WorkerContext& context, WatchLog& watch)
-    : server_(server), context_(context), watch_(watch), udp_(server, context) {
+Worker::Worker(server::ServerContext& server, server::WorkerContext& context, WatchLog& watch,
+               TlsContext* tls)
+    : server_(server), context_(context), watch_(watch), tls_(tls), udp_(server, context) {
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (epoll_fd_ < 0 || wake_fd_ < 0) {
@@ -45,10 +47,10 @@ void Worker::Start() {
   thread_ = std::thread([this] { Run(); });
 }
 
-void Worker::Hand(int fd, const std::string* listen_addr) {
+void Worker::Hand(int fd, const std::string* listen_addr, bool tls) {
   {
     common::MutexLock lock(pending_mu_);
-    pending_.emplace_back(fd, listen_addr);
+    pending_.push_back({fd, listen_addr, tls});
   }
   const uint64_t one = 1;
   [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof(one));
@@ -63,12 +65,24 @@ void Worker::Stop() {
 }
 
 void Worker::AdoptPending() {
-  std::vector<std::pair<int, const std::string*>> fds;
+  std::vector<Handed> fds;
   {
     common::MutexLock lock(pending_mu_);
     fds.swap(pending_);
   }
-  for (const auto& [fd, listen_addr] : fds) {
+  for (const auto& [fd, listen_addr, tls] : fds) {
+    std::unique_ptr<Transport> transport;
+    if (tls) {
+      SSL* ssl = tls_->NewSsl();
+      if (ssl == nullptr) {  // OpenSSL out of memory: refuse this client, as memcached does
+        ::close(fd);
+        server_.connections().current.fetch_sub(1);
+        continue;
+      }
+      transport = std::make_unique<TlsTransport>(fd, ssl, context_.stats);
+    } else {
+      transport = std::make_unique<PlainTransport>(fd);
+    }
     const bool unix_socket = listen_addr->starts_with("unix:");
     server::ConnInfo* info =
         server_.registry().Add(fd, unix_socket ? *listen_addr : SocketAddress(fd, true, false, ""),
@@ -82,7 +96,7 @@ void Worker::AdoptPending() {
                                                    : "<%d new binary client connection.\n",
                    fd);
     }
-    auto conn = std::make_unique<Connection>(fd, server_, context_, info);
+    auto conn = std::make_unique<Connection>(std::move(transport), server_, context_, info);
     Connection* c = conn.get();
     epoll_event ev{};
     ev.events = EPOLLIN;

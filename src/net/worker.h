@@ -9,6 +9,7 @@
 
 #include "common/mutex.h"
 #include "net/connection.h"
+#include "net/tls_context.h"
 #include "net/udp_handler.h"
 #include "net/watch_log.h"
 #include "server/server_context.h"
@@ -17,8 +18,10 @@ namespace cachet::net {
 
 class Worker {
  public:
-  // `watch`: where connections that ask to watch are handed over.
-  Worker(server::ServerContext& server, server::WorkerContext& context, WatchLog& watch);
+  // `watch`: where connections that ask to watch are handed over; `tls`: the TLS context of
+  // -Z listeners (nullptr without -Z).
+  Worker(server::ServerContext& server, server::WorkerContext& context, WatchLog& watch,
+         TlsContext* tls);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -26,10 +29,9 @@ class Worker {
   void Start();
   // Serves a UDP socket shared with the other workers; call before Start().
   void AddUdp(int fd);
-  // Takes ownership of a connected socket (any thread).
-  // Takes a new client socket; `listen_addr` (the listener's address, for `stats conns`) must
-  // outlive the worker.
-  void Hand(int fd, const std::string* listen_addr);
+  // Takes ownership of a new client socket (any thread); `listen_addr` (the listener's
+  // address, for `stats conns`) must outlive the worker. `tls`: the listener speaks TLS.
+  void Hand(int fd, const std::string* listen_addr, bool tls);
   // Asks the loop to close everything and exit, then joins it.
   void Stop();
 
@@ -44,6 +46,7 @@ class Worker {
   server::ServerContext& server_;
   server::WorkerContext& context_;
   WatchLog& watch_;
+  TlsContext* const tls_;
   int epoll_fd_ = -1;
   UdpHandler udp_;
   // One entry per UDP socket (IPv4 and IPv6, several -l): its address is the epoll tag.
@@ -64,7 +67,12 @@ class Worker {
   std::atomic<bool> stopping_{false};
 
   common::Mutex pending_mu_;
-  std::vector<std::pair<int, const std::string*>> pending_ CACHET_GUARDED_BY(pending_mu_);
+  struct Handed {
+    int fd;
+    const std::string* listen_addr;
+    bool tls;
+  };
+  std::vector<Handed> pending_ CACHET_GUARDED_BY(pending_mu_);
 
   // Owned by the worker thread only.
   std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;

@@ -64,8 +64,8 @@ void VisitGeneralStats(ServerContext& server, StatVisitor visit) {
   w.U("touch_misses", t.touch_misses);
   w.U("store_too_large", t.store_too_large);
   w.U("store_no_memory", t.store_no_memory);
-  w.U("auth_cmds", 0);
-  w.U("auth_errors", 0);
+  w.U("auth_cmds", t.auth_cmds);
+  w.U("auth_errors", t.auth_errors);
   if (settings.idle_timeout > 0) w.U("idle_kicks", t.idle_kicks);  // memcached: only then
   w.U("bytes_read", t.bytes_read);
   w.U("bytes_written", t.bytes_written);
@@ -98,6 +98,11 @@ void VisitGeneralStats(ServerContext& server, StatVisitor visit) {
   w.U("log_watcher_skipped", server.watch().skipped());
   w.U("log_watcher_sent", server.watch().sent());
   w.U("log_watchers", server.watch().watchers());
+  if (settings.tls.enabled) {
+    if (settings.tls.session_cache) w.U("ssl_new_sessions", t.ssl_new_sessions);
+    w.U("ssl_handshake_errors", t.ssl_handshake_errors);
+    w.U("time_since_server_cert_refresh", server.SecondsSinceCertRefresh());
+  }
   w.U("unexpected_napi_ids", 0);
   w.U("round_robin_fallback", 0);
   w.U("bytes", s.bytes);

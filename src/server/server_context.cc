@@ -70,6 +70,16 @@ void ServerContext::RequestShutdown(bool graceful) {
   ::kill(::getpid(), graceful ? SIGUSR1 : SIGINT);
 }
 
+bool ServerContext::RefreshCerts(std::string* error) {
+  if (certs_ == nullptr) {
+    *error = "Error TLS not enabled";
+    return false;
+  }
+  if (!certs_->Reload(error)) return false;
+  cert_refresh_.store(time_.Now(), std::memory_order_relaxed);
+  return true;
+}
+
 void ServerContext::FlushAll(int64_t delay) {
   if (delay <= 0) {
     Flush(0);

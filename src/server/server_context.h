@@ -11,6 +11,7 @@
 
 #include "common/clock.h"
 #include "common/mutex.h"
+#include "server/certificates.h"
 #include "server/connection_registry.h"
 #include "server/prefix_stats.h"
 #include "server/server_time.h"
@@ -79,6 +80,16 @@ class ServerContext {
     watch_.store(sink != nullptr ? sink : &no_watch_, std::memory_order_release);
   }
   CrawlerSettings& crawler() { return crawler_; }
+
+  // -Z: net/ installs its TLS context before the workers start (nullptr: TLS is off).
+  void set_certificates(CertificateReloader* certs) { certs_ = certs; }
+  // `refresh_certs` and SIGHUP: reloads the certificate files; false with memcached's message
+  // in `error` (the old certificate stays in use). "Error TLS not enabled" without -Z.
+  bool RefreshCerts(std::string* error);
+  // `stats` time_since_server_cert_refresh: seconds since the last successful load.
+  uint32_t SecondsSinceCertRefresh() const {
+    return time_.Now() - cert_refresh_.load(std::memory_order_relaxed);
+  }
   // The store's per-class counters less what `stats reset` recorded (live counts untouched).
   std::vector<storage::ClassStats> ClassTotals() const;
   // `stats sizes`: on with -o track_sizes or `stats sizes_enable`.
@@ -127,6 +138,8 @@ class ServerContext {
   EvictionWatcher eviction_watcher_;
   PrefixStats prefix_stats_;
   CrawlerSettings crawler_;
+  CertificateReloader* certs_ = nullptr;   // set before the workers start
+  std::atomic<uint32_t> cert_refresh_{0};  // server time of the last load (0: at start-up)
   std::vector<storage::ClassStats> class_base_ CACHET_GUARDED_BY(reset_mu_);
   std::atomic<bool> sizes_enabled_;
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,17 +12,34 @@ namespace cachet::server {
 // -B: which protocol connections speak (auto: decided by each connection's first byte).
 enum class Protocol : uint8_t { kAuto, kAscii, kBinary };
 
+// -Z and the -o ssl_* options, as memcached names them. Files are read by net/'s TLS context at
+// start-up, on `refresh_certs` and on SIGHUP.
+struct TlsSettings {
+  bool enabled = false;                   // -Z
+  std::optional<std::string> chain_cert;  // ssl_chain_cert (PEM chain, server cert first)
+  std::optional<std::string> key;         // ssl_key
+  int keyformat = 1;                      // ssl_keyformat: OpenSSL's SSL_FILETYPE_* (1 = PEM)
+  int verify_mode = 0;                    // ssl_verify_mode 0-3: none / request / require / once
+  std::optional<std::string> ciphers;     // ssl_ciphers: TLS 1.2 cipher list
+  std::optional<std::string> ca_cert;     // ssl_ca_cert: CAs that client certificates must chain to
+  uint32_t wbuf_size = 16 * 1024;         // ssl_wbuf_size (given in KiB)
+  bool session_cache = false;             // ssl_session_cache
+  bool kernel_tls = false;                // ssl_kernel_tls
+  int min_version = 2;                    // ssl_min_version 0-3: TLS 1.0 / 1.1 / 1.2 / 1.3
+};
+
 struct Settings {
   // Network (memcached's -p -l -s -a -c -t -U -b).
   int tcp_port = 11211;  // 0 disables TCP; -1 picks an ephemeral port
   int udp_port = 0;
-  std::vector<std::string> listen_addresses;  // empty: all interfaces
+  std::vector<std::string> listen_addresses;  // empty: all interfaces; "notls:" keeps one plain
   std::string unix_socket;                    // non-empty disables TCP and UDP
   unsigned unix_mask = 0700;
   int max_connections = 1024;
   int threads = 4;
   int backlog = 1024;
   Protocol protocol = Protocol::kAuto;
+  TlsSettings tls;
 
   // Memory (-m -M -I).
   size_t memory_limit = size_t{64} << 20;

@@ -87,8 +87,8 @@ void VisitSettings(ServerContext& server, StatWriter& w) {
   w.U("read_buf_mem_limit", s.read_buf_mem_limit);
   w.B("track_sizes", server.sizes_enabled());
   w.B("inline_ascii_response", false);
-  // Debian's build has extstore and TLS; cachet reports their defaults (both off) so tools that
-  // read these keys find them.
+  // Debian's build has extstore; cachet reports its defaults (off) so tools that read these
+  // keys find them.
   w.U("ext_item_size", 512);
   w.U("ext_item_age", 4294967295u);
   w.U("ext_low_ttl", 0);
@@ -100,17 +100,21 @@ void VisitSettings(ServerContext& server, StatWriter& w) {
   w.F("ext_max_frag", 0.80);
   w.F("slab_automove_freeratio", 0.01, 3);
   w.B("ext_drop_unread", false);
-  w.B("ssl_enabled", false);
-  w.S("ssl_chain_cert", "(null)");
-  w.S("ssl_key", "(null)");
-  w.U("ssl_verify_mode", 0);
-  w.U("ssl_keyformat", 1);
-  w.S("ssl_ciphers", "NULL");
-  w.S("ssl_ca_cert", "NULL");
-  w.U("ssl_wbuf_size", 16384);
-  w.B("ssl_session_cache", false);
-  w.B("ssl_kernel_tls", false);
-  w.S("ssl_min_version", "tlsv1.2");
+  const TlsSettings& tls = s.tls;
+  w.B("ssl_enabled", tls.enabled);
+  w.S("ssl_chain_cert", tls.chain_cert.value_or("(null)"));
+  w.S("ssl_key", tls.key.value_or("(null)"));
+  // memcached prints OpenSSL's flags: PEER 1, FAIL_IF_NO_PEER_CERT 2, CLIENT_ONCE 4.
+  static constexpr int kVerifyFlags[] = {0, 1, 3, 7};
+  w.I("ssl_verify_mode", kVerifyFlags[tls.verify_mode]);
+  w.I("ssl_keyformat", tls.keyformat);
+  w.S("ssl_ciphers", tls.ciphers.value_or("NULL"));
+  w.S("ssl_ca_cert", tls.ca_cert.value_or("NULL"));
+  w.U("ssl_wbuf_size", tls.wbuf_size);
+  w.B("ssl_session_cache", tls.session_cache);
+  w.B("ssl_kernel_tls", tls.kernel_tls);
+  static constexpr const char* kVersions[] = {"tlsv1.0", "tlsv1.1", "tlsv1.2", "tlsv1.3"};
+  w.S("ssl_min_version", kVersions[tls.min_version]);
   w.S("num_napi_ids", "(null)");
   w.S("memory_file", "(null)");
 }

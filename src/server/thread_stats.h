@@ -46,7 +46,11 @@ class Counter {
   X(store_no_memory)              \
   X(bytes_read)                   \
   X(bytes_written)                \
-  X(conn_yields)
+  X(conn_yields)                  \
+  X(auth_cmds)                    \
+  X(auth_errors)                  \
+  X(ssl_handshake_errors)         \
+  X(ssl_new_sessions)
 
 struct ThreadStats {
 #define CACHET_DECLARE(name) Counter name;

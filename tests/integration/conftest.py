@@ -283,3 +283,12 @@ def conn(server):
     c = Conn(server)
     yield c
     c.close()
+
+
+@pytest.fixture(scope="session")
+def certs():
+    """A test CA and certificates, made with `openssl` for this run (tls_helpers.Certs)."""
+    from tls_helpers import Certs
+    c = Certs()
+    yield c
+    c.cleanup()
