@@ -19,11 +19,11 @@ import sys
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchkit import cpu, density, hitratio, latency, report  # noqa: E402
+from benchkit import cpu, density, hitratio, latency, report, tls  # noqa: E402
 from benchkit.servers import Server  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-STEPS = ["cpu", "latency", "hitratio", "density", "micro"]
+STEPS = ["cpu", "latency", "tls", "hitratio", "density", "micro"]
 
 
 def parse_args():
@@ -54,6 +54,11 @@ def parse_args():
     g.add_argument("--lat-connections", type=int, default=4)
     g.add_argument("--lat-duration", type=float, help="seconds per run (default 5, quick 1)")
     g.add_argument("--lat-rounds", type=int, help="default 3, quick 1")
+    g = ap.add_argument_group("TLS (-Z): cachet and memcached only")
+    g.add_argument("--tls-workloads", default=",".join(tls.WORKLOADS),
+                   help="comma-separated, from: " + ", ".join(tls.WORKLOADS))
+    g.add_argument("--handshakes", type=int, help="connections per handshake run (default 2000, "
+                   "quick 200)")
     g = ap.add_argument_group("hit ratio")
     g.add_argument("--hit-memory", type=int, default=16, help="-m for both (default 16)")
     g.add_argument("--hit-keys", type=int, default=1000000)
@@ -71,7 +76,7 @@ def parse_args():
     for name, full, quick in (("rounds", 4, 1), ("duration", 3.0, 1.0), ("lat_duration", 5.0, 1.0),
                               ("lat_rounds", 3, 1), ("hit_requests", 3000000, 400000),
                               ("hit_warmup", 1000000, 400000), ("density_memory", 64, 16),
-                              ("micro_min_time", 0.3, 0.01)):
+                              ("micro_min_time", 0.3, 0.01), ("handshakes", 2000, 200)):
         if getattr(a, name) is None:
             setattr(a, name, quick if q else full)
     a.skip = {s for s in a.skip.split(",") if s}
@@ -79,6 +84,10 @@ def parse_args():
     if unknown:
         ap.error(f"unknown steps to skip: {unknown}")
     a.workloads = [w.strip() for w in a.workloads.split(",") if w.strip()]
+    a.tls_workloads = [w.strip() for w in a.tls_workloads.split(",") if w.strip()]
+    for w in a.tls_workloads:
+        if w not in tls.WORKLOADS:
+            ap.error(f"unknown TLS workload {w!r}")
     for w in a.workloads:
         if w not in cpu.WORKLOADS:
             ap.error(f"unknown workload {w!r}")
@@ -157,6 +166,8 @@ def main():
     try:
         if not {"cpu", "latency"} <= a.skip:
             run_cpu_and_latency(a, results, log)
+        if "tls" not in a.skip:
+            results["tls"] = tls.run(a, log)
         if "hitratio" not in a.skip:
             print("Hit ratio (look-aside trace)", file=log, flush=True)
             results["hit_ratio"] = hitratio.run(binaries, a.loadgen, a.hit_memory, a.hit_keys,

@@ -33,6 +33,28 @@ def table(results):
             lines.append(f"ERRORS in replies: {errs}")
         if mism:
             lines.append(f"loadgen ops and server cmd_get+cmd_set differ: {mism}")
+    t = results.get("tls")
+    if t:
+        lines.append("")
+        lines.append(f"TLS (-Z), server CPU per operation (median of {results['config']['rounds']}"
+                     f" rounds x 2 interleaved runs)")
+        lines.append(f"{'workload':<13} {'cachet us/op':>12} {'memcached':>10} "
+                     f"{'cachet/memcached':>17}   ops/s c / m")
+        for w, row in t["cpu"].items():
+            c, m = row["servers"].get("cachet", {}), row["servers"].get("memcached", {})
+            lines.append(f"{w:<13} {_f(c.get('cpu_us_per_op'), '.3f'):>12} "
+                         f"{_f(m.get('cpu_us_per_op'), '.3f'):>10} "
+                         f"{_f(row['ratios'].get('cachet/memcached'), '.2f'):>17}   "
+                         f"{_f(c.get('ops_per_sec'), ',.0f')} / {_f(m.get('ops_per_sec'), ',.0f')}")
+        h = t.get("handshakes")
+        if h:
+            lines.append(f"TLS handshakes, one client thread, {h['count']} per run:")
+            for n, v in h["servers"].items():
+                lines.append(f"  {n:<10} {v['per_sec']:8,.0f}/s  {v['cpu_us_per_handshake']:7.1f}"
+                             f" us server CPU each")
+            r = h["ratios"]
+            lines.append(f"  rate cachet/memcached {_f(r.get('rate cachet/memcached'), '.2f')}, "
+                         f"CPU cachet/memcached {_f(r.get('cpu cachet/memcached'), '.2f')}")
     lat = results.get("latency")
     if lat:
         lines.append("")
@@ -87,7 +109,10 @@ def plot(results, path):
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4.8),
                                    gridspec_kw={"width_ratios": [3, 2]})
-    cpu = results.get("cpu") or {}
+    cpu = dict(results.get("cpu") or {})
+    # The TLS rows (cachet -Z vs memcached -Z; no floor) beside the plaintext ones.
+    for w, row in ((results.get("tls") or {}).get("cpu") or {}).items():
+        cpu["TLS " + w] = row
     names = list(cpu)
     x = range(len(names))
     for i, (label, color) in enumerate((("cachet/memcached", "tab:blue"),

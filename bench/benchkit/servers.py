@@ -26,6 +26,7 @@ class Server:
         self.args += list(extra)
         self.proc = None
         self.port = None
+        self.stats_port = None  # a plaintext listener for stats when `port` speaks TLS
         self._tmp = None
 
     def start(self):
@@ -77,7 +78,8 @@ class Server:
         return 0.0
 
     def stats(self):
-        with socket.create_connection(("127.0.0.1", self.port), timeout=10) as s:
+        with socket.create_connection(("127.0.0.1", self.stats_port or self.port),
+                                      timeout=10) as s:
             s.sendall(b"stats\r\n")
             buf = b""
             while not buf.endswith(b"END\r\n"):

@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
@@ -48,6 +50,7 @@ struct Conn {
   explicit Conn(uint64_t seed) : rng(seed) {}
   uint32_t index = 0;  // its epoll tag
   int fd = -1;
+  SSL* ssl = nullptr;  // --tls
   bool dead = false;
   bool want_out = false;
   std::deque<Pending> pending;
@@ -68,8 +71,10 @@ class Runner {
   }
   ~Runner() {
     for (Conn& conn : conns_) {
+      SSL_free(conn.ssl);
       if (conn.fd >= 0) close(conn.fd);
     }
+    SSL_CTX_free(tls_);
     if (ep_ >= 0) close(ep_);
     if (timer_ >= 0) close(timer_);
   }
@@ -90,8 +95,11 @@ class Runner {
   void Flush(Conn& conn);
   void Drop(Conn& conn, const std::string& why);
   bool Idle() const;
+  ssize_t Send(Conn& conn, const char* data, size_t len);  // >= 0, or -1 with errno
+  ssize_t Recv(Conn& conn, char* dst, size_t len);         // > 0, 0 at EOF, -1 with errno
 
   const LoadConfig& c_;
+  SSL_CTX* tls_ = nullptr;
   LoadResult& r_;
   std::optional<Zipf> zipf_;
   std::deque<Conn> conns_;
@@ -128,6 +136,18 @@ bool Runner::Connect() {
     }
     const int one = 1;
     setsockopt(conn.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (c_.tls) {
+      // The handshake runs blocking here, before the measured part of the run.
+      if (tls_ == nullptr) tls_ = NewClientTlsContext();
+      conn.ssl = SSL_new(tls_);
+      SSL_set_fd(conn.ssl, conn.fd);
+      if (SSL_connect(conn.ssl) != 1) {
+        char err[256] = "TLS handshake failed";
+        if (const unsigned long e = ERR_get_error(); e != 0) ERR_error_string_n(e, err, sizeof(err));
+        r_.fatal = err;
+        return false;
+      }
+    }
     fcntl(conn.fd, F_SETFL, fcntl(conn.fd, F_GETFL) | O_NONBLOCK);
     epoll_event ev{EPOLLIN, {.u32 = static_cast<uint32_t>(i)}};
     epoll_ctl(ep_, EPOLL_CTL_ADD, conn.fd, &ev);
@@ -264,10 +284,43 @@ void Runner::ArmTimer() {
   timerfd_settime(timer_, TFD_TIMER_ABSTIME, &its, nullptr);
 }
 
+ssize_t Runner::Send(Conn& conn, const char* data, size_t len) {
+  if (conn.ssl == nullptr) return send(conn.fd, data, len, MSG_NOSIGNAL);
+  const int n = SSL_write(conn.ssl, data, static_cast<int>(len));
+  if (n > 0) return n;
+  const int err = SSL_get_error(conn.ssl, n);
+  errno = err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ ? EAGAIN : EPIPE;
+  ERR_clear_error();
+  return -1;
+}
+
+ssize_t Runner::Recv(Conn& conn, char* dst, size_t len) {
+  if (conn.ssl == nullptr) return recv(conn.fd, dst, len, 0);
+  // Read until OpenSSL would block: records it buffered would raise no epoll event.
+  size_t got = 0;
+  while (got < len) {
+    const int n = SSL_read(conn.ssl, dst + got, static_cast<int>(len - got));
+    if (n > 0) {
+      got += static_cast<size_t>(n);
+      continue;
+    }
+    const int err = SSL_get_error(conn.ssl, n);
+    ERR_clear_error();
+    if (got > 0) break;
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+      errno = EAGAIN;
+      return -1;
+    }
+    if (err == SSL_ERROR_ZERO_RETURN) return 0;
+    errno = ECONNRESET;
+    return -1;
+  }
+  return static_cast<ssize_t>(got);
+}
+
 void Runner::Flush(Conn& conn) {
   while (conn.out_off < conn.out.size()) {
-    const ssize_t w =
-        send(conn.fd, conn.out.data() + conn.out_off, conn.out.size() - conn.out_off, MSG_NOSIGNAL);
+    const ssize_t w = Send(conn, conn.out.data() + conn.out_off, conn.out.size() - conn.out_off);
     if (w < 0) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN) return Drop(conn, std::string("send: ") + std::strerror(errno));
@@ -296,6 +349,8 @@ void Runner::Drop(Conn& conn, const std::string& why) {
   conn.open_requests = 0;
   conn.dead = true;
   epoll_ctl(ep_, EPOLL_CTL_DEL, conn.fd, nullptr);
+  SSL_free(conn.ssl);
+  conn.ssl = nullptr;
   close(conn.fd);
   conn.fd = -1;
   if (r_.fatal.empty()) r_.fatal = why;
@@ -327,7 +382,7 @@ void Runner::Account(Conn& conn, const Pending& p, const ReplyOutcome& o, int64_
 
 void Runner::OnReadable(Conn& conn, int64_t now) {
   if (conn.in.size() - conn.in_len < 16 * 1024) conn.in.resize(conn.in.size() * 2);
-  const ssize_t got = recv(conn.fd, conn.in.data() + conn.in_len, conn.in.size() - conn.in_len, 0);
+  const ssize_t got = Recv(conn, conn.in.data() + conn.in_len, conn.in.size() - conn.in_len);
   if (got == 0) return Drop(conn, "server closed the connection");
   if (got < 0) {
     if (errno == EAGAIN || errno == EINTR) return;
@@ -393,6 +448,10 @@ bool Runner::Run() {
       if (events[i].events & EPOLLOUT) Flush(conn);
       if (!conn.dead && (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))) {
         OnReadable(conn, now);
+        // TLS: records OpenSSL already holds raise no event.
+        while (!conn.dead && conn.ssl != nullptr && SSL_pending(conn.ssl) > 0) {
+          OnReadable(conn, now);
+        }
         last_reply = now;
       }
       if (c_.rate == 0) Issue(conn, now);
@@ -417,6 +476,14 @@ bool Runner::Run() {
 }
 
 }  // namespace
+
+SSL_CTX* NewClientTlsContext() {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);  // a bench, not a client to trust
+  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);  // every handshake a full one
+  return ctx;
+}
 
 bool RunLoad(const LoadConfig& config, LoadResult* result) {
   Runner runner(config, result);

@@ -1,6 +1,8 @@
 #pragma once
 // One load run: N connections driven from one epoll loop on this thread (on a 2-core box a
 // second client thread would only steal the server's core).
+#include <openssl/types.h>
+
 #include <cstdint>
 #include <string>
 
@@ -25,5 +27,8 @@ struct LoadResult {
 
 // Runs the load; returns false when no connection could be made (*result->fatal says why).
 bool RunLoad(const LoadConfig& config, LoadResult* result);
+
+// --tls: the client context of every connection (no verification, no session resumption).
+SSL_CTX* NewClientTlsContext();
 
 }  // namespace cachet::bench

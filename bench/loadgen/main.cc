@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <string>
 
+#include "loadgen/handshake_run.h"
 #include "loadgen/load_run.h"
 #include "loadgen/options.h"
 
@@ -61,6 +62,16 @@ void PrintJson(const LoadConfig& c, const LoadResult& r) {
 int main(int argc, char** argv) {
   using namespace cachet::bench;
   const LoadConfig config = ParseLoadOptions(argc, argv);
+  if (config.handshakes > 0) {
+    HandshakeResult r;
+    const bool ok = RunHandshakes(config, &r);
+    std::printf("{\"handshakes\": %llu, \"seconds\": %.6f, \"handshakes_per_sec\": %.1f, "
+                "\"fatal\": %s}\n",
+                static_cast<unsigned long long>(r.done), r.seconds,
+                r.seconds > 0 ? static_cast<double>(r.done) / r.seconds : 0.0,
+                r.fatal.empty() ? "null" : JsonString(r.fatal).c_str());
+    return ok && r.fatal.empty() ? 0 : 1;
+  }
   LoadResult result;
   const bool connected = RunLoad(config, &result);
   PrintJson(config, result);

@@ -28,6 +28,9 @@ constexpr const char* kUsage = R"(usage: loadgen [options]     (prints one JSON 
                              --requests counts the gets, warm-up included
   --warmup N                 first gets, excluded from the hit ratio
   --seed N                   default 1
+  --tls                      speak TLS (the server's certificate is not verified)
+  --handshakes N             instead of a load: N new TLS connections one after another,
+                             each asking `version` then closing (handshake rate)
 )";
 
 [[noreturn]] void Usage(const char* why) {
@@ -59,6 +62,10 @@ LoadConfig ParseLoadOptions(int argc, char** argv) {
     if (a == "-h" || a == "--help") Usage(nullptr);
     if (a == "--lookaside") {
       c.lookaside = true;
+      continue;
+    }
+    if (a == "--tls") {
+      c.tls = true;
       continue;
     }
     if (i + 1 >= argc) Usage("missing value");
@@ -116,6 +123,9 @@ LoadConfig ParseLoadOptions(int argc, char** argv) {
       c.warmup = ToU64(v);
     } else if (a == "--seed") {
       c.seed = ToU64(v);
+    } else if (a == "--handshakes") {
+      c.handshakes = ToU64(v);
+      c.tls = true;
     } else {
       Usage("unknown option");
     }

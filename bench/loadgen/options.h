@@ -29,6 +29,8 @@ struct LoadConfig {
   bool lookaside = false;  // get; set on miss. Hit ratio counted after `warmup` gets.
   uint64_t warmup = 0;
   uint64_t seed = 1;
+  bool tls = false;         // TLS to the server (no certificate verification: benches only)
+  uint64_t handshakes = 0;  // handshake mode: this many connect + TLS + version + close, in turn
 };
 
 // Parses argv; prints usage and exits on a bad command line.
