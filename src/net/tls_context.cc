@@ -3,6 +3,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include <cerrno>
 #include <cstdio>
 
 #include "net/tls_transport.h"
@@ -24,11 +25,14 @@ std::string FirstError() {
   return buf;
 }
 
-// memcached prints "(null)" for a file option it was not given (and OpenSSL fails on it).
-const char* PathOrNull(const std::optional<std::string>& path) {
-  return path ? path->c_str() : nullptr;
+// A file option that was not given: memcached hands OpenSSL a null path, whose fopen fails with
+// EFAULT. That is undefined behaviour, so the same error is made here instead (its last line
+// is memcached's; OpenSSL's two queue lines before it are missing).
+std::string NotGiven() {
+  char buf[256] = {0};
+  ERR_error_string_n(ERR_SYSTEM_FLAG | EFAULT, buf, sizeof(buf));
+  return std::string("(null) : ") + buf;
 }
-std::string Shown(const std::optional<std::string>& path) { return path.value_or("(null)"); }
 
 int CountNewSession(SSL* ssl, SSL_SESSION*) {
   if (TlsTransport* t = TlsTransport::Of(ssl)) t->stats().ssl_new_sessions.Add();
@@ -50,13 +54,17 @@ SSL_CTX* TlsContext::Build(std::string* error, bool* cipher_error) {
     return nullptr;
   }
   SSL_CTX_set_min_proto_version(ctx, kVersions[settings_.min_version]);
-  // Same order and messages as memcached's load_server_certificates(). The file functions get a
-  // null path for an option not given, as memcached passes it, so OpenSSL's error is the same.
-  if (!SSL_CTX_use_certificate_chain_file(ctx, PathOrNull(settings_.chain_cert))) {
-    *error = "Error loading the certificate chain: " + Shown(settings_.chain_cert) + " : " +
-             FirstError();
-  } else if (!SSL_CTX_use_PrivateKey_file(ctx, PathOrNull(settings_.key), settings_.keyformat)) {
-    *error = "Error loading the key: " + Shown(settings_.key) + " : " + FirstError();
+  // Same order and messages as memcached's load_server_certificates().
+  const auto& chain = settings_.chain_cert;
+  const auto& key = settings_.key;
+  if (!chain) {
+    *error = "Error loading the certificate chain: " + NotGiven();
+  } else if (!SSL_CTX_use_certificate_chain_file(ctx, chain->c_str())) {
+    *error = "Error loading the certificate chain: " + *chain + " : " + FirstError();
+  } else if (!key) {
+    *error = "Error loading the key: " + NotGiven();
+  } else if (!SSL_CTX_use_PrivateKey_file(ctx, key->c_str(), settings_.keyformat)) {
+    *error = "Error loading the key: " + *key + " : " + FirstError();
   } else if (!SSL_CTX_check_private_key(ctx)) {
     *error = "Error validating the certificate: " + FirstError();
   } else if (settings_.ca_cert &&
