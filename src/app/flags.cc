@@ -116,11 +116,12 @@ void PrintUsage() {
       "-B, --protocol=<name>     protocol - one of ascii, binary, or auto (default: "
       "auto-negotiate)\n"
       "-I, --max-item-size=<num> adjusts max item size (default: 1m, min: 1k, max: 1024m)\n"
-      "-S, --enable-sasl         turn on Sasl authentication (not supported: refused)\n"
+      "-S, --enable-sasl         turn on Sasl authentication\n"
       "-F, --disable-flush-all   disable flush_all command\n"
       "-X, --disable-dumping     disable stats cachedump and lru_crawler metadump\n"
       "-W  --disable-watch       disable watch commands (live logging)\n"
-      "-Y, --auth-file=<file>    ASCII protocol authentication (not supported: refused)\n"
+      "-Y, --auth-file=<file>    (EXPERIMENTAL) enable ASCII protocol authentication. format:\n"
+      "                          user:pass\\nuser2:pass2\\n\n"
       "-e, --memory-file=<file>  restartable cache file (not supported: refused)\n"
       "-Z, --enable-ssl          enable TLS/SSL\n"
       "-N, --napi-ids=<num>      NAPI ids (accepted, no effect)\n"
@@ -395,6 +396,7 @@ bool ParseSubOptions(const char* arg, server::Settings* s) {
 FlagsResult ParseFlags(int argc, char** argv, server::Settings* s, int* exit_code) {
   *exit_code = 0;
   bool listen_given = false;
+  bool protocol_given = false;
   bool tcp_given = false;
   bool udp_given = false;
   optind = 1;
@@ -470,6 +472,7 @@ FlagsResult ParseFlags(int argc, char** argv, server::Settings* s, int* exit_cod
         break;
       }
       case 'B':
+        protocol_given = true;
         if (std::strcmp(optarg, "auto") == 0) {
           s->protocol = server::Protocol::kAuto;
         } else if (std::strcmp(optarg, "binary") == 0) {
@@ -557,7 +560,11 @@ FlagsResult ParseFlags(int argc, char** argv, server::Settings* s, int* exit_cod
         s->tls.enabled = true;
         break;
       case 'S':
+        s->sasl = true;
+        break;
       case 'Y':
+        s->auth_file = optarg;
+        break;
       case 'e':
         std::fprintf(stderr, "cachet: option -%c is not supported yet\n", c);
         *exit_code = kExUsage;
@@ -566,6 +573,32 @@ FlagsResult ParseFlags(int argc, char** argv, server::Settings* s, int* exit_cod
         std::fprintf(stderr, "Illegal argument \"%c\"\n", c);
         *exit_code = 1;
         return FlagsResult::kExitError;
+    }
+  }
+  // memcached: -S forces the binary protocol and -Y the ascii one, and refuses another -B.
+  if (s->sasl) {
+    if (!protocol_given) {
+      s->protocol = server::Protocol::kBinary;
+    } else if (s->protocol != server::Protocol::kBinary) {
+      std::fprintf(stderr, "ERROR: You cannot allow the ASCII protocol while using SASL.\n");
+      *exit_code = kExUsage;
+      return FlagsResult::kExitError;
+    }
+    if (s->udp_port != 0) {
+      std::fprintf(stderr, "ERROR: Cannot enable UDP while using binary SASL authentication.\n");
+      *exit_code = kExUsage;
+      return FlagsResult::kExitError;
+    }
+  }
+  if (!s->auth_file.empty()) {
+    if (!protocol_given) {
+      s->protocol = server::Protocol::kAscii;
+    } else if (s->protocol != server::Protocol::kAscii) {
+      std::fprintf(stderr,
+                   "ERROR: You cannot allow the BINARY protocol while using ascii "
+                   "authentication tokens.\n");
+      *exit_code = kExUsage;
+      return FlagsResult::kExitError;
     }
   }
   // memcached: a UDP port given without a TCP one is used for TCP too.

@@ -12,12 +12,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <string>
 
 #include "app/flags.h"
 #include "common/clock.h"
 #include "net/metrics_server.h"
 #include "net/net_server.h"
 #include "net/tls_context.h"
+#include "server/cyrus_sasl.h"
 #include "server/server_context.h"
 
 namespace {
@@ -104,9 +107,31 @@ void WritePidFile(const std::string& path) {
   }
 }
 
-// SIGHUP: certificates are reloaded as `refresh_certs` does (a failure keeps the old ones and is
-// reported on stderr).
+// -Y: memcached's messages (its malformed one has no newline). A failed reload keeps the
+// credentials loaded before.
+bool LoadAuthFile(cachet::server::ServerContext& context, bool startup) {
+  using Result = cachet::server::AuthFile::LoadResult;
+  const std::string& path = context.settings().auth_file;
+  int error = 0;
+  switch (context.auth_file().Load(path, &error)) {
+    case Result::kOk:
+      return true;
+    case Result::kOpenFailed:
+      std::fprintf(stderr, "Could not open authfile [%s] for reading, error %s: %s\n", path.c_str(),
+                   std::strerror(error), std::strerror(error));
+      break;
+    case Result::kMalformed:
+      std::fprintf(stderr, "Authfile [%s] has a malformed entry. Should be 'user:password'%s",
+                   path.c_str(), startup ? "" : "\n");
+      break;
+  }
+  return false;
+}
+
+// SIGHUP: the -Y file is read again (as memcached does) and the certificates are reloaded as
+// `refresh_certs` does; a failure keeps what was loaded before and is reported on stderr.
 void Reload(cachet::server::ServerContext& context) {
+  if (!context.settings().auth_file.empty()) LoadAuthFile(context, /*startup=*/false);
   if (!context.settings().tls.enabled) return;
   std::string error;
   if (!context.RefreshCerts(&error)) std::fprintf(stderr, "%s\n", error.c_str());
@@ -136,6 +161,15 @@ int main(int argc, char** argv) {
   }
   if (!RaiseFileLimit(settings.max_connections)) return 71;  // memcached's EX_OSERR
   if (const int rc = DropPrivileges(settings.user); rc != 0) return rc;
+  // Like memcached, SASL starts as the user the server runs as.
+  std::unique_ptr<cachet::server::CyrusSasl> sasl;
+  if (settings.sasl) {
+    sasl = cachet::server::CyrusSasl::Init(settings.verbose);
+    if (sasl == nullptr) {
+      std::fprintf(stderr, "Error initializing sasl.\n");
+      return EXIT_FAILURE;
+    }
+  }
 
   // Signals are taken synchronously by the acceptor loop through a signalfd; workers never see
   // them (the mask is inherited by the threads started below).
@@ -155,6 +189,14 @@ int main(int argc, char** argv) {
 
   cachet::common::SystemClock clock;
   cachet::server::ServerContext context(settings, clock);
+  context.set_sasl(sasl.get());
+  if (!settings.auth_file.empty()) {
+    if (settings.udp_port != 0) {
+      std::fprintf(stderr, "Cannot use UDP with ascii authentication enabled (-U 0 to disable)\n");
+      return 64;
+    }
+    if (!LoadAuthFile(context, /*startup=*/true)) return EXIT_FAILURE;
+  }
   cachet::net::NetServer net(context, settings.tls.enabled ? &tls : nullptr);
   if (!net.Listen()) return 71;  // memcached's EX_OSERR when it cannot bind
   cachet::net::MetricsServer metrics(context);

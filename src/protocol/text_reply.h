@@ -53,6 +53,14 @@ inline constexpr std::string_view kBadShutdownMode = "CLIENT_ERROR invalid shutd
 inline constexpr std::string_view kWatchNotAllowed = "CLIENT_ERROR watch commands not allowed\r\n";
 inline constexpr std::string_view kWatchNotFirst =
     "ERROR cannot pipeline other commands before watch\r\n";
+// -Y, before the client authenticated.
+inline constexpr std::string_view kUnauthenticated = "CLIENT_ERROR unauthenticated\r\n";
+inline constexpr std::string_view kAuthenticationFailure =
+    "CLIENT_ERROR authentication failure\r\n";
+inline constexpr std::string_view kBadAuthTokenFormat =
+    "CLIENT_ERROR bad authentication token format\r\n";
+inline constexpr std::string_view kBadLineTermination =
+    "CLIENT_ERROR bad command line termination\r\n";
 
 // The reply to a storage/delete/touch outcome (STORED, NOT_STORED, EXISTS, ...).
 std::string_view OutcomeReply(common::Outcome outcome);

@@ -47,9 +47,17 @@ SessionAction BinarySession::Process(ByteBuffer& in, ByteBuffer& out) {
         break;
     }
     const BinaryHeader& h = req.header;
+    if (!auth_.Admits(h.opcode)) {  // -S: memcached refuses before looking at the request
+      protocol::AppendBinaryError(out, h, BinaryStatus::kAuthError);
+      return SessionAction::kClose;
+    }
     bool quiet;
     const uint8_t base = protocol::BaseOpcode(h.opcode, &quiet);
-    const protocol::BinaryShape shape = protocol::CheckBinaryShape(base, h);
+    const bool sasl = auth_.enabled() && BinaryAuth::IsSasl(base);
+    protocol::BinaryShape shape = protocol::CheckBinaryShape(base, h);
+    // With -S a well-formed SASL request is served (protocol/ calls it unknown otherwise).
+    if (sasl && shape == protocol::BinaryShape::kUnknownOpcode)
+      shape = protocol::BinaryShape::kValid;
     if (shape == protocol::BinaryShape::kInvalid) {
       protocol::AppendBinaryError(out, h, BinaryStatus::kInvalidArguments);
       return SessionAction::kClose;
@@ -73,9 +81,20 @@ SessionAction BinarySession::Process(ByteBuffer& in, ByteBuffer& out) {
         continue;
       }
     }
-    // Only storage opcodes own a value; like memcached, bytes a TOUCH, GAT or STAT declares
-    // beyond its key are left in the stream as the next request.
-    const size_t total = req.prefix_len + (protocol::CarriesValue(base) ? req.value_len : 0);
+    if (sasl && (req.key.size() > BinaryAuth::kMaxMechanism ||
+                 req.value_len > server_.settings().item_size_max)) {
+      // memcached: a long mechanism name is invalid; data it cannot allocate, out of memory.
+      in.Consume(req.prefix_len);
+      Discard(h,
+              req.key.size() > BinaryAuth::kMaxMechanism ? BinaryStatus::kInvalidArguments
+                                                         : BinaryStatus::kOutOfMemory,
+              req.value_len);
+      continue;
+    }
+    // Only storage and SASL opcodes own a value; like memcached, bytes a TOUCH, GAT or STAT
+    // declares beyond its key are left in the stream as the next request.
+    const size_t total =
+        req.prefix_len + (protocol::CarriesValue(base) || sasl ? req.value_len : 0);
     if (in.size() < total) {
       input_wanted_ = total;
       return SessionAction::kContinue;
@@ -160,6 +179,11 @@ BinarySession::Step BinarySession::Execute(const BinaryRequest& req, std::string
       return Step::kClose;
     case op::kStat:
       ExecuteStat(req, out);
+      return Step::kDone;
+    case op::kSaslListMechs:
+    case op::kSaslAuth:
+    case op::kSaslStep:
+      auth_.Execute(h, req.key, value, out, stats);
       return Step::kDone;
     default:
       return Step::kDone;  // unreachable: CheckShape admitted only the opcodes above

@@ -9,6 +9,7 @@
 
 #include "common/byte_buffer.h"
 #include "protocol/binary_protocol.h"
+#include "server/binary_auth.h"
 #include "server/server_context.h"
 #include "server/session_action.h"
 
@@ -16,7 +17,8 @@ namespace cachet::server {
 
 class BinarySession {
  public:
-  BinarySession(ServerContext& server, WorkerContext& worker) : server_(server), worker_(worker) {}
+  BinarySession(ServerContext& server, WorkerContext& worker)
+      : server_(server), worker_(worker), auth_(server.sasl()) {}
 
   SessionAction Process(common::ByteBuffer& in, common::ByteBuffer& out);
   size_t input_wanted() const { return input_wanted_; }
@@ -38,6 +40,7 @@ class BinarySession {
 
   ServerContext& server_;
   WorkerContext& worker_;
+  BinaryAuth auth_;       // -S
   uint64_t swallow_ = 0;  // value bytes still to discard (too large, unknown opcode)
   bool swallow_reply_pending_ = false;
   protocol::BinaryHeader swallow_header_;

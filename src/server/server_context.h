@@ -11,9 +11,11 @@
 
 #include "common/clock.h"
 #include "common/mutex.h"
+#include "server/auth_file.h"
 #include "server/certificates.h"
 #include "server/connection_registry.h"
 #include "server/prefix_stats.h"
+#include "server/sasl.h"
 #include "server/server_time.h"
 #include "server/settings.h"
 #include "server/thread_stats.h"
@@ -81,6 +83,12 @@ class ServerContext {
   }
   CrawlerSettings& crawler() { return crawler_; }
 
+  // -S: app/ installs the SASL library before the workers start (nullptr without -S).
+  void set_sasl(SaslAuthenticator* sasl) { sasl_ = sasl; }
+  SaslAuthenticator* sasl() const { return sasl_; }
+  // -Y: the tokens ascii clients must present (loaded by app/ at start-up and on SIGHUP).
+  AuthFile& auth_file() { return auth_file_; }
+
   // -Z: net/ installs its TLS context before the workers start (nullptr: TLS is off).
   void set_certificates(CertificateReloader* certs) { certs_ = certs; }
   // `refresh_certs` and SIGHUP: reloads the certificate files; false with memcached's message
@@ -138,7 +146,9 @@ class ServerContext {
   EvictionWatcher eviction_watcher_;
   PrefixStats prefix_stats_;
   CrawlerSettings crawler_;
-  CertificateReloader* certs_ = nullptr;   // set before the workers start
+  CertificateReloader* certs_ = nullptr;  // set before the workers start
+  SaslAuthenticator* sasl_ = nullptr;     // set before the workers start
+  AuthFile auth_file_;
   std::atomic<uint32_t> cert_refresh_{0};  // server time of the last load (0: at start-up)
   std::vector<storage::ClassStats> class_base_ CACHET_GUARDED_BY(reset_mu_);
   std::atomic<bool> sizes_enabled_;

@@ -40,6 +40,8 @@ struct Settings {
   int backlog = 1024;
   Protocol protocol = Protocol::kAuto;
   TlsSettings tls;
+  bool sasl = false;      // -S: binary protocol only, SASL (Cyrus) before any other command
+  std::string auth_file;  // -Y: ascii protocol only, "user:password" tokens before any command
 
   // Memory (-m -M -I).
   size_t memory_limit = size_t{64} << 20;

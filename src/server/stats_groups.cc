@@ -55,8 +55,8 @@ void VisitSettings(ServerContext& server, StatWriter& w) {
   w.B("cas_enabled", s.cas_enabled);
   w.I("tcp_backlog", s.backlog);
   w.S("binding_protocol", ProtocolName(s.protocol));
-  w.B("auth_enabled_sasl", false);
-  w.S("auth_enabled_ascii", "no");
+  w.B("auth_enabled_sasl", s.sasl);
+  w.S("auth_enabled_ascii", s.auth_file.empty() ? "no" : s.auth_file);
   w.U("item_size_max", s.item_size_max);
   w.B("maxconns_fast", s.maxconns_fast);
   w.I("hashpower_init", s.hashpower_init);

@@ -74,6 +74,10 @@ TextSession::Action TextSession::Process(ByteBuffer& in, ByteBuffer& out) {
   batch_commands_ = 0;
   prefetched_until_ = 0;
   yielded_ = false;
+  if (!auth_.authenticated()) {  // -Y: nothing else runs before the client authenticates
+    const Action a = auth_.Process(in, out, worker_.stats, &input_wanted_);
+    if (a != Action::kContinue || !auth_.authenticated()) return a;
+  }
   server_.RunPendingFlush(server_.time().Now());
   // One request object for the whole batch: parsing a line re-initialises it (it is ~1 KB, so
   // constructing one per line showed in profiles).

@@ -13,6 +13,7 @@
 
 #include "common/byte_buffer.h"
 #include "protocol/text_request.h"
+#include "server/ascii_auth.h"
 #include "server/meta_commands.h"
 #include "server/operator_commands.h"
 #include "server/server_context.h"
@@ -25,7 +26,11 @@ class TextSession {
   using Action = SessionAction;
 
   TextSession(ServerContext& server, WorkerContext& worker)
-      : server_(server), worker_(worker), meta_(server, worker), ops_(server) {}
+      : server_(server),
+        worker_(worker),
+        meta_(server, worker),
+        ops_(server),
+        auth_(server.settings().auth_file.empty() ? nullptr : &server.auth_file()) {}
 
   // Handles every complete request at the front of `in` (consuming it) until the input runs
   // out or `out` passes the high-water mark.
@@ -73,6 +78,7 @@ class TextSession {
   WorkerContext& worker_;
   MetaCommands meta_;
   OperatorCommands ops_;
+  AsciiAuth auth_;
   uint64_t swallow_ = 0;            // data bytes still to discard
   std::string_view swallow_reply_;  // sent when the discarding ends (a static string)
   size_t get_resume_ = 0;           // bytes of a paused multiget's key list already answered

@@ -6,6 +6,7 @@ extras + key + value. Responses have magic 0x81 and a status (u16) where the vbu
 """
 import collections
 import select
+import ssl
 import struct
 
 from conftest import Conn
@@ -138,7 +139,7 @@ class BinConn(Conn):
                 if not chunk:
                     return out
                 out += chunk
-        except ConnectionResetError:
+        except (ConnectionResetError, ssl.SSLError):  # TLS: an alert or a reset ends it too
             return out
 
     def nothing_pending(self, timeout=0.2):

@@ -170,6 +170,7 @@ def test_unit_has_memcacheds_hardening():
         assert {k: theirs.get(k) for k in HARDENING} == HARDENING  # the same list as Debian's
     assert ours["ExecStart"] == "/usr/lib/cachet/cachet-wrapper /etc/cachet.conf"
     assert ours["Restart"] == "always"
+    assert ours["ExecReload"] == "/bin/kill -HUP $MAINPID"  # -Y file and -Z certificates
     assert ours["WantedBy"] == "multi-user.target"
     assert "User" not in ours  # starts as root, the server drops to -u cachet
 

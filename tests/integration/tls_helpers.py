@@ -110,13 +110,14 @@ def listening_ports(server):
         return [int(line.split(":")[1]) for line in f if line.startswith("TCP INET:")]
 
 
-def start_tls(factory, certs, *args, opts=(), notls_port=None, **kw):
+def start_tls(factory, certs, *args, opts=(), notls_port=None, env=None, **kw):
     """A -Z server on 127.0.0.1 (port chosen by the server); with `notls_port` also a plaintext
-    listener there. Returns the server, its `port` the TLS one."""
+    listener there. `kw` picks the cert and key files (Certs.server_opts). Returns the server,
+    its `port` the TLS one."""
     extra = ["-Z", "-o", certs.server_opts(*opts, **kw)]
     if notls_port:
         extra += ["-l", f"notls:127.0.0.1:{notls_port}"]
-    server = factory(*extra, *args)
+    server = factory(*extra, *args, env=env)
     server.port = next(p for p in listening_ports(server) if p != notls_port)
     return server
 
