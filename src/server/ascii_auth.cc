@@ -1,25 +1,12 @@
 #include "server/ascii_auth.h"
 
-#include <array>
 #include <string_view>
 
 #include "protocol/text_reply.h"
+#include "protocol/tokenizer.h"
 
 namespace cachet::server {
 namespace {
-
-// memcached's tokenize_command: split on spaces only (a tab or CR stays in its token).
-size_t Tokenize(std::string_view line, std::array<std::string_view, 6>* tokens) {
-  size_t n = 0;
-  size_t i = 0;
-  while (i < line.size() && n < tokens->size()) {
-    while (i < line.size() && line[i] == ' ') ++i;
-    const size_t start = i;
-    while (i < line.size() && line[i] != ' ') ++i;
-    if (i > start) (*tokens)[n++] = line.substr(start, i - start);
-  }
-  return n;
-}
 
 // memcached's safe_strtoul: digits, then the end or white space (the line's CR). Values that
 // do not fit 32 bits are refused (memcached truncates them).
@@ -52,10 +39,11 @@ SessionAction AsciiAuth::Process(common::ByteBuffer& in, common::ByteBuffer& out
       if (nl == std::string_view::npos) {
         return input.size() > kMaxLine ? SessionAction::kClose : SessionAction::kContinue;
       }
-      std::array<std::string_view, 6> tokens;
-      const size_t n = Tokenize(input.substr(0, nl), &tokens);
+      // memcached tokenizes the line with its CR: "5\r" is a length, as strtoul reads it.
+      protocol::Tokens tk;
+      protocol::Tokenize(input.substr(0, nl), &tk);
       uint64_t len = 0;
-      const bool auth = n >= 5 && tokens[0] == "set" && ParseLength(tokens[4], &len);
+      const bool auth = tk.count >= 6 && tk.t[0] == "set" && ParseLength(tk.t[4], &len);
       in.Consume(nl + 1);
       if (!auth) {
         out.Append(protocol::kUnauthenticated);
@@ -73,12 +61,13 @@ SessionAction AsciiAuth::Process(common::ByteBuffer& in, common::ByteBuffer& out
     }
     const std::string_view payload = in.readable().substr(0, need);
     in_payload_ = false;
-    std::array<std::string_view, 6> tokens;
+    protocol::Tokens tk;
+    if (payload.ends_with("\r\n")) protocol::Tokenize(payload.substr(0, payload_len_), &tk);
     if (!payload.ends_with("\r\n")) {
       out.Append(protocol::kBadLineTermination);
-    } else if (Tokenize(payload.substr(0, payload_len_), &tokens) < 2) {
+    } else if (tk.count < 3) {
       out.Append(protocol::kBadAuthTokenFormat);
-    } else if (file_->Check(tokens[0], tokens[1])) {
+    } else if (file_->Check(tk.t[0], tk.t[1])) {
       authenticated_ = true;
       stats.auth_cmds.Add();
       out.Append(protocol::OutcomeReply(common::Outcome::kStored));
