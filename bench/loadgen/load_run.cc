@@ -2,10 +2,10 @@
 
 #include <fcntl.h>
 #include <netdb.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
@@ -143,7 +143,8 @@ bool Runner::Connect() {
       SSL_set_fd(conn.ssl, conn.fd);
       if (SSL_connect(conn.ssl) != 1) {
         char err[256] = "TLS handshake failed";
-        if (const unsigned long e = ERR_get_error(); e != 0) ERR_error_string_n(e, err, sizeof(err));
+        if (const unsigned long e = ERR_get_error(); e != 0)
+          ERR_error_string_n(e, err, sizeof(err));
         r_.fatal = err;
         return false;
       }

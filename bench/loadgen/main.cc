@@ -65,11 +65,12 @@ int main(int argc, char** argv) {
   if (config.handshakes > 0) {
     HandshakeResult r;
     const bool ok = RunHandshakes(config, &r);
-    std::printf("{\"handshakes\": %llu, \"seconds\": %.6f, \"handshakes_per_sec\": %.1f, "
-                "\"fatal\": %s}\n",
-                static_cast<unsigned long long>(r.done), r.seconds,
-                r.seconds > 0 ? static_cast<double>(r.done) / r.seconds : 0.0,
-                r.fatal.empty() ? "null" : JsonString(r.fatal).c_str());
+    std::printf(
+        "{\"handshakes\": %llu, \"seconds\": %.6f, \"handshakes_per_sec\": %.1f, "
+        "\"fatal\": %s}\n",
+        static_cast<unsigned long long>(r.done), r.seconds,
+        r.seconds > 0 ? static_cast<double>(r.done) / r.seconds : 0.0,
+        r.fatal.empty() ? "null" : JsonString(r.fatal).c_str());
     return ok && r.fatal.empty() ? 0 : 1;
   }
   LoadResult result;

@@ -195,6 +195,7 @@ constexpr CommandName kCommands[] = {
     {"watch", TextCommand::kWatch},
     {"slabs", TextCommand::kSlabs},
     {"lru", TextCommand::kLru},
+    {"refresh_certs", TextCommand::kRefreshCerts},
 };
 
 }  // namespace
@@ -270,6 +271,9 @@ void ParseCommandLine(std::string_view line, TextRequest* req) {
       break;
     case TextCommand::kSlabs:
     case TextCommand::kLru:  // refused whatever their arguments
+      break;
+    case TextCommand::kRefreshCerts:  // other arguments are ignored, as in memcached
+      req->noreply = NoReply(tk);
       break;
     case TextCommand::kDebugTime:
       ParseDebugTime(tk, req);

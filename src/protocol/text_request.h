@@ -36,6 +36,7 @@ enum class TextCommand : uint8_t {
   kWatch,
   kSlabs,
   kLru,
+  kRefreshCerts,  // -Z: reload the TLS certificate files
   // Meta commands (mg ms md ma mn me).
   kMetaGet,
   kMetaSet,

@@ -28,7 +28,7 @@ class CyrusSasl final : public SaslAuthenticator {
 
  private:
   CyrusSasl() = default;
-  common::Mutex mu_;  // serialises every call into Cyrus
+  common::Mutex mu_;      // serialises every call into Cyrus
   std::string hostname_;  // the default realm, as memcached passes it
   int verbose_ = 0;       // -v level for Cyrus's log lines
   bool initialised_ = false;

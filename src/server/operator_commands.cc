@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <string>
 #include <string_view>
 
 #include "protocol/text_reply.h"
@@ -29,6 +30,9 @@ CommandStep OperatorCommands::Execute(const TextRequest& req, bool first, ByteBu
       return ExecuteShutdown(req, out);
     case TextCommand::kWatch:
       return ExecuteWatch(req, first, out);
+    case TextCommand::kRefreshCerts:
+      ExecuteRefreshCerts(req, out);
+      return CommandStep::kDone;
     case TextCommand::kVerbosity:
       server_.set_verbosity(static_cast<int>(std::min<int64_t>(req.number, 2)));
       if (!req.noreply) out.Append(protocol::kOk);
@@ -193,6 +197,17 @@ CommandStep OperatorCommands::ExecuteShutdown(const TextRequest& req, ByteBuffer
   // SIGINT (SIGUSR1 for graceful).
   server_.RequestShutdown(req.op.graceful);
   return CommandStep::kClose;
+}
+
+void OperatorCommands::ExecuteRefreshCerts(const TextRequest& req, ByteBuffer& out) {
+  std::string error;
+  if (server_.RefreshCerts(&error)) {
+    if (!req.noreply) out.Append(protocol::kOk);
+    return;
+  }
+  // Like memcached, an error ("Error TLS not enabled" without -Z) is sent even with noreply.
+  out.Append(error);
+  out.Append("\r\n");
 }
 
 CommandStep OperatorCommands::ExecuteWatch(const TextRequest& req, bool first, ByteBuffer& out) {

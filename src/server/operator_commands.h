@@ -1,8 +1,8 @@
 #pragma once
 // The operator commands of a text connection: stats (every group, cachedump), lru_crawler,
-// cache_memlimit, shutdown, watch, verbosity and debugtime, and the slabs/lru commands cachet
-// refuses. One per connection; it owns what outlives a line: a key listing in progress and
-// what a watcher asked for.
+// cache_memlimit, shutdown, watch, verbosity, debugtime and refresh_certs, and the slabs/lru
+// commands cachet refuses. One per connection; it owns what outlives a line: a key listing in
+// progress and what a watcher asked for.
 //
 // Where a new operator command goes (slabs reassign, refresh_certs, snapshot, flush_prefix):
 // - protocol/: a TextCommand and its name (text_parser.cc); its arguments as typed fields in
@@ -43,6 +43,8 @@ class OperatorCommands {
   void ExecuteCacheMemlimit(const protocol::TextRequest& req, common::ByteBuffer& out);
   CommandStep ExecuteShutdown(const protocol::TextRequest& req, common::ByteBuffer& out);
   CommandStep ExecuteWatch(const protocol::TextRequest& req, bool first, common::ByteBuffer& out);
+  // -Z: reloads the certificate files through the server's TLS context.
+  void ExecuteRefreshCerts(const protocol::TextRequest& req, common::ByteBuffer& out);
   CommandStep ContinueListing(common::ByteBuffer& out);
 
   ServerContext& server_;

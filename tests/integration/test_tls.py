@@ -431,3 +431,146 @@ def test_stats_settings_with_tls(server_factory, certs, mode, shown):
         "yes", certs.path("server.crt"), certs.path("server.key"), shown, "1", "HIGH", ca,
         "32768", "yes", "no", "tlsv1.3"]
     c.close()
+
+# --- refresh_certs -------------------------------------------------------------------------------
+
+def _peer_cn(conn):
+    cert = conn.sock.getpeercert()
+    return dict(x[0] for x in cert["subject"])["commonName"]
+
+
+@pytest.fixture
+def reloadable(server_factory, certs):
+    """A -Z server whose cert and key files are private copies the test may rewrite. Returns
+    (server, directory)."""
+    d = certs.private_copy("server.crt", "server.key")
+    s = server_factory("-Z", "-o", f"ssl_chain_cert={d}/server.crt,ssl_key={d}/server.key",
+                       "-l", f"notls:127.0.0.1:{free_port()}")
+    from tls_helpers import listening_ports
+    ports = listening_ports(s)
+    s.port, s.plain_port = ports[0], ports[1]
+    return s, d
+
+
+def _plain(server):
+    c = Conn(server)
+    c.sock.close()
+    c.sock = socket.create_connection(("127.0.0.1", server.plain_port), timeout=5)
+    return c
+
+
+def test_refresh_certs_replies(reloadable):
+    s, _ = reloadable
+    c = _plain(s)
+    # Extra arguments are ignored; noreply silences the OK.
+    c.send(b"refresh_certs\r\nrefresh_certs noreply\r\nrefresh_certs a b c\r\nversion\r\n")
+    assert c.read_until(VERSION_LINE) == b"OK\r\nOK\r\n" + VERSION_LINE
+
+
+def test_refresh_certs_without_tls(server_factory):
+    c = Conn(server_factory())
+    assert c.call(b"refresh_certs\r\n") == b"Error TLS not enabled\r\n"
+    assert c.call(b"refresh_certs noreply\r\n") == b"Error TLS not enabled\r\n"
+
+
+def test_refresh_certs_loads_new_certificate(reloadable, certs):
+    s, d = reloadable
+    ctx = certs.client_context()
+    old = tls_connect(s, ctx)
+    assert _peer_cn(old) == "localhost"
+    shutil.copy(certs.path("server2.crt"), os.path.join(d, "server.crt"))
+    shutil.copy(certs.path("server2.key"), os.path.join(d, "server.key"))
+    assert old.call(b"refresh_certs\r\n") == b"OK\r\n"
+    new = tls_connect(s, ctx)
+    assert _peer_cn(new) == "localhost-two"
+    # The open connection keeps working on its session.
+    assert old.call(b"version\r\n") == VERSION_LINE
+    assert new.call(b"version\r\n") == VERSION_LINE
+    st = stats(new)
+    assert int(st["time_since_server_cert_refresh"]) <= int(st["uptime"])
+    old.close()
+    new.close()
+
+
+def test_refresh_certs_with_missing_file_keeps_old_certificate(reloadable, certs):
+    s, d = reloadable
+    os.remove(os.path.join(d, "server.crt"))
+    c = _plain(s)
+    expected = (b"Error loading the certificate chain: %s/server.crt : "
+                b"error:80000002:system library::No such file or directory\r\n" % d.encode())
+    assert c.call(b"refresh_certs\r\n") == expected
+    assert c.call(b"refresh_certs noreply\r\n") == expected  # errors are never silenced
+    t = tls_connect(s, certs.client_context())
+    assert _peer_cn(t) == "localhost"
+    assert t.call(b"version\r\n") == VERSION_LINE
+    t.close()
+
+
+def test_refresh_certs_with_bad_key_file(reloadable, certs):
+    s, d = reloadable
+    with open(os.path.join(d, "server.key"), "w") as f:
+        f.write("not a key\n")
+    c = _plain(s)
+    reply = c.call(b"refresh_certs\r\n")
+    assert reply.startswith(b"Error loading the key: %s/server.key : error:" % d.encode())
+    assert reply.endswith(b"\r\n")
+
+
+def test_refresh_certs_with_mismatched_key_is_refused(reloadable, certs):
+    s, d = reloadable
+    shutil.copy(certs.path("server2.crt"), os.path.join(d, "server.crt"))  # key left as it was
+    c = _plain(s)
+    assert c.call(b"refresh_certs\r\n") == (
+        b"Error loading the key: %s/server.key : "
+        b"error:05800074:x509 certificate routines::key values mismatch\r\n" % d.encode())
+
+
+@memcached_only_difference("memcached keeps the new certificate without its key: handshakes fail")
+def test_mismatched_refresh_keeps_old_pair_serving(reloadable, certs):
+    s, d = reloadable
+    shutil.copy(certs.path("server2.crt"), os.path.join(d, "server.crt"))
+    c = _plain(s)
+    assert c.call(b"refresh_certs\r\n").startswith(b"Error loading the key: ")
+    t = tls_connect(s, certs.client_context())
+    assert _peer_cn(t) == "localhost"
+    assert t.call(b"version\r\n") == VERSION_LINE
+    t.close()
+
+
+@not_in_cachet("memcached loads the new certificate and clears the key: new handshakes fail")
+def test_memcached_mismatched_refresh_breaks_handshakes(reloadable, certs):
+    s, d = reloadable
+    shutil.copy(certs.path("server2.crt"), os.path.join(d, "server.crt"))
+    c = _plain(s)
+    assert c.call(b"refresh_certs\r\n").startswith(b"Error loading the key: ")
+    with pytest.raises((ssl.SSLError, ConnectionResetError)):
+        tls_connect(s, certs.client_context())
+
+
+@memcached_only_difference("memcached does not reload certificates on SIGHUP")
+def test_sighup_reloads_certificates(reloadable, certs):
+    s, d = reloadable
+    shutil.copy(certs.path("server2.crt"), os.path.join(d, "server.crt"))
+    shutil.copy(certs.path("server2.key"), os.path.join(d, "server.key"))
+    s.proc.send_signal(signal.SIGHUP)
+
+    def reloaded():
+        t = tls_connect(s, certs.client_context())
+        try:
+            return _peer_cn(t) == "localhost-two"
+        finally:
+            t.close()
+    wait_until(reloaded, what="the new certificate")
+    assert s.proc.poll() is None
+
+
+@memcached_only_difference("memcached does not reload certificates on SIGHUP")
+def test_sighup_with_bad_files_keeps_serving(reloadable, certs):
+    s, d = reloadable
+    os.remove(os.path.join(d, "server.key"))
+    s.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: "Error loading the key" in s.output(), what="the reload error")
+    t = tls_connect(s, certs.client_context())
+    assert _peer_cn(t) == "localhost"
+    assert t.call(b"version\r\n") == VERSION_LINE
+    t.close()
