@@ -86,5 +86,15 @@ TEST(OperatorArgs, CacheMemlimitShutdownWatch) {
   EXPECT_EQ(Parse(many).op.watch_kinds, kWatchConnEvents);
 }
 
+TEST(OperatorArgs, RefreshCerts) {
+  EXPECT_EQ(Parse("refresh_certs").command, TextCommand::kRefreshCerts);
+  EXPECT_FALSE(Parse("refresh_certs").noreply);
+  EXPECT_TRUE(Parse("refresh_certs noreply").noreply);
+  // Other arguments are ignored; noreply counts as the last token only, as in memcached.
+  EXPECT_TRUE(Parse("refresh_certs a b noreply").noreply);
+  EXPECT_FALSE(Parse("refresh_certs noreply x").noreply);
+  EXPECT_TRUE(Parse("refresh_certs a b c").op.error.empty());
+}
+
 }  // namespace
 }  // namespace cachet::protocol
