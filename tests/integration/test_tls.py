@@ -574,3 +574,15 @@ def test_sighup_with_bad_files_keeps_serving(reloadable, certs):
     assert _peer_cn(t) == "localhost"
     assert t.call(b"version\r\n") == VERSION_LINE
     t.close()
+
+
+def test_watch_over_tls(tls_server, certs):
+    # The watch log takes the connection over with its TLS session and writes through it.
+    w = tls_connect(tls_server, certs.client_context())
+    assert w.call(b"watch fetchers\r\n") == b"OK\r\n"
+    c = tls_connect(tls_server, certs.client_context())
+    assert c.call(b"get watched-over-tls\r\n") == b"END\r\n"
+    line = w.read_until(b"\n")
+    assert line.startswith(b"ts=") and b"key=watched-over-tls" in line
+    c.close()
+    w.close()
