@@ -7,7 +7,7 @@
 set -euo pipefail
 
 build_pkgs=(g++ cmake make libgtest-dev libgmock-dev libxxhash-dev ccache libssl-dev
-            libsasl2-dev)
+            libsasl2-dev libisal-dev)
 # memcached: its memcached-tool (and the reference binary); nutcracker: twemproxy scale-out tests;
 # clang-format and clang: the format and thread-safety gates of make test; openssl, sasl2-bin
 # (saslpasswd2), libsasl2-modules (PLAIN, CRAM-MD5, sasldb): the TLS and SASL tests make their

@@ -18,10 +18,10 @@ HashIndex::HashIndex(int loc_bits, size_t initial_capacity)
       hint_table_(table_.get()),
       hint_capacity_(capacity_) {}
 
-void HashIndex::Insert(uint64_t hash, uint64_t location) {
+void HashIndex::Insert(uint64_t hash, uint64_t location, uint64_t bits) {
   assert(location != 0 && (location & ~loc_mask_) == 0);
   if ((size_ + 1) * 100 > capacity_ * kMaxLoadPercent) Grow();
-  const uint64_t entry = (hash & hash_mask_) | location;
+  const uint64_t entry = (hash & hash_mask_) | bits | location;
   size_t i = Home(entry & hash_mask_);
   while (table_[i] != 0) i = Next(i);
   table_[i] = entry;
@@ -49,10 +49,22 @@ void HashIndex::Clear() {
   size_ = 0;
 }
 
-void HashIndex::Grow() {
+void HashIndex::Grow() { Rehash(capacity_ + capacity_ / 4); }
+
+size_t HashIndex::CapacityFor(size_t items, size_t capacity) {
+  while (items * 100 > capacity * kMaxLoadPercent) capacity += capacity / 4;
+  return capacity;
+}
+
+void HashIndex::Reserve(size_t items) {
+  const size_t capacity = CapacityFor(items, capacity_);
+  if (capacity != capacity_) Rehash(capacity);
+}
+
+void HashIndex::Rehash(size_t capacity) {
   const size_t old_capacity = capacity_;
   std::unique_ptr<uint64_t[]> old = std::move(table_);
-  capacity_ = old_capacity + old_capacity / 4;
+  capacity_ = capacity;
   table_.reset(new uint64_t[capacity_]());
   hint_table_.store(table_.get(), std::memory_order_relaxed);
   hint_capacity_.store(capacity_, std::memory_order_relaxed);

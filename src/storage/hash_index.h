@@ -54,7 +54,13 @@ class HashIndex {
     const size_t capacity = hint_capacity_.load(std::memory_order_relaxed);
     __builtin_prefetch(table + HomeIn(hash & hash_mask_, capacity));
   }
-  void Insert(uint64_t hash, uint64_t location);
+  // `bits`: state bits the new entry starts with.
+  void Insert(uint64_t hash, uint64_t location, uint64_t bits = 0);
+  // Grows the table (if needed) to the size that growing one insert at a time would have
+  // reached for `items` entries, in one step (restoring a snapshot).
+  void Reserve(size_t items);
+  // The capacity that growing from `capacity` reaches for `items` entries.
+  static size_t CapacityFor(size_t items, size_t capacity);
   // Points the entry at a new location; `keep_bits` says which access bits survive.
   void SetLocation(size_t slot, uint64_t location, uint64_t keep_bits) {
     table_[slot] = (table_[slot] & (hash_mask_ | keep_bits)) | location;
@@ -73,6 +79,7 @@ class HashIndex {
   size_t Home(uint64_t hash_bits) const { return HomeIn(hash_bits, capacity_); }
   size_t Next(size_t i) const { return i + 1 == capacity_ ? 0 : i + 1; }
   void Grow();
+  void Rehash(size_t capacity);
 
   uint64_t loc_mask_;
   uint64_t hash_mask_;  // the stored hash bits: everything above location and state bits

@@ -1,5 +1,7 @@
 #include "storage/item_format.h"
 
+#include <cstdint>
+
 namespace cachet::storage {
 namespace {
 
@@ -34,7 +36,62 @@ const uint8_t* GetVarint(const uint8_t* p, T* out) {
   return p;
 }
 
+// A varint of at most max_bytes bytes within [p, end), in its shortest form; nullptr otherwise.
+const uint8_t* GetVarintChecked(const uint8_t* p, const uint8_t* end, int max_bytes,
+                                uint64_t* out) {
+  uint64_t v = 0;
+  for (int i = 0; i < max_bytes && p < end; ++i) {
+    const uint8_t b = *p++;
+    if (i == 9 && b > 1) return nullptr;  // past 64 bits
+    v |= static_cast<uint64_t>(b & 0x7f) << (7 * i);
+    if ((b & 0x80) == 0) {
+      if (b == 0 && i > 0) return nullptr;  // a longer form than needed
+      *out = v;
+      return p;
+    }
+  }
+  return nullptr;
+}
+
 }  // namespace
+
+bool DecodeItemChecked(uint8_t* p, size_t avail, ItemRef* out) {
+  constexpr uint8_t kKnown = item_meta::kHasFlags | item_meta::kHasExptime | item_meta::kHasCas;
+  if (avail < 3) return false;
+  const uint8_t* const end = p + avail;
+  const uint8_t meta = p[0];
+  const uint8_t key_len = p[1];
+  if ((meta & ~kKnown) != 0 || key_len == 0 || key_len > kMaxKeyLength) return false;
+  uint64_t value_len = 0;
+  uint64_t flags = 0;
+  uint64_t cas = 0;
+  const uint8_t* q = GetVarintChecked(p + 2, end, 5, &value_len);
+  if (q == nullptr || value_len > UINT32_MAX) return false;
+  if (meta & item_meta::kHasFlags) {
+    q = GetVarintChecked(q, end, 5, &flags);
+    if (q == nullptr || flags == 0 || flags > UINT32_MAX) return false;
+  }
+  uint32_t exptime_offset = 0;
+  if (meta & item_meta::kHasExptime) {
+    if (end - q < 4) return false;
+    exptime_offset = static_cast<uint32_t>(q - p);
+    q += 4;
+  }
+  if (meta & item_meta::kHasCas) {
+    q = GetVarintChecked(q, end, 10, &cas);
+    if (q == nullptr || cas == 0) return false;
+  }
+  if (static_cast<uint64_t>(end - q) < key_len + value_len) return false;
+  out->base = p;
+  out->meta = meta;
+  out->header_len = static_cast<uint32_t>(q - p);
+  out->exptime_offset = exptime_offset;
+  out->stored_cas = cas;
+  out->key = std::string_view(reinterpret_cast<const char*>(q), key_len);
+  out->value_len = static_cast<uint32_t>(value_len);
+  out->flags = static_cast<uint32_t>(flags);
+  return true;
+}
 
 size_t EncodedHeaderSize(const ItemFields& f) {
   size_t n = 2 + VarintSize(f.value_len);

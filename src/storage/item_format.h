@@ -69,6 +69,11 @@ uint8_t* EncodeHeaderAndKey(const ItemFields& f, uint8_t* dst);
 // rewrites in place) is read separately, under the lock.
 ItemRef DecodeItem(uint8_t* p);
 
+// Decodes an item from bytes that need not be trusted (a snapshot file): false unless a
+// well-formed item — meta bits known, a 1-250 byte key, canonical varints, flags and stored CAS
+// present only when non-zero — fits entirely in the `avail` bytes at `p`.
+bool DecodeItemChecked(uint8_t* p, size_t avail, ItemRef* out);
+
 inline uint32_t LoadExptime(const ItemRef& item) {
   if (item.exptime_offset == 0) return 0;
   uint32_t v;

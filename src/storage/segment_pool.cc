@@ -19,7 +19,7 @@ SegmentPool::SegmentPool(size_t memory_limit, size_t segment_size, size_t min_se
       min_segments_(min_segments),
       epochs_(new std::atomic<uint64_t>[segment_count_]),
       live_(new std::atomic<int64_t>[segment_count_]),
-      times_(new TimeMarks[segment_count_]) {
+      times_(new AtomicTimeMarks[segment_count_]) {
   // Segments start on a huge-page boundary (the few header bytes before them sit in the page
   // below), so with transparent huge pages each segment is whole 2 MiB pages or half of one.
   mapped_bytes_ = kArenaHeader + segment_count_ * segment_size_ + kHugePage;
@@ -102,14 +102,14 @@ size_t SegmentPool::capacity() const {
 }
 
 void SegmentPool::ResetTimes(uint32_t segment, uint32_t now) {
-  TimeMarks& t = times_[segment];
+  AtomicTimeMarks& t = times_[segment];
   t.offset[0].store(0, std::memory_order_relaxed);
   t.time[0].store(now, std::memory_order_relaxed);
   t.count.store(1, std::memory_order_release);
 }
 
 void SegmentPool::NoteWrite(uint32_t segment, uint32_t offset, uint32_t now) {
-  TimeMarks& t = times_[segment];
+  AtomicTimeMarks& t = times_[segment];
   const uint32_t n = t.count.load(std::memory_order_relaxed);
   if (n == 0 || n == kTimeMarks || t.time[n - 1].load(std::memory_order_relaxed) == now) return;
   t.offset[n].store(offset, std::memory_order_relaxed);
@@ -122,7 +122,7 @@ uint32_t SegmentPool::OldestWriteTime() const {
   uint32_t oldest = 0;
   for (const std::deque<Sealed>& q : sealed_) {
     if (q.empty()) continue;
-    const TimeMarks& t = times_[q.front().segment];
+    const AtomicTimeMarks& t = times_[q.front().segment];
     if (t.count.load(std::memory_order_relaxed) == 0) continue;
     const uint32_t first = t.time[0].load(std::memory_order_relaxed);
     if (oldest == 0 || first < oldest) oldest = first;
@@ -131,7 +131,7 @@ uint32_t SegmentPool::OldestWriteTime() const {
 }
 
 uint32_t SegmentPool::WrittenAt(uint64_t location) const {
-  const TimeMarks& t = times_[SegmentOf(location)];
+  const AtomicTimeMarks& t = times_[SegmentOf(location)];
   const uint32_t offset = static_cast<uint32_t>((location - kArenaHeader) & (segment_size_ - 1));
   const uint32_t n = t.count.load(std::memory_order_acquire);
   uint32_t when = n > 0 ? t.time[0].load(std::memory_order_relaxed) : 0;
@@ -170,6 +170,48 @@ void SegmentPool::Release(uint32_t segment) {
   ::madvise(base_ + SegmentStart(segment), segment_size_, MADV_DONTNEED);
   common::MutexLock lock(mu_);
   free_.push_back(segment);
+}
+
+std::vector<SegmentPool::SealedEntry> SegmentPool::SealedList(Queue queue) const {
+  common::MutexLock lock(mu_);
+  std::vector<SealedEntry> out;
+  out.reserve(sealed_[static_cast<int>(queue)].size());
+  for (const Sealed& s : sealed_[static_cast<int>(queue)]) {
+    out.push_back({s.segment, s.used, epochs_[s.segment].load(std::memory_order_relaxed)});
+  }
+  return out;
+}
+
+uint64_t SegmentPool::next_epoch() const {
+  common::MutexLock lock(mu_);
+  return next_epoch_;
+}
+
+SegmentPool::TimeMarks SegmentPool::Times(uint32_t segment) const {
+  const AtomicTimeMarks& t = times_[segment];
+  TimeMarks out;
+  out.count = std::min<uint32_t>(t.count.load(std::memory_order_acquire), kTimeMarks);
+  for (uint32_t i = 0; i < out.count; ++i) {
+    out.offset[i] = t.offset[i].load(std::memory_order_relaxed);
+    out.time[i] = t.time[i].load(std::memory_order_relaxed);
+  }
+  return out;
+}
+
+void SegmentPool::Restore(uint32_t segment, uint64_t epoch, const TimeMarks& times) {
+  epochs_[segment].store(epoch, std::memory_order_relaxed);
+  AtomicTimeMarks& t = times_[segment];
+  const uint32_t n = std::min<uint32_t>(times.count, kTimeMarks);
+  for (uint32_t i = 0; i < n; ++i) {
+    t.offset[i].store(times.offset[i], std::memory_order_relaxed);
+    t.time[i].store(times.time[i], std::memory_order_relaxed);
+  }
+  t.count.store(n, std::memory_order_release);
+}
+
+void SegmentPool::RaiseNextEpoch(uint64_t next) {
+  common::MutexLock lock(mu_);
+  next_epoch_ = std::max(next_epoch_, next);
 }
 
 }  // namespace cachet::storage

@@ -60,6 +60,11 @@ class SegmentPool {
   // before its offset — exact while a segment fills within kTimeMarks distinct seconds, a
   // lower bound after. The meta protocol's "last access" (mg l, me la) derives from it.
   static constexpr size_t kTimeMarks = 8;
+  struct TimeMarks {
+    uint32_t count = 0;
+    uint32_t offset[kTimeMarks] = {};
+    uint32_t time[kTimeMarks] = {};
+  };
   void ResetTimes(uint32_t segment, uint32_t now);
   void NoteWrite(uint32_t segment, uint32_t offset, uint32_t now);  // by the segment's writer
   uint32_t WrittenAt(uint64_t location) const;
@@ -83,6 +88,25 @@ class SegmentPool {
   void Renew(uint32_t segment);
   // Returns a segment to the free list and its pages to the kernel.
   void Release(uint32_t segment);
+
+  // Snapshots (storage/store_snapshot.cc). A sealed segment's bytes stay as they are until
+  // eviction takes it, which the store's eviction mutex excludes.
+  struct SealedEntry {
+    uint32_t segment;
+    uint32_t used;
+    uint64_t epoch;
+  };
+  std::vector<SealedEntry> SealedList(Queue queue) const;  // oldest first
+  uint64_t epoch(uint32_t segment) const {
+    return epochs_[segment].load(std::memory_order_relaxed);
+  }
+  // Every epoch handed out so far is below it.
+  uint64_t next_epoch() const;
+  TimeMarks Times(uint32_t segment) const;
+  // Restoring, before the pool is shared: a taken segment gets the epoch and write times it had
+  // when saved, and later epochs start at `next` at least.
+  void Restore(uint32_t segment, uint64_t epoch, const TimeMarks& times);
+  void RaiseNextEpoch(uint64_t next);
 
   // Bytes of live (indexed) items per segment, kept by the store under its shard locks. Only a
   // sealed segment's count can reach 0 and stay there: nothing is published into it any more.
@@ -117,12 +141,12 @@ class SegmentPool {
   size_t mapped_bytes_ = 0;
   std::unique_ptr<std::atomic<uint64_t>[]> epochs_;
   std::unique_ptr<std::atomic<int64_t>[]> live_;
-  struct TimeMarks {
+  struct AtomicTimeMarks {
     std::atomic<uint32_t> count{0};
     std::atomic<uint32_t> offset[kTimeMarks];
     std::atomic<uint32_t> time[kTimeMarks];
   };
-  std::unique_ptr<TimeMarks[]> times_;
+  std::unique_ptr<AtomicTimeMarks[]> times_;
   std::atomic<int64_t> index_bytes_{0};
 
   mutable common::Mutex mu_;

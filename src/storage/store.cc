@@ -29,6 +29,7 @@ Store::Store(const StoreConfig& config)
     : config_(config),
       pool_(config.memory_limit, config.segment_size, config.min_segments),
       shard_mask_((uint64_t{1} << config.shard_bits) - 1) {
+  if (config.shard_bits < 0 || config.shard_bits > kMaxShardBits) std::abort();  // a bug
   shards_.reserve(size_t{1} << config.shard_bits);
   for (size_t i = 0; i < (size_t{1} << config.shard_bits); ++i) {
     shards_.push_back(std::make_unique<Shard>(pool_.location_bits(), config.classes.count()));
@@ -36,7 +37,17 @@ Store::Store(const StoreConfig& config)
   }
 }
 
-Store::Writer::~Writer() { store_.RetireWriterSegment(*this); }
+Store::Writer::Writer(Store& store) : store_(store) {
+  common::MutexLock lock(store.writers_mu_);
+  store.writers_.push_back(this);
+}
+
+Store::Writer::~Writer() {
+  store_.RetireWriterSegment(*this);
+  if (!registered_) return;
+  common::MutexLock lock(store_.writers_mu_);
+  std::erase(store_.writers_, this);
+}
 
 uint64_t Store::Hash(std::string_view key) { return XXH3_64bits(key.data(), key.size()); }
 
@@ -95,9 +106,9 @@ void Store::EraseLocked(Shard& shard, const Found& f) {
   shard.index.EraseAt(f.slot);
 }
 
-void Store::InsertLocked(Shard& shard, uint64_t hash, uint64_t location) {
+void Store::InsertLocked(Shard& shard, uint64_t hash, uint64_t location, uint64_t bits) {
   const size_t before = shard.index.memory_bytes();
-  shard.index.Insert(hash, location);
+  shard.index.Insert(hash, location, bits);
   const size_t after = shard.index.memory_bytes();
   if (after != before) pool_.AddIndexBytes(static_cast<int64_t>(after - before));
   AddItemLocked(shard, location, DecodeItem(pool_.At(location)));

@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "common/function_ref.h"
@@ -26,6 +27,7 @@
 #include "common/outcome.h"
 #include "storage/hash_index.h"
 #include "storage/item_format.h"
+#include "storage/segment_export.h"
 #include "storage/segment_pool.h"
 #include "storage/size_classes.h"
 
@@ -52,9 +54,9 @@ struct StoreConfig {
   size_t segment_size = size_t{1} << 20;   // must hold the largest item
   size_t min_segments = 8;                 // floor whatever the limit (writers + FIFO)
   bool evict = true;                       // false (-M): refuse writes when full
-  int shard_bits = 8;
-  ItemSizeRule size_rule;  // must admit only items that fit a segment
-  SizeClasses classes;     // labels for `stats items|slabs`, by size_rule's item size
+  int shard_bits = 8;                      // at most Store::kMaxShardBits
+  ItemSizeRule size_rule;                  // must admit only items that fit a segment
+  SizeClasses classes;  // labels for `stats items|slabs`, by size_rule's item size
 };
 
 struct ItemView {
@@ -159,21 +161,35 @@ class EvictionObserver {
 
 class Store {
  public:
+  static constexpr int kMaxShardBits = 12;
   // A thread's append position. One per writing thread; not shareable.
   class Writer {
    public:
-    explicit Writer(Store& store) : store_(store) {}
+    explicit Writer(Store& store);
     ~Writer();
     Writer(const Writer&) = delete;
     Writer& operator=(const Writer&) = delete;
 
    private:
     friend class Store;
-    Writer(Store& store, SegmentPool::Queue queue) : store_(store), queue_(queue) {}
+    // The main queue's tail: guarded by the eviction mutex, so not in the writers' registry.
+    Writer(Store& store, SegmentPool::Queue queue)
+        : store_(store), queue_(queue), registered_(false) {}
+    uint32_t segment() const {
+      return static_cast<uint32_t>(position_.load(std::memory_order_relaxed) >> 32);
+    }
+    uint32_t used() const {
+      return static_cast<uint32_t>(position_.load(std::memory_order_relaxed));
+    }
+    // Only the owning thread moves it. One atomic (segment << 32 | used) so that a snapshot reads
+    // a consistent pair; the release makes the bytes below `used` visible with it.
+    void MoveTo(uint32_t segment, uint32_t used) {
+      position_.store(uint64_t{segment} << 32 | used, std::memory_order_release);
+    }
     Store& store_;
     const SegmentPool::Queue queue_ = SegmentPool::Queue::kProbation;  // where it seals into
-    uint32_t segment_ = SegmentPool::kNoSegment;
-    uint32_t used_ = 0;
+    const bool registered_ = true;
+    std::atomic<uint64_t> position_{uint64_t{SegmentPool::kNoSegment} << 32};
   };
 
   using ReadFn = common::FunctionRef<void(const ItemView&)>;
@@ -251,6 +267,40 @@ class Store {
   size_t shard_count() const { return shards_.size(); }
   size_t ListShard(size_t shard, size_t from, size_t max_items, uint32_t now, ListFn fn) const;
 
+  // Snapshots (store_snapshot.cc; the file around them is snapshot_file.h's).
+  //
+  // Export hands `sink` each segment that holds live items, with those items: the main queue
+  // oldest first, then probation, then segments sealed meanwhile, then the open ones (main's
+  // tail, the writers'). Safe while serving: a segment is read with eviction held off (one
+  // segment at a time) and each item copied under its shard lock. While writes go on, it is not
+  // a point-in-time copy: a key written or moved during the walk may come twice, the later copy
+  // being the newer. False when the sink stopped it; *next_epoch is above every exported epoch.
+  bool Export(SegmentSink& sink, uint32_t now, uint64_t* next_epoch);
+
+  // Restoring, before the store is shared with other threads: size the index, then for each
+  // saved segment take one, fill its bytes, restore its items and seal it; FinishRestore last.
+  // Segments that fit the budget beside an index sized for `items` items.
+  size_t SegmentsFitting(uint64_t items) const;
+  void ReserveIndex(size_t shard, size_t items);
+  // nullopt when the budget holds no more segments.
+  std::optional<uint32_t> TakeRestoredSegment(uint64_t epoch, const SegmentPool::TimeMarks& times);
+  uint8_t* SegmentBytes(uint32_t segment) const { return pool_.At(pool_.SegmentStart(segment)); }
+  size_t segment_size() const { return pool_.segment_size(); }
+  // Indexes the items at `offsets` of a restored segment (already validated with
+  // DecodeItemChecked), those of the shards with shard % parts == part only: threads that take
+  // different parts may restore the same segment at once. A key met again keeps its later
+  // copy. Adds to *counts.
+  struct RestoreCounts {
+    uint64_t added = 0;
+    uint64_t replaced = 0;  // a later copy of a key (online snapshots may hold two)
+    uint64_t expired = 0;   // its time passed: not indexed
+  };
+  void RestoreItems(uint32_t segment, const uint32_t* offsets, const uint8_t* states, size_t n,
+                    uint32_t now, size_t part, size_t parts, RestoreCounts* counts);
+  void SealRestoredSegment(uint32_t segment, uint32_t used, SegmentPool::Queue queue);
+  // Later epochs (so later CASes) start at `next_epoch` at least.
+  void FinishRestore(uint64_t next_epoch) { pool_.RaiseNextEpoch(next_epoch); }
+
  private:
   struct Shard {
     Shard(int loc_bits, int classes) : index(loc_bits), classes(static_cast<size_t>(classes) + 1) {}
@@ -320,7 +370,8 @@ class Store {
   ClassStats& ClassOfLocked(Shard& shard, const ItemRef& item) CACHET_REQUIRES(shard.mu) {
     return shard.classes[static_cast<size_t>(config_.classes.ClassOf(RequestedSize(item)))];
   }
-  void InsertLocked(Shard& shard, uint64_t hash, uint64_t location) CACHET_REQUIRES(shard.mu);
+  void InsertLocked(Shard& shard, uint64_t hash, uint64_t location, uint64_t bits = 0)
+      CACHET_REQUIRES(shard.mu);
   uint64_t CasOf(const ItemRef& item, uint64_t location) const {
     return item.stored_cas != 0 ? item.stored_cas : pool_.CasOf(location);
   }
@@ -344,7 +395,9 @@ class Store {
 
   // store_eviction.cc: writer space and segment turnover.
   uint64_t Reserve(Writer& w, size_t size, uint32_t now);  // 0 when no memory
-  void Commit(Writer& w, size_t size) { w.used_ += static_cast<uint32_t>(size); }
+  void Commit(Writer& w, size_t size) {
+    w.MoveTo(w.segment(), w.used() + static_cast<uint32_t>(size));
+  }
   void RetireWriterSegment(Writer& w);
   bool AcquireSegment(Writer& w, uint32_t now);
   // The segment to empty for a writer: probation while it holds more than its share.
@@ -373,6 +426,26 @@ class Store {
       CACHET_REQUIRES(shard.mu);
   void EvictLocked(Shard& shard, size_t slot, uint64_t location, const ItemRef& item, uint32_t now)
       CACHET_REQUIRES(shard.mu);
+  // store_snapshot.cc.
+  struct ExportSegment {
+    uint32_t segment;
+    uint32_t used;
+    uint64_t epoch;
+    SegmentPool::Queue queue;
+  };
+  struct ExportScratch {
+    std::vector<int32_t> slot_of;  // segment -> its place in the group being exported, or -1
+    std::vector<uint64_t> live;    // the group's live items, packed (see ExportGroup)
+    std::vector<uint64_t> sorted;  // the same, by segment and offset
+    std::vector<size_t> bucket;    // where each segment's items start in `sorted`
+    std::unordered_set<uint64_t> exported;  // epochs done
+  };
+  // The segments to export, oldest first in each queue, then the open ones.
+  std::vector<ExportSegment> ListForExport();
+  bool ExportGroup(const ExportSegment* group, size_t n, uint32_t now, SegmentSink& sink,
+                   ExportScratch& scratch);
+  uint8_t StateOf(const Shard& shard, uint64_t entry) const CACHET_REQUIRES(shard.mu);
+  uint64_t IndexBits(const Shard& shard, uint8_t state) const CACHET_REQUIRES(shard.mu);
   // The state bits a moved item keeps: all but `accessed`, which it must earn again.
   uint64_t MovedBits(const Shard& shard) const CACHET_REQUIRES(shard.mu) {
     return shard.index.fetched_bit() | shard.index.stale_bit() | shard.index.token_bit();
@@ -383,8 +456,13 @@ class Store {
   const uint64_t shard_mask_;
   std::vector<std::unique_ptr<Shard>> shards_;
 
-  common::Mutex evict_mu_;                                     // one eviction at a time
+  // One eviction at a time (or a snapshot reading a segment).
+  common::Mutex evict_mu_;
   std::vector<uint32_t> pinned_ CACHET_GUARDED_BY(evict_mu_);  // reused by every Compact()
+  // Every worker's Writer, so a snapshot finds their open segments. A leaf lock, taken after
+  // evict_mu_ when both are held.
+  common::Mutex writers_mu_;
+  std::vector<const Writer*> writers_ CACHET_GUARDED_BY(writers_mu_);
 
   EvictionObserver* observer_ = nullptr;
   std::atomic<uint64_t> total_items_{0};

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "storage/store.h"
+#include "storage/store_walk.h"
 
 namespace cachet::storage {
 
@@ -21,58 +22,52 @@ constexpr size_t kKeepPercent = 50;
 // The probation queue's share of the segments (sealed ones; writers' open segments come on top).
 constexpr size_t kProbationPercent = 10;
 constexpr int kMaxAcquireAttempts = 64;
-// Eviction walks a segment in order but meets the items' index slots at random: it keeps this
-// many items ahead of itself with their slots prefetched, so the cache misses overlap.
-constexpr int kSlotLookahead = 8;
 using Queue = SegmentPool::Queue;
 }  // namespace
 
 uint64_t Store::Reserve(Writer& w, size_t size, uint32_t now) {
   for (int attempt = 0; attempt < kMaxAcquireAttempts; ++attempt) {
-    if (w.segment_ != SegmentPool::kNoSegment && w.used_ + size <= pool_.segment_size()) {
-      pool_.NoteWrite(w.segment_, w.used_, now);
-      return pool_.SegmentStart(w.segment_) + w.used_;
+    if (w.segment() != SegmentPool::kNoSegment && w.used() + size <= pool_.segment_size()) {
+      pool_.NoteWrite(w.segment(), w.used(), now);
+      return pool_.SegmentStart(w.segment()) + w.used();
     }
     RetireWriterSegment(w);
     if (!AcquireSegment(w, now)) return 0;
     // Survivors of an eviction count as written now (they were just read).
-    pool_.ResetTimes(w.segment_, now);
+    pool_.ResetTimes(w.segment(), now);
   }
   return 0;
 }
 
 void Store::RetireWriterSegment(Writer& w) {
-  if (w.segment_ == SegmentPool::kNoSegment) return;
-  if (w.used_ == 0) {
-    pool_.Release(w.segment_);
+  if (w.segment() == SegmentPool::kNoSegment) return;
+  if (w.used() == 0) {
+    pool_.Release(w.segment());
   } else {
-    pool_.Seal(w.segment_, w.used_, w.queue_);
+    pool_.Seal(w.segment(), w.used(), w.queue_);
   }
-  w.segment_ = SegmentPool::kNoSegment;
-  w.used_ = 0;
+  w.MoveTo(SegmentPool::kNoSegment, 0);
 }
 
 bool Store::AcquireSegment(Writer& w, uint32_t now) {
   if (auto seg = pool_.TakeFree()) {
-    w.segment_ = *seg;
-    w.used_ = 0;
+    w.MoveTo(*seg, 0);
     return true;
   }
+  common::MutexLock evict_lock(evict_mu_);
   if (!config_.evict) {
     // -M: nothing live may go, but a segment whose items were all deleted, replaced or flushed
-    // is free space again.
+    // is free space again. (Under the eviction mutex too: a snapshot holds that while it reads
+    // a sealed segment.)
     if (auto seg = pool_.TakeDead()) {
-      w.segment_ = *seg;
-      w.used_ = 0;
+      w.MoveTo(*seg, 0);
       return true;
     }
     return false;
   }
-  common::MutexLock evict_lock(evict_mu_);
   while (true) {
     if (auto seg = pool_.TakeFree()) {  // another thread's eviction may have freed one
-      w.segment_ = *seg;
-      w.used_ = 0;
+      w.MoveTo(*seg, 0);
       return true;
     }
     auto victim = TakeVictim();
@@ -85,8 +80,7 @@ bool Store::AcquireSegment(Writer& w, uint32_t now) {
     }
     Drain(*victim, now);
     pool_.Renew(victim->segment);
-    w.segment_ = victim->segment;
-    w.used_ = 0;
+    w.MoveTo(victim->segment, 0);
     return true;
   }
 }
@@ -110,25 +104,6 @@ uint32_t Store::PrefetchSlotAt(uint64_t start, uint32_t off, uint32_t used) cons
   const uint64_t h = Hash(item.key);
   ShardFor(h).PrefetchHome(h);
   return off + size;
-}
-
-template <typename Fn>
-void Store::ForEachItem(SegmentPool::Sealed victim, Fn&& fn) {
-  const uint64_t start = pool_.SegmentStart(victim.segment);
-  uint32_t ahead = 0;
-  for (int i = 0; i < kSlotLookahead; ++i) ahead = PrefetchSlotAt(start, ahead, victim.used);
-  for (uint32_t off = 0; off < victim.used;) {
-    if (*pool_.At(start + off) == kPadByte) {
-      ++off;
-      continue;
-    }
-    const ItemRef item = DecodeItem(pool_.At(start + off));
-    const uint32_t size = item.total_size();
-    if (size < 3 || size > victim.used - off) break;  // cannot happen: the format is ours
-    ahead = PrefetchSlotAt(start, std::max(ahead, off + size), victim.used);
-    fn(off, start + off, item, size);
-    off += size;
-  }
 }
 
 void Store::Drain(SegmentPool::Sealed victim, uint32_t now) {
@@ -182,14 +157,13 @@ uint64_t Store::ReserveMain(size_t size, uint32_t now) {
   Writer& t = main_tail_;
   if (size > pool_.segment_size()) return 0;
   for (int attempt = 0; attempt < kMaxAcquireAttempts; ++attempt) {
-    if (t.segment_ != SegmentPool::kNoSegment && t.used_ + size <= pool_.segment_size()) {
-      pool_.NoteWrite(t.segment_, t.used_, now);
-      return pool_.SegmentStart(t.segment_) + t.used_;
+    if (t.segment() != SegmentPool::kNoSegment && t.used() + size <= pool_.segment_size()) {
+      pool_.NoteWrite(t.segment(), t.used(), now);
+      return pool_.SegmentStart(t.segment()) + t.used();
     }
     RetireWriterSegment(t);
     if (auto seg = pool_.TakeFree()) {
-      t.segment_ = *seg;
-      t.used_ = 0;
+      t.MoveTo(*seg, 0);
     } else {
       // An evicted segment becomes the tail, keeping what was read since its last pass in place:
       // probation's oldest while probation holds more than its share (what was read there is
@@ -200,10 +174,9 @@ uint64_t Store::ReserveMain(size_t size, uint32_t now) {
       const uint32_t kept =
           Compact(*victim, std::min(pool_.segment_size() * kKeepPercent / 100, room), now);
       pool_.Renew(victim->segment);  // everything kept stores its CAS
-      t.segment_ = victim->segment;
-      t.used_ = kept;
+      t.MoveTo(victim->segment, kept);
     }
-    pool_.ResetTimes(t.segment_, now);
+    pool_.ResetTimes(t.segment(), now);
   }
   return 0;
 }
