@@ -90,6 +90,9 @@ struct LoadOptions {
   // A file that is not a clean stop's (an online snapshot, or one loaded before: the server
   // may have changed things since) loads only when at most this old; < 0: never.
   int64_t restore_unclean_max_age = -1;
+  // The test clock (CACHET_DEBUGTIME) goes on from where it was: unix_now is taken as
+  // unix_now plus the offset the file was saved with.
+  bool add_saved_debug_offset = false;
   bool verify_checksums = true;  // false only to fuzz what lies behind them
   int index_threads = 2;         // the index is rebuilt by this many threads
 };

@@ -213,15 +213,19 @@ LoadResult LoadSnapshot(ByteSource& source, const StoreConfig& config, const Loa
                   " in the file)");
   }
   if (h.shard_count != (size_t{1} << config.shard_bits)) return reject("index layout changed");
-  if (h.save_time > options.unix_now) {
+  // Times from the file are checked before any arithmetic on them (no overflow from a bad one).
+  if (h.time_base < 0 || h.time_base > h.save_time || h.debug_offset < -(int64_t{1} << 40) ||
+      h.debug_offset > (int64_t{1} << 40)) {
+    return reject("bad times in the header");
+  }
+  const int64_t unix_now = options.unix_now + (options.add_saved_debug_offset ? h.debug_offset : 0);
+  if (h.save_time > unix_now) {
     return reject("the clock moved back past the save time (by " +
-                  Num(static_cast<uint64_t>(h.save_time - options.unix_now)) + " s)");
+                  Num(static_cast<uint64_t>(h.save_time - unix_now)) + " s)");
   }
-  const int64_t server_now = options.unix_now - h.time_base;
-  if (h.time_base > h.save_time || server_now >= (int64_t{1} << 31)) {
-    return reject("bad time base");
-  }
-  const uint64_t age = static_cast<uint64_t>(options.unix_now - h.save_time);
+  const int64_t server_now = unix_now - h.time_base;
+  if (server_now >= (int64_t{1} << 31)) return reject("bad times in the header");
+  const uint64_t age = static_cast<uint64_t>(unix_now - h.save_time);
   const bool exact = (h.flags & kFlagClean) != 0 && (h.flags & kFlagConsumed) == 0;
   if (!exact) {
     const std::string what = (h.flags & kFlagClean) != 0
