@@ -78,7 +78,7 @@ constexpr const char* kSubOptions[] = {
     "ssl_verify_mode", "ssl_ciphers", "ssl_ca_cert", "ssl_wbuf_size", "ssl_session_cache",
     "ssl_kernel_tls", "ssl_min_version", "debug_sanity", "unsafe_allow_lru_crawler",
     // cachet extensions
-    "metrics_port", "metrics_addr"};
+    "metrics_port", "metrics_addr", "snapshot_interval", "restore_unclean"};
 
 // memcached's -h layout (tools and people grep it), with what cachet does differently.
 void PrintUsage() {
@@ -122,7 +122,8 @@ void PrintUsage() {
       "-W  --disable-watch       disable watch commands (live logging)\n"
       "-Y, --auth-file=<file>    (EXPERIMENTAL) enable ASCII protocol authentication. format:\n"
       "                          user:pass\\nuser2:pass2\\n\n"
-      "-e, --memory-file=<file>  restartable cache file (not supported: refused)\n"
+      "-e, --memory-file=<file>  warm restart: load the cache from <file> at start, save it\n"
+      "                          there at every graceful stop (SIGTERM, SIGINT, SIGUSR1)\n"
       "-Z, --enable-ssl          enable TLS/SSL\n"
       "-N, --napi-ids=<num>      NAPI ids (accepted, no effect)\n"
       "-o, --extended            comma separated list of extended options:\n"
@@ -149,6 +150,9 @@ void PrintUsage() {
       "   - ssl_min_version:     minimum protocol version to accept (default: tlsv1.2)\n"
       "                          valid values are 0(tlsv1.0), 1(tlsv1.1), 2(tlsv1.2), or "
       "3(tlsv1.3).\n"
+      "   - snapshot_interval=<s>: with -e, also save online every <s> seconds (cachet)\n"
+      "   - restore_unclean=<max_age_s>: with -e, load a file not written at a clean stop\n"
+      "     (an online snapshot after a crash) when at most this old (cachet)\n"
       "   memcached's slab allocator, LRU and extstore tuning options are accepted and\n"
       "   change nothing (cachet has no slabs); `stats settings` echoes them.\n"
       "Environment: MEMCACHED_PORT_FILENAME writes the bound ports;\n"
@@ -372,6 +376,12 @@ bool ApplySubOption(const std::string& item, server::Settings* s) {
   } else if (name == "metrics_port") {
     if (!need_int(-1, 65535)) return false;  // -1: any free port (see the port file)
     s->metrics_port = static_cast<int>(n);
+  } else if (name == "snapshot_interval") {
+    if (!need_int(1, INT32_MAX)) return false;
+    s->snapshot_interval = static_cast<int>(n);
+  } else if (name == "restore_unclean") {
+    if (!need_int(0, INT32_MAX)) return false;
+    s->restore_unclean = n;
   } else if (name == "metrics_addr") {
     if (value.empty()) {
       std::fprintf(stderr, "Missing address for metrics_addr\n");
@@ -556,6 +566,9 @@ FlagsResult ParseFlags(int argc, char** argv, server::Settings* s, int* exit_cod
       case 'N':
       case 'i':
         break;  // accepted; they tune or report memcached internals cachet does not have
+      case 'e':
+        s->memory_file = optarg;
+        break;
       case 'Z':
         s->tls.enabled = true;
         break;
@@ -565,10 +578,6 @@ FlagsResult ParseFlags(int argc, char** argv, server::Settings* s, int* exit_cod
       case 'Y':
         s->auth_file = optarg;
         break;
-      case 'e':
-        std::fprintf(stderr, "cachet: option -%c is not supported yet\n", c);
-        *exit_code = kExUsage;
-        return FlagsResult::kExitError;
       default:
         std::fprintf(stderr, "Illegal argument \"%c\"\n", c);
         *exit_code = 1;
@@ -600,6 +609,11 @@ FlagsResult ParseFlags(int argc, char** argv, server::Settings* s, int* exit_cod
       *exit_code = kExUsage;
       return FlagsResult::kExitError;
     }
+  }
+  if (s->memory_file.empty() && (s->snapshot_interval > 0 || s->restore_unclean >= 0)) {
+    std::fprintf(stderr, "cachet: snapshot_interval and restore_unclean need -e <file>\n");
+    *exit_code = kExUsage;
+    return FlagsResult::kExitError;
   }
   // memcached: a UDP port given without a TCP one is used for TCP too.
   if (udp_given && !tcp_given && s->udp_port != 0) s->tcp_port = s->udp_port;

@@ -1,5 +1,5 @@
 // cachet: a memcached-compatible cache server. Builds Settings from the command line, then runs
-// the network front until SIGTERM or SIGINT.
+// the network front until SIGTERM, SIGINT or SIGUSR1 (with -e, saving the cache after it).
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -177,7 +177,7 @@ int main(int argc, char** argv) {
   sigemptyset(&mask);
   sigaddset(&mask, SIGTERM);
   sigaddset(&mask, SIGINT);
-  sigaddset(&mask, SIGUSR1);  // graceful shutdown: cachet has nothing to save, so a clean stop
+  sigaddset(&mask, SIGUSR1);  // memcached's graceful stop (its -e saves on it; cachet's on all)
   sigaddset(&mask, SIGHUP);   // reload: TLS certificates (memcached ignores it) and the -Y file
   pthread_sigmask(SIG_BLOCK, &mask, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
@@ -197,8 +197,12 @@ int main(int argc, char** argv) {
     }
     if (!LoadAuthFile(context, /*startup=*/true)) return EXIT_FAILURE;
   }
-  cachet::net::NetServer net(context, settings.tls.enabled ? &tls : nullptr);
-  if (!net.Listen()) return 71;  // memcached's EX_OSERR when it cannot bind
+  cachet::server::MemoryFile* memory_file = context.memory_file();
+  // -e: the whole file is loaded (or rejected) before anything is served.
+  if (memory_file != nullptr) memory_file->Load();
+  auto net =
+      std::make_unique<cachet::net::NetServer>(context, settings.tls.enabled ? &tls : nullptr);
+  if (!net->Listen()) return 71;  // memcached's EX_OSERR when it cannot bind
   cachet::net::MetricsServer metrics(context);
   if (settings.metrics_port != 0 &&
       !metrics.Listen(settings.metrics_address, settings.metrics_port)) {
@@ -210,11 +214,12 @@ int main(int argc, char** argv) {
   }
   if (!settings.pid_file.empty()) WritePidFile(settings.pid_file);
   if (!settings.port_file.empty() &&
-      !cachet::net::WritePortFile(settings.port_file, net.listeners(), metrics.port())) {
+      !cachet::net::WritePortFile(settings.port_file, net->listeners(), metrics.port())) {
     return EXIT_FAILURE;
   }
   if (settings.metrics_port != 0) metrics.Start();
-  net.Run(stop_fd, [&](uint32_t signo) {
+  if (memory_file != nullptr) memory_file->StartOnline();  // after -d: threads do not fork
+  net->Run(stop_fd, [&](uint32_t signo) {
     if (signo == SIGHUP) {
       Reload(context);
       return false;
@@ -223,6 +228,13 @@ int main(int argc, char** argv) {
     return true;
   });
   ::close(stop_fd);
+  // The workers finished what they were doing and stopped; closing the listeners too means
+  // clients are refused rather than kept waiting while the cache is saved.
+  net.reset();
+  if (memory_file != nullptr) {
+    memory_file->StopOnline();
+    memory_file->Save(/*clean=*/true);  // every graceful stop: SIGTERM, SIGINT, SIGUSR1
+  }
   if (context.verbosity() > 0) std::fprintf(stderr, "Exiting normally\n");
   // memcached removes the pid file only when it daemonized.
   if (settings.daemonize && !settings.pid_file.empty()) ::unlink(settings.pid_file.c_str());

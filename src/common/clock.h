@@ -37,6 +37,7 @@ class OffsetClock final : public Clock {
     return base_.UnixNow() + offset_.load(std::memory_order_relaxed);
   }
   void Advance(int64_t seconds) { offset_.fetch_add(seconds, std::memory_order_relaxed); }
+  int64_t offset() const { return offset_.load(std::memory_order_relaxed); }
 
  private:
   const Clock& base_;

@@ -123,6 +123,19 @@ void VisitGeneralStats(ServerContext& server, StatVisitor visit) {
       w.U(name, 0);
     }
   }
+  // cachet's warm restart (-e), after memcached's keys.
+  if (const MemoryFile* file = server.memory_file()) {
+    const RestartStats r = file->restart_stats();
+    const SnapshotStats snap = file->snapshot_stats();
+    w.S("restart_status", r.status);
+    w.U("restart_loaded_items", r.loaded_items);
+    w.U("restart_expired_items", r.expired_items);
+    w.U("restart_load_ms", r.load_ms);
+    w.S("snapshot_last_status", snap.last_status);
+    w.U("snapshot_last_ms", snap.last_ms);
+    w.U("snapshot_last_bytes", snap.last_bytes);
+    w.U("snapshot_failures", snap.failures);
+  }
 }
 
 }  // namespace cachet::server

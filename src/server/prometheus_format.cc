@@ -38,7 +38,12 @@ bool IsGauge(std::string_view name) {
                              "curr_items",
                              "slab_global_page_pool",
                              "rusage_user",
-                             "rusage_system"}) {
+                             "rusage_system",
+                             "restart_loaded_items",
+                             "restart_expired_items",
+                             "restart_load_ms",
+                             "snapshot_last_ms",
+                             "snapshot_last_bytes"}) {
     if (name == g) return true;
   }
   return false;
@@ -76,6 +81,23 @@ std::string FormatPrometheus(ServerContext& server) {
     Metric(out, metric, gauge ? "gauge" : "counter", std::string("memcached's stat ").append(name));
     out.append(metric).append(" ").append(value).append("\n");
   });
+
+  // The warm-restart states as info-style series: the text is the label.
+  if (const MemoryFile* file = server.memory_file()) {
+    const auto state = [&](std::string_view name, std::string_view help, std::string_view v) {
+      Metric(out, name, "gauge", help);
+      out.append(name).append("{status=\"");
+      for (const char c : v) {
+        if (c == '"' || c == '\\') out.push_back('\\');
+        out.push_back(c);
+      }
+      out.append("\"} 1\n");
+    };
+    state("cachet_restart_status", "How the cache started: clean, loaded or rejected:<reason>",
+          file->restart_stats().status);
+    state("cachet_snapshot_last_status", "The last save of the memory file: none, ok or failed",
+          file->snapshot_stats().last_status);
+  }
 
   const storage::SizeClasses& sizes = server.store().size_classes();
   const std::vector<storage::ClassStats> classes = server.ClassTotals();

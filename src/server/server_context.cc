@@ -7,10 +7,10 @@
 #include <string>
 
 #include "protocol/uri_encode.h"
+#include "storage/snapshot_file.h"
 
 namespace cachet::server {
 
-namespace {
 storage::StoreConfig StoreConfigFor(const Settings& s) {
   storage::StoreConfig c;
   c.memory_limit = s.memory_limit;
@@ -27,7 +27,6 @@ storage::StoreConfig StoreConfigFor(const Settings& s) {
                                    s.effective_slab_chunk_max());
   return c;
 }
-}  // namespace
 
 ServerContext::ServerContext(const Settings& settings, const common::Clock& clock)
     : settings_(settings),
@@ -42,6 +41,33 @@ ServerContext::ServerContext(const Settings& settings, const common::Clock& cloc
   crawler_.sleep_us.store(static_cast<uint32_t>(settings.lru_crawler_sleep));
   crawler_.tocrawl.store(settings.lru_crawler_tocrawl);
   store_->set_eviction_observer(&eviction_watcher_);
+  if (!settings.memory_file.empty()) {
+    memory_file_ = std::make_unique<MemoryFile>(*this, settings.memory_file);
+  }
+}
+
+void ServerContext::RestoreFrom(std::unique_ptr<storage::Store> store,
+                                const storage::SnapshotMeta& meta) {
+  store_ = std::move(store);
+  store_->set_eviction_observer(&eviction_watcher_);
+  time_.Rebase(meta.time_base);
+  if (settings_.debugtime) debug_clock_.Advance(meta.debug_offset - debug_clock_.offset());
+  flush_at_.store(meta.flush_at, std::memory_order_relaxed);
+  oldest_live_.store(meta.oldest_live, std::memory_order_relaxed);
+}
+
+storage::SnapshotMeta ServerContext::SnapshotMetaNow(bool clean) const {
+  storage::SnapshotMeta m;
+  m.clean = clean;
+  m.save_time = time_.UnixNow();
+  m.time_base = time_.started();
+  m.debug_offset = debug_clock_.offset();
+  m.flush_at = flush_at_.load(std::memory_order_relaxed);
+  m.oldest_live = oldest_live_.load(std::memory_order_relaxed);
+  m.memory_limit = store_->memory_limit();
+  m.item_size_max = settings_.item_size_max;
+  m.cas_enabled = settings_.cas_enabled;
+  return m;
 }
 
 bool ServerContext::EvictionWatcher::Wants() const {

@@ -14,15 +14,24 @@
 #include "server/auth_file.h"
 #include "server/certificates.h"
 #include "server/connection_registry.h"
+#include "server/memory_file.h"
 #include "server/prefix_stats.h"
 #include "server/sasl.h"
 #include "server/server_time.h"
 #include "server/settings.h"
 #include "server/thread_stats.h"
+#include "server/waker.h"
 #include "server/watch_sink.h"
 #include "storage/store.h"
 
+namespace cachet::storage {
+struct SnapshotMeta;
+}
+
 namespace cachet::server {
+
+// The store the settings describe (its budget, segments, size rules and classes).
+storage::StoreConfig StoreConfigFor(const Settings& settings);
 
 // What net/ reports about connections (memcached's curr/total/rejected_connections).
 struct ConnectionCounters {
@@ -45,6 +54,7 @@ struct WorkerContext {
   explicit WorkerContext(storage::Store& store) : writer(store) {}
   ThreadStats stats;
   storage::Store::Writer writer;
+  Waker* waker = nullptr;  // wakes this worker's loop (set by net/ before it starts)
 };
 
 class ServerContext {
@@ -109,6 +119,15 @@ class ServerContext {
   // `shutdown` (with -A): stops the process as SIGINT does, or SIGUSR1 when graceful.
   void RequestShutdown(bool graceful);
 
+  // -e: the warm-restart file (null without -e).
+  MemoryFile* memory_file() { return memory_file_.get(); }
+  const MemoryFile* memory_file() const { return memory_file_.get(); }
+  // A loaded snapshot replaces the empty store, and the server goes on in its time (time base,
+  // test clock offset) with its pending delayed flush. Only before the workers exist.
+  void RestoreFrom(std::unique_ptr<storage::Store> store, const storage::SnapshotMeta& meta);
+  // What a snapshot taken now records beside the items.
+  storage::SnapshotMeta SnapshotMetaNow(bool clean) const;
+
   int verbosity() const { return verbosity_.load(std::memory_order_relaxed); }
   void set_verbosity(int level) { verbosity_.store(level, std::memory_order_relaxed); }
 
@@ -150,6 +169,7 @@ class ServerContext {
   SaslAuthenticator* sasl_ = nullptr;     // set before the workers start
   AuthFile auth_file_;
   std::atomic<uint32_t> cert_refresh_{0};  // server time of the last load (0: at start-up)
+  std::unique_ptr<MemoryFile> memory_file_;
   std::vector<storage::ClassStats> class_base_ CACHET_GUARDED_BY(reset_mu_);
   std::atomic<bool> sizes_enabled_;
 

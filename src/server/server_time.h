@@ -16,6 +16,9 @@ class ServerTime {
 
   uint32_t Now() const { return static_cast<uint32_t>(clock_.UnixNow() - started_); }
   int64_t started() const { return started_; }
+  // A warm restart goes on in the saved server's time (as memcached restores process_started),
+  // so the times stored with the items stay valid. Only before serving.
+  void Rebase(int64_t started) { started_ = started; }
   int64_t UnixNow() const { return clock_.UnixNow(); }
 
   // memcached's realtime(EXPTIME_TO_POSITIVE_TIME(exptime)): 0 never expires, negative is
@@ -32,7 +35,7 @@ class ServerTime {
 
  private:
   const common::Clock& clock_;
-  const int64_t started_;
+  int64_t started_;
 };
 
 }  // namespace cachet::server

@@ -92,6 +92,12 @@ struct Settings {
   uint32_t slab_automove_window = 30;
   std::string hash_algorithm = "murmur3";
 
+  // Warm restart (-e, -o snapshot_interval, -o restore_unclean): the cache is saved to
+  // memory_file at every graceful stop and loaded from it at start (server/memory_file.h).
+  std::string memory_file;       // empty: off
+  int snapshot_interval = 0;     // seconds between online snapshots; 0 = none
+  int64_t restore_unclean = -1;  // max age (s) of an inexact file to load; -1 = never
+
   // Process (-d -P -u -k -r -L).
   bool daemonize = false;
   std::string pid_file;

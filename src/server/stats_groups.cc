@@ -116,7 +116,7 @@ void VisitSettings(ServerContext& server, StatWriter& w) {
   static constexpr const char* kVersions[] = {"tlsv1.0", "tlsv1.1", "tlsv1.2", "tlsv1.3"};
   w.S("ssl_min_version", kVersions[tls.min_version]);
   w.S("num_napi_ids", "(null)");
-  w.S("memory_file", "(null)");
+  w.S("memory_file", s.memory_file.empty() ? "(null)" : s.memory_file);
 }
 
 uint64_t OldestAge(ServerContext& server) {
