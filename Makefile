@@ -45,8 +45,9 @@ tsan:
 fuzz:
 	@scripts/install-deps.sh fuzz
 	CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCACHET_FUZZ=ON >/dev/null
-	cmake --build build-fuzz -j $(JOBS) --target text_parser_fuzz binary_parser_fuzz session_fuzz
-	for t in text_parser binary_parser session; do \
+	cmake --build build-fuzz -j $(JOBS) --target text_parser_fuzz binary_parser_fuzz session_fuzz \
+	  snapshot_fuzz
+	for t in text_parser binary_parser session snapshot; do \
 	  c=$${t%_parser}; mkdir -p build-fuzz/corpus/$$c && \
 	  (cd build-fuzz && ./tests/$${t}_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 	    -dict=$(CURDIR)/tests/fuzz/$$([ $$c = session ] && echo text || echo $$c).dict \

@@ -390,3 +390,72 @@ TEST_F(SnapshotTest, AFailedSaveLeavesTheOldFile) {
 
 }  // namespace
 }  // namespace cachet::storage
+
+namespace cachet::storage {
+namespace {
+
+// Writes the fuzz target's seed corpus (tests/fuzz/corpus/snapshot): run by hand with
+//   CACHET_SEED_DIR=tests/fuzz/corpus/snapshot build/tests/storage_tests
+//     --gtest_also_run_disabled_tests --gtest_filter=SnapshotSeeds.*
+// The store configuration must stay the fuzz target's (tests/fuzz/snapshot_fuzz.cc).
+TEST(SnapshotSeeds, DISABLED_Write) {
+  const char* dir = std::getenv("CACHET_SEED_DIR");
+  ASSERT_NE(dir, nullptr);
+  StoreConfig c;
+  c.memory_limit = size_t{2} << 20;
+  c.segment_size = 64 * 1024;
+  c.min_segments = 4;
+  c.shard_bits = 4;
+  c.size_rule.max_total = 32 * 1024;
+  const uint32_t now = 1000;
+  SnapshotMeta meta;
+  meta.save_time = 1'799'999'000;
+  meta.time_base = meta.save_time - now;
+  meta.item_size_max = 32 * 1024;
+  const auto write = [&](Store& store, bool clean, const std::string& name) {
+    meta.clean = clean;
+    const std::string tmp = std::string(dir) + "/.seed";
+    ASSERT_TRUE(SaveSnapshot(store, meta, now, tmp).ok);
+    std::ifstream f(tmp, std::ios::binary);
+    const std::string file((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    std::filesystem::remove(tmp);
+    // What the fuzz target does with it: it loads.
+    MemorySource src(reinterpret_cast<const uint8_t*>(file.data()), file.size());
+    LoadOptions o;
+    o.unix_now = 1'800'000'000;
+    o.item_size_max = 32 * 1024;
+    o.restore_unclean_max_age = int64_t{1} << 40;
+    ASSERT_NE(LoadSnapshot(src, c, o).store, nullptr) << name;
+    for (const char mode : {'\0', '\1', '\2'}) {
+      std::ofstream out(std::string(dir) + "/" + name + "-mode" + std::to_string(int(mode)),
+                        std::ios::binary);
+      out << mode << file;
+    }
+  };
+  Store empty(c);
+  write(empty, true, "empty");
+  Store small(c);
+  {
+    Store::Writer w(small);
+    ASSERT_EQ(small.Put(w, StoreMode::kSet, "plain", "value", 0, 0, 0, now), Outcome::kStored);
+    ASSERT_EQ(small.Put(w, StoreMode::kSet, "flags", "v", 0xdeadbeef, 0, 0, now), Outcome::kStored);
+    ASSERT_EQ(small.Put(w, StoreMode::kSet, "ttl", "v", 0, now + 100, 0, now), Outcome::kStored);
+    ASSERT_EQ(small.Put(w, StoreMode::kSet, "gone", "deleted: a gap", 0, 0, 0, now),
+              Outcome::kStored);
+    ASSERT_EQ(small.Delete("gone", now), Outcome::kDeleted);
+    ASSERT_EQ(small.Put(w, StoreMode::kSet, "touched", "v", 0, 0, 0, now), Outcome::kStored);
+    ASSERT_EQ(small.Touch(w, "touched", now + 50, now), Outcome::kTouched);  // a stored CAS
+    ASSERT_EQ(small.Put(w, StoreMode::kSet, "read", "v", 0, 0, 0, now), Outcome::kStored);
+    small.Get("read", now, [](const ItemView&) {});
+    ASSERT_EQ(small.Put(w, StoreMode::kSet, "stale", "v", 0, 0, 0, now), Outcome::kStored);
+    ASSERT_EQ(small.Invalidate(w, "stale", 0, false, 0, now), Outcome::kStored);
+    ASSERT_EQ(small.Put(w, StoreMode::kSet, "empty", "", 0, 0, 0, now), Outcome::kStored);
+    ASSERT_EQ(small.Put(w, StoreMode::kSet, "twice", "old", 0, 0, 0, now), Outcome::kStored);
+    ASSERT_EQ(small.Put(w, StoreMode::kSet, "twice", "new", 0, 0, 0, now), Outcome::kStored);
+  }
+  write(small, true, "small");
+  write(small, false, "online");
+}
+
+}  // namespace
+}  // namespace cachet::storage
