@@ -173,6 +173,11 @@ def test_unit_has_memcacheds_hardening():
     assert ours["ExecReload"] == "/bin/kill -HUP $MAINPID"  # -Y file and -Z certificates
     assert ours["WantedBy"] == "multi-user.target"
     assert "User" not in ours  # starts as root, the server drops to -u cachet
+    # -e's state directory, writable by the group the server keeps
+    assert (ours["StateDirectory"], ours["StateDirectoryMode"], ours["Group"]) == \
+        ("cachet", "0770", "cachet")
+    with open(os.path.join(PACKAGING, "cachet.conf")) as f:
+        assert "\n# -e /var/lib/cachet/cache.snapshot\n" in f.read()
 
 
 # --- man page, sysusers, tmpfiles -------------------------------------------------------------
