@@ -1,6 +1,8 @@
 #pragma once
 // std::mutex with the thread-safety attributes libstdc++ lacks, so that clang -Wthread-safety
 // can check the fields marked CACHET_GUARDED_BY (common/thread_annotations.h).
+#include <chrono>
+#include <condition_variable>
 #include <mutex>
 
 #include "common/thread_annotations.h"
@@ -15,6 +17,7 @@ class CACHET_CAPABILITY("mutex") Mutex {
   void AssertHeld() const CACHET_ASSERT_CAPABILITY(this) {}
 
  private:
+  friend class CondVar;
   std::mutex mu_;
 };
 
@@ -28,6 +31,26 @@ class CACHET_SCOPED_CAPABILITY MutexLock {
 
  private:
   Mutex& mu_;
+};
+
+// std::condition_variable for a Mutex: a wait releases it and holds it again before returning,
+// so to the analysis the caller holds it throughout. Wake-ups may be spurious: wait in a loop.
+class CondVar {
+ public:
+  void Wait(Mutex& mu) CACHET_REQUIRES(mu) {
+    std::unique_lock<std::mutex> lock(mu.mu_, std::adopt_lock);
+    cv_.wait(lock);
+    lock.release();
+  }
+  void WaitUntil(Mutex& mu, std::chrono::steady_clock::time_point deadline) CACHET_REQUIRES(mu) {
+    std::unique_lock<std::mutex> lock(mu.mu_, std::adopt_lock);
+    cv_.wait_until(lock, deadline);
+    lock.release();
+  }
+  void NotifyAll() { cv_.notify_all(); }
+
+ private:
+  std::condition_variable cv_;
 };
 
 }  // namespace cachet::common

@@ -57,7 +57,7 @@ void MemoryFile::Load() {
   const Clock::time_point t0 = Clock::now();
   const auto reject = [&](const std::string& reason) {
     Log("[restart] starting with an empty cache: %s", reason.c_str());
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     restart_.status = "rejected:" + OneLine(reason);
   };
   // A save killed midway leaves its temporary file; the next save would reuse the name anyway.
@@ -87,7 +87,7 @@ void MemoryFile::Load() {
         Exists(path_ + ".meta")) {
       // memcached -e keeps its memory in <file> and its state in <file>.meta. cachet's next
       // save replaces <file>; the .meta would then describe a file that is gone.
-      std::lock_guard lock(save_mu_);
+      common::MutexLock lock(save_mu_);
       replaced_memcached_file_ = true;
       loaded.reason =
           path_ + " is a memcached -e memory file (with " + path_ + ".meta), not a cachet snapshot";
@@ -120,7 +120,7 @@ void MemoryFile::Load() {
   Log("[restart] loaded %llu items from %s in %llu ms%s",
       static_cast<unsigned long long>(loaded.loaded_items), path_.c_str(),
       static_cast<unsigned long long>(ms), extra.c_str());
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   restart_.status = "loaded";
   restart_.loaded_items = loaded.loaded_items;
   restart_.expired_items = loaded.expired_items;
@@ -128,7 +128,7 @@ void MemoryFile::Load() {
 }
 
 bool MemoryFile::Save(bool clean) {
-  std::lock_guard lock(save_mu_);
+  common::MutexLock lock(save_mu_);
   return SaveLocked(clean);
 }
 
@@ -154,7 +154,7 @@ bool MemoryFile::SaveLocked(bool clean) {
     Log("%s nothing: %s; %s is left as it was", clean ? "[restart] saved" : "[snapshot] wrote",
         r.error.c_str(), path_.c_str());
   }
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   snapshot_.last_status = r.ok ? "ok" : "failed:" + OneLine(r.error);
   snapshot_.last_ms = ms;
   snapshot_.last_bytes = r.ok ? r.file_bytes : 0;
@@ -164,7 +164,7 @@ bool MemoryFile::SaveLocked(bool clean) {
 
 void MemoryFile::StartOnline() {
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     stopping_ = false;
   }
   cancel_.store(false);
@@ -173,11 +173,11 @@ void MemoryFile::StartOnline() {
 
 void MemoryFile::StopOnline() {
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     stopping_ = true;
   }
   cancel_.store(true);
-  cv_.notify_all();
+  cv_.NotifyAll();
   if (thread_.joinable()) thread_.join();
   cancel_.store(false);
 }
@@ -185,18 +185,18 @@ void MemoryFile::StopOnline() {
 uint64_t MemoryFile::Request(Waker* waker) {
   uint64_t ticket;
   {
-    std::lock_guard lock(mu_);
+    common::MutexLock lock(mu_);
     ticket = ++requested_;
     if (waker != nullptr && std::find(waiting_.begin(), waiting_.end(), waker) == waiting_.end()) {
       waiting_.push_back(waker);
     }
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   return ticket;
 }
 
 std::optional<bool> MemoryFile::Result(uint64_t ticket) const {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   if (completed_ < ticket) return std::nullopt;
   const auto it = results_.lower_bound(ticket);
   return it != results_.end() && it->second;
@@ -207,44 +207,45 @@ void MemoryFile::Run() {
   ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
   const int interval = server_.settings().snapshot_interval;
   Clock::time_point next = Clock::now() + std::chrono::seconds(interval);
-  std::unique_lock lock(mu_);
+  mu_.Lock();
   while (!stopping_) {
     const bool due = interval > 0 && Clock::now() >= next;
     if (requested_ == completed_ && !due) {
       if (interval > 0) {
-        cv_.wait_until(lock, next);
+        cv_.WaitUntil(mu_, next);
       } else {
-        cv_.wait(lock);
+        cv_.Wait(mu_);
       }
       continue;
     }
     const uint64_t covers = requested_;  // requests made before it starts
-    lock.unlock();
+    mu_.Unlock();
     bool ok;
     {
-      std::lock_guard save_lock(save_mu_);
+      common::MutexLock save_lock(save_mu_);
       ok = SaveLocked(false);
     }
-    lock.lock();
+    mu_.Lock();
     next = Clock::now() + std::chrono::seconds(interval);
     completed_ = covers;
     results_[covers] = ok;
     while (results_.size() > 64) results_.erase(results_.begin());
     std::vector<Waker*> wake;
     wake.swap(waiting_);
-    lock.unlock();
+    mu_.Unlock();
     for (Waker* w : wake) w->Wake();
-    lock.lock();
+    mu_.Lock();
   }
+  mu_.Unlock();
 }
 
 RestartStats MemoryFile::restart_stats() const {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   return restart_;
 }
 
 SnapshotStats MemoryFile::snapshot_stats() const {
-  std::lock_guard lock(mu_);
+  common::MutexLock lock(mu_);
   return snapshot_;
 }
 

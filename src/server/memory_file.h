@@ -9,15 +9,14 @@
 // Threading: Load() before the workers start; Save() and the snapshot thread are serialised by
 // save_mu_; the stats and the request counters are guarded by mu_.
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "common/mutex.h"
 #include "server/waker.h"
 
 namespace cachet::server {
@@ -47,10 +46,10 @@ class MemoryFile {
 
   // At start, before the workers exist: loads the file into the server if it is valid, logs
   // why not otherwise ("[restart] starting with an empty cache: <reason>").
-  void Load();
+  void Load() CACHET_EXCLUDES(mu_, save_mu_);
   // Saves the cache now; `clean` at a graceful stop, once nothing is served any more (the file
   // is then an exact copy). Logs the outcome; true when written.
-  bool Save(bool clean);
+  bool Save(bool clean) CACHET_EXCLUDES(mu_, save_mu_);
 
   // The online snapshot thread (for -o snapshot_interval and `snapshot`).
   void StartOnline();
@@ -67,24 +66,26 @@ class MemoryFile {
   SnapshotStats snapshot_stats() const;
 
  private:
-  void Run();
-  bool SaveLocked(bool clean);
+  void Run() CACHET_EXCLUDES(mu_, save_mu_);
+  bool SaveLocked(bool clean) CACHET_REQUIRES(save_mu_) CACHET_EXCLUDES(mu_);
 
   ServerContext& server_;
   const std::string path_;
-  // Saves write <path>.tmp: one at a time.
-  std::mutex save_mu_;
-  bool replaced_memcached_file_ = false;  // guarded by save_mu_: the .meta beside is stale
+  // Saves write <path>.tmp: one at a time. Taken before mu_ when both are held.
+  common::Mutex save_mu_;
+  // The .meta of a memcached file beside path_: stale once a save replaced that file.
+  bool replaced_memcached_file_ CACHET_GUARDED_BY(save_mu_) = false;
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  RestartStats restart_;              // guarded by mu_
-  SnapshotStats snapshot_;            // guarded by mu_
-  uint64_t requested_ = 0;            // guarded by mu_: tickets handed out
-  uint64_t completed_ = 0;            // guarded by mu_: every ticket up to it is done
-  std::map<uint64_t, bool> results_;  // guarded by mu_: the last few, by the last ticket covered
-  std::vector<Waker*> waiting_;       // guarded by mu_
-  bool stopping_ = false;             // guarded by mu_
+  mutable common::Mutex mu_;
+  common::CondVar cv_;
+  RestartStats restart_ CACHET_GUARDED_BY(mu_);
+  SnapshotStats snapshot_ CACHET_GUARDED_BY(mu_);
+  uint64_t requested_ CACHET_GUARDED_BY(mu_) = 0;  // tickets handed out
+  uint64_t completed_ CACHET_GUARDED_BY(mu_) = 0;  // every ticket up to it is done
+  // The last few results, by the last ticket each covered.
+  std::map<uint64_t, bool> results_ CACHET_GUARDED_BY(mu_);
+  std::vector<Waker*> waiting_ CACHET_GUARDED_BY(mu_);
+  bool stopping_ CACHET_GUARDED_BY(mu_) = false;
   std::atomic<bool> cancel_{false};
   std::thread thread_;
 };

@@ -11,14 +11,13 @@
 #include <atomic>
 #include <bit>
 #include <cerrno>
-#include <condition_variable>
 #include <cstring>
 #include <deque>
-#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
 
+#include "common/mutex.h"
 #include "storage/crc32c.h"
 #include "storage/snapshot_file.h"
 #include "storage/snapshot_layout.h"
@@ -76,7 +75,10 @@ class IndexBuilder {
   IndexBuilder(Store& store, int threads, uint32_t now)
       : store_(store), now_(now), threads_(std::max(1, threads)) {
     counts_.resize(static_cast<size_t>(threads_));
-    done_jobs_.assign(static_cast<size_t>(threads_), 0);
+    {
+      common::MutexLock lock(mu_);
+      done_jobs_.assign(static_cast<size_t>(threads_), 0);
+    }
     for (int t = 1; t < threads_; ++t) workers_.emplace_back([this, t] { Run(t); });
   }
   ~IndexBuilder() { Finish(); }
@@ -84,30 +86,25 @@ class IndexBuilder {
   void Add(uint32_t segment, std::vector<uint32_t>&& offsets, std::vector<uint8_t>&& states) {
     IndexJob* job;
     {
-      std::unique_lock lock(mu_);
+      common::MutexLock lock(mu_);
       // A bounded lead, so that the lists waiting to be indexed stay small.
-      progress_cv_.wait(lock, [&] {
-        for (int t = 1; t < threads_; ++t) {
-          if (jobs_.size() - done_jobs_[static_cast<size_t>(t)] >= kMaxLead) return false;
-        }
-        return true;
-      });
+      while (FarAheadLocked()) progress_cv_.Wait(mu_);
       job = &jobs_.emplace_back();
       job->segment = segment;
       job->offsets = std::move(offsets);
       job->states = std::move(states);
       job->pending.store(threads_, std::memory_order_relaxed);
     }
-    cv_.notify_all();
+    cv_.NotifyAll();
     Index(*job, 0);
   }
   // Waits for the other threads; safe to call more than once.
   void Finish() {
     {
-      std::lock_guard lock(mu_);
+      common::MutexLock lock(mu_);
       done_ = true;
     }
-    cv_.notify_all();
+    cv_.NotifyAll();
     for (std::thread& w : workers_) w.join();
     workers_.clear();
   }
@@ -125,21 +122,28 @@ class IndexBuilder {
  private:
   static constexpr size_t kMaxLead = 8;
 
+  bool FarAheadLocked() const CACHET_REQUIRES(mu_) {
+    for (int t = 1; t < threads_; ++t) {
+      if (jobs_.size() - done_jobs_[static_cast<size_t>(t)] >= kMaxLead) return true;
+    }
+    return false;
+  }
+
   void Run(int t) {
     for (size_t next = 0;; ++next) {
       IndexJob* job;
       {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return next < jobs_.size() || done_; });
+        common::MutexLock lock(mu_);
+        while (next >= jobs_.size() && !done_) cv_.Wait(mu_);
         if (next >= jobs_.size()) return;
         job = &jobs_[next];
       }
       Index(*job, t);
       {
-        std::lock_guard lock(mu_);
+        common::MutexLock lock(mu_);
         done_jobs_[static_cast<size_t>(t)] = next + 1;
       }
-      progress_cv_.notify_all();
+      progress_cv_.NotifyAll();
     }
   }
 
@@ -160,13 +164,15 @@ class IndexBuilder {
   Store& store_;
   const uint32_t now_;
   const int threads_;
-  std::mutex mu_;
-  std::condition_variable cv_;           // a job was added, or done_
-  std::condition_variable progress_cv_;  // the other threads moved on
-  std::deque<IndexJob> jobs_;            // guarded by mu_; a deque keeps references valid
-  std::vector<size_t> done_jobs_;        // guarded by mu_: jobs each thread finished
-  bool done_ = false;                    // guarded by mu_
-  std::vector<Counts> counts_;           // one per thread
+  common::Mutex mu_;
+  common::CondVar cv_;           // a job was added, or done_
+  common::CondVar progress_cv_;  // the other threads moved on
+  // A deque: references to its jobs stay valid as it grows (the threads index them unlocked;
+  // a job does not change once added, but for `pending`).
+  std::deque<IndexJob> jobs_ CACHET_GUARDED_BY(mu_);
+  std::vector<size_t> done_jobs_ CACHET_GUARDED_BY(mu_);  // jobs each thread finished
+  bool done_ CACHET_GUARDED_BY(mu_) = false;
+  std::vector<Counts> counts_;  // one per thread, each written by its thread only
   std::vector<std::thread> workers_;
 };
 
