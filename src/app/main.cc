@@ -228,13 +228,12 @@ int main(int argc, char** argv) {
     return true;
   });
   ::close(stop_fd);
-  // The workers finished what they were doing and stopped; closing the listeners too means
+  // The workers finished what they were doing and stopped. An online snapshot under way is
+  // cancelled (before the workers it may wake go away), and the listeners are closed so that
   // clients are refused rather than kept waiting while the cache is saved.
+  if (memory_file != nullptr) memory_file->StopOnline();
   net.reset();
-  if (memory_file != nullptr) {
-    memory_file->StopOnline();
-    memory_file->Save(/*clean=*/true);  // every graceful stop: SIGTERM, SIGINT, SIGUSR1
-  }
+  if (memory_file != nullptr) memory_file->Save(/*clean=*/true);  // SIGTERM, SIGINT, SIGUSR1
   if (context.verbosity() > 0) std::fprintf(stderr, "Exiting normally\n");
   // memcached removes the pid file only when it daemonized.
   if (settings.daemonize && !settings.pid_file.empty()) ::unlink(settings.pid_file.c_str());

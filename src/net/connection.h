@@ -32,6 +32,8 @@ class Connection {
   // Stopped at -R's limit with requests still buffered, or plaintext waits inside the transport
   // (TLS) where epoll cannot see it: the worker must drive it again.
   bool yielded() const;
+  // Waits for another thread (`snapshot`): the worker drives it again when woken.
+  bool waiting() const { return session_.waiting(); }
   uint32_t last_active() const { return info_->last_cmd.load(std::memory_order_relaxed); }
   bool waiting_for_command() const {
     const server::ConnState s = info_->state.load(std::memory_order_relaxed);

@@ -4,6 +4,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -27,10 +28,12 @@ Worker::Worker(server::ServerContext& server, server::WorkerContext& context, Wa
   ev.events = EPOLLIN;
   ev.data.ptr = nullptr;  // nullptr marks the wake-up fd
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+  context_.waker = this;
 }
 
 Worker::~Worker() {
   Stop();
+  context_.waker = nullptr;
   ::close(epoll_fd_);
   ::close(wake_fd_);
 }
@@ -54,6 +57,32 @@ void Worker::Hand(int fd, const std::string* listen_addr, bool tls) {
   }
   const uint64_t one = 1;
   [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof(one));
+}
+
+void Worker::Wake() {
+  const uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof(one));
+}
+
+void Worker::NoteAfterDrive(Connection* c) {
+  if (c->yielded()) yielded_.push_back(c);
+  if (c->waiting() && std::find(waiting_.begin(), waiting_.end(), c) == waiting_.end()) {
+    waiting_.push_back(c);
+  }
+}
+
+void Worker::DriveWaiting() {
+  std::vector<Connection*> waiting;
+  waiting.swap(waiting_);
+  for (Connection* c : waiting) {
+    if (connections_.find(c) == connections_.end()) continue;  // closed meanwhile
+    if (!c->OnEvent(0)) {
+      Close(c);
+      continue;
+    }
+    UpdateInterest(c, interest_[c]);
+    NoteAfterDrive(c);
+  }
 }
 
 void Worker::Stop() {
@@ -177,6 +206,7 @@ void Worker::Run() {
         uint64_t v;
         [[maybe_unused]] ssize_t r = ::read(wake_fd_, &v, sizeof(v));
         AdoptPending();
+        DriveWaiting();
         continue;
       }
       if (connections_.find(c) == connections_.end()) continue;  // closed earlier in this batch
@@ -185,7 +215,7 @@ void Worker::Run() {
         continue;
       }
       UpdateInterest(c, interest_[c]);
-      if (c->yielded()) yielded_.push_back(c);
+      NoteAfterDrive(c);
     }
     again.swap(yielded_);
     yielded_.clear();
@@ -196,7 +226,7 @@ void Worker::Run() {
         continue;
       }
       UpdateInterest(c, interest_[c]);
-      if (c->yielded()) yielded_.push_back(c);
+      NoteAfterDrive(c);
     }
     again.clear();
     if (idle_timeout > 0) CloseIdle();

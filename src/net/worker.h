@@ -13,10 +13,13 @@
 #include "net/udp_handler.h"
 #include "net/watch_log.h"
 #include "server/server_context.h"
+#include "server/waker.h"
 
 namespace cachet::net {
 
-class Worker {
+// As the server's Waker, it wakes its own loop (through the eventfd new connections use), which
+// then drives the connections that wait for another thread.
+class Worker final : public server::Waker {
  public:
   // `watch`: where connections that ask to watch are handed over; `tls`: the TLS context of
   // -Z listeners (nullptr without -Z).
@@ -34,6 +37,7 @@ class Worker {
   void Hand(int fd, const std::string* listen_addr, bool tls);
   // Asks the loop to close everything and exit, then joins it.
   void Stop();
+  void Wake() override;
 
  private:
   void Run();
@@ -42,6 +46,9 @@ class Worker {
   void AdoptPending();
   void Close(Connection* c);
   void UpdateInterest(Connection* c, uint32_t current);
+  // After driving `c`: remember it if it must be driven again (yielded, or waiting).
+  void NoteAfterDrive(Connection* c);
+  void DriveWaiting();
 
   server::ServerContext& server_;
   server::WorkerContext& context_;
@@ -61,6 +68,7 @@ class Worker {
     return nullptr;
   }
   std::vector<Connection*> yielded_;  // to drive again before sleeping (-R)
+  std::vector<Connection*> waiting_;  // to drive again when woken
   uint32_t last_idle_check_ = 0;
   int wake_fd_ = -1;
   std::thread thread_;

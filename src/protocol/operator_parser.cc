@@ -131,6 +131,11 @@ void ParseShutdown(const Tokens& tk, OperatorArgs* op) {
   op->graceful = mode == "graceful";
 }
 
+// `snapshot` takes no arguments.
+void ParseSnapshot(const Tokens& tk, OperatorArgs* op) {
+  if (!Arg(tk, 1).empty()) op->error = kBadFormat;
+}
+
 // Reads the whole rest of the line: a watch may name more kinds than the tokenizer splits.
 void ParseWatch(const Tokens& tk, OperatorArgs* op) {
   std::string_view args = tk.rest;
@@ -174,6 +179,9 @@ void ParseOperatorArgs(const Tokens& tk, TextRequest* req) {
       break;
     case TextCommand::kWatch:
       ParseWatch(tk, &req->op);
+      break;
+    case TextCommand::kSnapshot:
+      ParseSnapshot(tk, &req->op);
       break;
     default:
       break;

@@ -6,7 +6,7 @@
 
 namespace cachet::protocol {
 
-// `req->command` is one of kStats, kLruCrawler, kCacheMemlimit, kShutdown or kWatch.
+// `req->command` is one of kStats, kLruCrawler, kCacheMemlimit, kShutdown, kWatch or kSnapshot.
 void ParseOperatorArgs(const Tokens& tk, TextRequest* req);
 
 }  // namespace cachet::protocol

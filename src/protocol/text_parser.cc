@@ -193,6 +193,7 @@ constexpr CommandName kCommands[] = {
     {"lru_crawler", TextCommand::kLruCrawler},
     {"cache_memlimit", TextCommand::kCacheMemlimit},
     {"watch", TextCommand::kWatch},
+    {"snapshot", TextCommand::kSnapshot},
     {"slabs", TextCommand::kSlabs},
     {"lru", TextCommand::kLru},
     {"refresh_certs", TextCommand::kRefreshCerts},
@@ -267,6 +268,7 @@ void ParseCommandLine(std::string_view line, TextRequest* req) {
     case TextCommand::kLruCrawler:
     case TextCommand::kCacheMemlimit:
     case TextCommand::kWatch:
+    case TextCommand::kSnapshot:
       ParseOperatorArgs(tk, req);
       break;
     case TextCommand::kSlabs:

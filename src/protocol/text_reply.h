@@ -50,6 +50,12 @@ inline constexpr std::string_view kMemlimitAdjustFailed =
     "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n";
 inline constexpr std::string_view kShutdownNotEnabled = "ERROR: shutdown not enabled\r\n";
 inline constexpr std::string_view kBadShutdownMode = "CLIENT_ERROR invalid shutdown mode\r\n";
+// `snapshot` (cachet): allowed with -A, as shutdown is; needs -e.
+inline constexpr std::string_view kSnapshotNotEnabled = "ERROR: snapshot not enabled\r\n";
+inline constexpr std::string_view kSnapshotNoFile = "SERVER_ERROR snapshot needs -e <file>\r\n";
+inline constexpr std::string_view kSnapshotOverUdp =
+    "CLIENT_ERROR snapshot not allowed over UDP\r\n";
+inline constexpr std::string_view kSnapshotFailed = "SERVER_ERROR snapshot failed\r\n";
 inline constexpr std::string_view kWatchNotAllowed = "CLIENT_ERROR watch commands not allowed\r\n";
 inline constexpr std::string_view kWatchNotFirst =
     "ERROR cannot pipeline other commands before watch\r\n";

@@ -34,6 +34,7 @@ enum class TextCommand : uint8_t {
   kLruCrawler,
   kCacheMemlimit,
   kWatch,
+  kSnapshot,
   kSlabs,
   kLru,
   kRefreshCerts,  // -Z: reload the TLS certificate files
@@ -97,7 +98,7 @@ struct TextRequest {
   bool has_number = false;
   std::string_view data;  // the data block of a storage command, without its CRLF
   MetaFlags meta;
-  OperatorArgs op;              // stats, lru_crawler, cache_memlimit, shutdown, watch
+  OperatorArgs op;              // stats, lru_crawler, cache_memlimit, shutdown, watch, snapshot
   std::string_view meta_error;  // with TextError::kMeta
   bool meta_data_follows =
       false;              // ms: its datalen parsed, so its data block is discarded on error

@@ -33,6 +33,8 @@ CommandStep OperatorCommands::Execute(const TextRequest& req, bool first, ByteBu
     case TextCommand::kRefreshCerts:
       ExecuteRefreshCerts(req, out);
       return CommandStep::kDone;
+    case TextCommand::kSnapshot:
+      return ExecuteSnapshot(req, out);
     case TextCommand::kVerbosity:
       server_.set_verbosity(static_cast<int>(std::min<int64_t>(req.number, 2)));
       if (!req.noreply) out.Append(protocol::kOk);
@@ -226,6 +228,34 @@ CommandStep OperatorCommands::ExecuteWatch(const TextRequest& req, bool first, B
   out.Append(protocol::kOk);
   watch_kinds_ = req.op.watch_kinds;
   return CommandStep::kWatch;
+}
+
+// An online snapshot runs on the memory file's thread: the connection waits for it (its worker
+// serves the others meanwhile) and is woken when it is written.
+CommandStep OperatorCommands::ExecuteSnapshot(const TextRequest& req, ByteBuffer& out) {
+  if (!server_.settings().shutdown_enabled) {
+    out.Append(protocol::kSnapshotNotEnabled);
+    return CommandStep::kDone;
+  }
+  if (!req.op.error.empty()) {
+    out.Append(req.op.error);
+    return CommandStep::kDone;
+  }
+  MemoryFile* file = server_.memory_file();
+  if (file == nullptr) {
+    out.Append(protocol::kSnapshotNoFile);
+    return CommandStep::kDone;
+  }
+  if (udp_ || worker_.waker == nullptr) {  // nothing would drive the reply later
+    out.Append(protocol::kSnapshotOverUdp);
+    return CommandStep::kDone;
+  }
+  if (snapshot_ticket_ == 0) snapshot_ticket_ = file->Request(worker_.waker);
+  const std::optional<bool> written = file->Result(snapshot_ticket_);
+  if (!written) return CommandStep::kWaiting;
+  snapshot_ticket_ = 0;
+  out.Append(*written ? protocol::kOk : protocol::kSnapshotFailed);
+  return CommandStep::kDone;
 }
 
 }  // namespace cachet::server

@@ -1,8 +1,8 @@
 #pragma once
 // The operator commands of a text connection: stats (every group, cachedump), lru_crawler,
-// cache_memlimit, shutdown, watch, verbosity, debugtime and refresh_certs, and the slabs/lru
-// commands cachet refuses. One per connection; it owns what outlives a line: a key listing in
-// progress and what a watcher asked for.
+// cache_memlimit, shutdown, watch, snapshot, verbosity, debugtime and refresh_certs, and the
+// slabs/lru commands cachet refuses. One per connection; it owns what outlives a line: a key
+// listing in progress and what a watcher asked for.
 //
 // Where a new operator command goes (slabs reassign, refresh_certs, snapshot, flush_prefix):
 // - protocol/: a TextCommand and its name (text_parser.cc); its arguments as typed fields in
@@ -23,7 +23,8 @@ namespace cachet::server {
 
 class OperatorCommands {
  public:
-  explicit OperatorCommands(ServerContext& server) : server_(server) {}
+  OperatorCommands(ServerContext& server, WorkerContext& worker)
+      : server_(server), worker_(worker) {}
 
   // `first`: nothing came before this line in what the client sent at once (metadump and watch
   // must come first, as in memcached). Listings return kPaused until they finish: call again
@@ -45,10 +46,14 @@ class OperatorCommands {
   CommandStep ExecuteWatch(const protocol::TextRequest& req, bool first, common::ByteBuffer& out);
   // -Z: reloads the certificate files through the server's TLS context.
   void ExecuteRefreshCerts(const protocol::TextRequest& req, common::ByteBuffer& out);
+  // kWaiting until the online snapshot it asked for is written.
+  CommandStep ExecuteSnapshot(const protocol::TextRequest& req, common::ByteBuffer& out);
   CommandStep ContinueListing(common::ByteBuffer& out);
 
   ServerContext& server_;
+  WorkerContext& worker_;
   KeyListing listing_;
+  uint64_t snapshot_ticket_ = 0;  // the snapshot this connection waits for (0: none)
   bool udp_ = false;
   uint32_t watch_kinds_ = 0;
 };

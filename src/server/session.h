@@ -24,6 +24,7 @@ class Session {
   }
   uint32_t watch_kinds() const { return text_.watch_kinds(); }
   bool yielded() const { return kind_ == Kind::kText && text_.yielded(); }
+  bool waiting() const { return kind_ == Kind::kText && text_.waiting(); }
   void set_response_marks(std::vector<size_t>* marks) { text_.set_response_marks(marks); }
   size_t input_wanted() const {
     return kind_ == Kind::kBinary ? binary_.input_wanted() : text_.input_wanted();

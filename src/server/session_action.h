@@ -30,6 +30,9 @@ enum class SessionAction : uint8_t {
 enum class CommandStep : uint8_t {
   kDone,
   kPaused,  // stopped part-way (a multiget or listing): run the same line again later
+  // Waits for work on another thread (`snapshot`): run the same line again once the worker is
+  // woken (WorkerContext::waker), not before.
+  kWaiting,
   kClose,
   kWatch,
 };

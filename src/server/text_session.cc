@@ -74,6 +74,7 @@ TextSession::Action TextSession::Process(ByteBuffer& in, ByteBuffer& out) {
   batch_commands_ = 0;
   prefetched_until_ = 0;
   yielded_ = false;
+  waiting_ = false;
   if (!auth_.authenticated()) {  // -Y: nothing else runs before the client authenticates
     const Action a = auth_.Process(in, out, worker_.stats, &input_wanted_);
     if (a != Action::kContinue || !auth_.authenticated()) return a;
@@ -159,6 +160,10 @@ TextSession::Action TextSession::Process(ByteBuffer& in, ByteBuffer& out) {
     const Step step = ExecuteLine(req, out);
     if (verbose && !req.is_meta()) LogReplies(out.readable().substr(out_before));
     if (marks_ != nullptr) marks_->push_back(out.size());
+    if (step == Step::kWaiting) {
+      waiting_ = true;  // the line stays; the worker drives the session again when woken
+      return Action::kContinue;
+    }
     if (step == Step::kPaused) {
       // The line stays until it is finished. A listing that paused below the high-water mark
       // did a slice of work: yield, so the worker serves its other connections first.

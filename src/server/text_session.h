@@ -29,7 +29,7 @@ class TextSession {
       : server_(server),
         worker_(worker),
         meta_(server, worker),
-        ops_(server),
+        ops_(server, worker),
         auth_(server.settings().auth_file.empty() ? nullptr : &server.auth_file()) {}
 
   // Handles every complete request at the front of `in` (consuming it) until the input runs
@@ -52,6 +52,9 @@ class TextSession {
   // The last Process() stopped at -R's requests-per-event limit with input left: call it again
   // once other connections had their turn (no socket event will come for buffered input).
   bool yielded() const { return yielded_; }
+  // The last Process() stopped at a line that waits for another thread (`snapshot`): call it
+  // again once the worker's waker fired.
+  bool waiting() const { return waiting_; }
 
   // How many input bytes the next step needs in total (to size the read buffer); 0 = any.
   size_t input_wanted() const { return input_wanted_; }
@@ -90,6 +93,7 @@ class TextSession {
   size_t prefetched_until_ = 0;  // batch_commands_ value up to which keys were prefetched
   std::vector<size_t>* marks_ = nullptr;
   bool yielded_ = false;
+  bool waiting_ = false;
 };
 
 }  // namespace cachet::server

@@ -480,3 +480,75 @@ def test_snapshot_options_need_a_file():
                        capture_output=True, timeout=10)
     assert (r.returncode, r.stderr) == (64, b"cachet: snapshot_interval and restore_unclean "
                                             b"need -e <file>\n")
+
+
+# --- online snapshots -------------------------------------------------------------------------
+
+@cachet_only("cachet's snapshot command")
+def test_snapshot_command_writes_a_file_loaded_only_with_restore_unclean(restarts):
+    s = restarts.start("-A")
+    mass_set(s, [b"k%d" % i for i in range(1000)], b"v" * 50)
+    assert call(s, b"snapshot\r\n") == b"OK\r\n"
+    st = stats_dict(s)
+    assert st["snapshot_last_status"] == "ok"
+    assert int(st["snapshot_last_bytes"]) == os.path.getsize(restarts.path)
+    assert int(st["snapshot_last_ms"]) >= 0
+    assert call(s, b"delete k1\r\n") == b"DELETED\r\n"
+    restarts.kill(s)  # a crash: the last file is the online snapshot
+    s = restarts.start()
+    assert "an online snapshot, not a clean stop's" in status(s)
+    assert_empty_start(s)
+    restarts.kill(s)
+    s = restarts.start("-o", "restore_unclean=3600")
+    assert status(s) == "loaded"
+    # not exact: the key deleted after the snapshot is back
+    assert stats_dict(s)["curr_items"] == "1000"
+
+
+@cachet_only("cachet's snapshot command")
+def test_snapshot_command_needs_A_and_a_file_and_no_arguments(restarts, server_factory):
+    s = restarts.start()
+    assert call(s, b"snapshot\r\n") == b"ERROR: snapshot not enabled\r\n"
+    s = restarts.start("-A")
+    assert call(s, b"snapshot now\r\n") == b"CLIENT_ERROR bad command line format\r\n"
+    plain = server_factory("-A")
+    assert call(plain, b"snapshot\r\n") == b"SERVER_ERROR snapshot needs -e <file>\r\n"
+    assert call(plain, b"stats\r\n", b"END\r\n").count(b"restart_status") == 0
+
+
+@cachet_only("cachet's snapshot command")
+def test_a_waiting_snapshot_holds_up_only_its_own_connection(restarts):
+    """The snapshot is held up (its .tmp is a FIFO nobody reads yet): the connection that asked
+    waits, with what it sent after; another client of the same worker thread is served."""
+    s = restarts.start("-A", "-t", "1")
+    mass_set(s, [b"k%d" % i for i in range(100)], b"v")
+    os.mkfifo(restarts.path + ".tmp")
+    a = Conn(s, timeout=30)
+    a.send(b"snapshot\r\nget k1\r\n")
+    b = Conn(s)
+    for _ in range(20):
+        assert b.call(b"get k2\r\n", b"END\r\n") == b"VALUE k2 0 1\r\nv\r\nEND\r\n"
+    # the save now writes into the FIFO, and fails at its fsync: the reply says so
+    fifo = os.open(restarts.path + ".tmp", os.O_RDONLY)
+    try:
+        while os.read(fifo, 1 << 20):
+            pass
+    finally:
+        os.close(fifo)
+    assert a.read_line() == b"SERVER_ERROR snapshot failed\r\n"
+    assert a.read_until(b"END\r\n") == b"VALUE k1 0 1\r\nv\r\nEND\r\n"
+    st = stats_dict(s)
+    assert st["snapshot_last_status"].startswith("failed:")
+    assert st["snapshot_failures"] == "1"
+    assert call(s, b"snapshot\r\n") == b"OK\r\n"  # the next one works
+    a.close()
+    b.close()
+
+
+@cachet_only("cachet's -o snapshot_interval")
+def test_snapshot_interval_saves_while_serving(restarts):
+    from operator_helpers import wait_for
+    s = restarts.start("-o", "snapshot_interval=1")
+    mass_set(s, [b"k%d" % i for i in range(10)], b"v")
+    wait_for(lambda: stats_dict(s)["snapshot_last_status"] == "ok", what="an online snapshot")
+    assert os.path.getsize(restarts.path) > 0

@@ -96,5 +96,11 @@ TEST(OperatorArgs, RefreshCerts) {
   EXPECT_TRUE(Parse("refresh_certs a b c").op.error.empty());
 }
 
+TEST(OperatorArgs, SnapshotTakesNoArguments) {
+  EXPECT_EQ(Parse("snapshot").command, TextCommand::kSnapshot);
+  EXPECT_TRUE(Parse("snapshot").op.error.empty());
+  EXPECT_EQ(Parse("snapshot now").op.error, kBadFormat);
+}
+
 }  // namespace
 }  // namespace cachet::protocol

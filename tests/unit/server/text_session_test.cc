@@ -196,3 +196,63 @@ TEST_F(SessionTest, StatsCountAndReset) {
 
 }  // namespace
 }  // namespace cachet::server
+
+namespace cachet::server {
+namespace {
+
+// A worker's waker, as net/ provides it: here it records that it was woken.
+class TestWaker : public Waker {
+ public:
+  void Wake() override {
+    common::MutexLock lock(mu_);
+    woken_ = true;
+    cv_.NotifyAll();
+  }
+  void WaitWoken() {
+    common::MutexLock lock(mu_);
+    while (!woken_) cv_.Wait(mu_);
+  }
+
+ private:
+  common::Mutex mu_;
+  common::CondVar cv_;
+  bool woken_ CACHET_GUARDED_BY(mu_) = false;
+};
+
+Settings SnapshotSettings() {
+  Settings s = TestSettings();
+  s.shutdown_enabled = true;
+  s.memory_file = ::testing::TempDir() + "/text_session_test.snapshot";
+  return s;
+}
+
+class SnapshotSessionTest : public SessionFixture<TextSession> {
+ protected:
+  SnapshotSessionTest() : SessionFixture(SnapshotSettings()) {
+    worker_.waker = &waker_;
+    context_.memory_file()->StartOnline();
+  }
+  ~SnapshotSessionTest() override {
+    context_.memory_file()->StopOnline();
+    std::remove(context_.settings().memory_file.c_str());
+  }
+  TestWaker waker_;
+};
+
+// `snapshot` waits (no reply, no busy yield) until the snapshot thread wakes the worker, and
+// what the client sent after it waits with it.
+TEST_F(SnapshotSessionTest, SnapshotWaitsUntilWokenThenAnswers) {
+  EXPECT_EQ(Run("set k 0 0 1\r\nv\r\n"), "STORED\r\n");
+  std::string out = Run("snapshot\r\nget k\r\n");
+  if (out.empty()) {
+    EXPECT_TRUE(session_.waiting());
+    EXPECT_FALSE(session_.yielded());
+    waker_.WaitWoken();
+    out = Run("");
+  }
+  EXPECT_EQ(out, "OK\r\nVALUE k 0 1\r\nv\r\nEND\r\n");
+  EXPECT_FALSE(session_.waiting());
+}
+
+}  // namespace
+}  // namespace cachet::server
