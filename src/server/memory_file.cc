@@ -1,7 +1,6 @@
 #include "server/memory_file.h"
 
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -203,8 +202,8 @@ std::optional<bool> MemoryFile::Result(uint64_t ticket) const {
 }
 
 void MemoryFile::Run() {
-  // Below the workers: a snapshot takes the CPU they leave (and still ends in a few seconds).
-  ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
+  // At the workers' priority on purpose: it takes shard and eviction locks for moments, and a
+  // lower one would leave workers waiting behind it whenever it is preempted holding one.
   const int interval = server_.settings().snapshot_interval;
   Clock::time_point next = Clock::now() + std::chrono::seconds(interval);
   mu_.Lock();

@@ -444,7 +444,12 @@ class Store {
   std::vector<ExportSegment> ListForExport();
   bool ExportGroup(const ExportSegment* group, size_t n, uint32_t now, SegmentSink& sink,
                    ExportScratch& scratch);
-  uint8_t StateOf(const Shard& shard, uint64_t entry) const CACHET_REQUIRES(shard.mu);
+  // Where an index entry keeps its location and state bits (the same in every shard).
+  struct EntryBits {
+    uint64_t location, accessed, fetched, stale, token;
+    uint8_t StateOf(uint64_t entry) const;  // as item_state bits
+  };
+  EntryBits EntryBitsOf(const Shard& shard) const CACHET_REQUIRES(shard.mu);
   uint64_t IndexBits(const Shard& shard, uint8_t state) const CACHET_REQUIRES(shard.mu);
   // The state bits a moved item keeps: all but `accessed`, which it must earn again.
   uint64_t MovedBits(const Shard& shard) const CACHET_REQUIRES(shard.mu) {

@@ -20,13 +20,18 @@ using Queue = SegmentPool::Queue;
 bool Expired(uint32_t exptime, uint32_t now) { return exptime != 0 && exptime <= now; }
 }  // namespace
 
-uint8_t Store::StateOf(const Shard& shard, uint64_t entry) const {
+Store::EntryBits Store::EntryBitsOf(const Shard& shard) const {
   const HashIndex& ix = shard.index;
+  return {ix.Location(~uint64_t{0}), ix.accessed_bit(), ix.fetched_bit(), ix.stale_bit(),
+          ix.token_bit()};
+}
+
+uint8_t Store::EntryBits::StateOf(uint64_t entry) const {
   uint8_t state = 0;
-  if (entry & ix.accessed_bit()) state |= item_state::kAccessed;
-  if (entry & ix.fetched_bit()) state |= item_state::kFetched;
-  if (entry & ix.stale_bit()) state |= item_state::kStale;
-  if (entry & ix.token_bit()) state |= item_state::kToken;
+  if (entry & accessed) state |= item_state::kAccessed;
+  if (entry & fetched) state |= item_state::kFetched;
+  if (entry & stale) state |= item_state::kStale;
+  if (entry & token) state |= item_state::kToken;
   return state;
 }
 
@@ -75,28 +80,37 @@ bool Store::ExportGroup(const ExportSegment* group, size_t n, uint32_t now, Segm
   constexpr int kShardBits = kMaxShardBits;
   constexpr int kOffsetShift = kStateBits + kShardBits;
   constexpr int kSlotShift = kOffsetShift + 32;  // offsets of segments up to 2^32 bytes
-  constexpr size_t kSlice = 8192;                // index slots scanned per lock hold
+  // Slots copied out per lock hold: a few microseconds, so that the workers are never held up
+  // behind a snapshot thread preempted while it holds a shard lock.
+  constexpr size_t kSlice = 2048;
   static_assert(kOffsetShift + 32 <= kSlotShift);
   scratch.live.clear();
   for (size_t k = 0; k < n; ++k) scratch.slot_of[group[k].segment] = static_cast<int32_t>(k);
+  uint64_t slice[kSlice];
   for (size_t s = 0; s < shards_.size(); ++s) {
     const Shard& shard = *shards_[s];
     for (size_t from = 0;; from += kSlice) {
-      common::MutexLock lock(shard.mu);
-      const HashIndex& ix = shard.index;
-      if (from >= ix.capacity()) break;
-      const size_t to = std::min(ix.capacity(), from + kSlice);
-      for (size_t i = from; i < to; ++i) {
-        const uint64_t e = ix.entry_at(i);
+      size_t count;
+      EntryBits bits;
+      {
+        common::MutexLock lock(shard.mu);
+        const HashIndex& ix = shard.index;
+        if (from >= ix.capacity()) break;
+        count = std::min(ix.capacity() - from, kSlice);
+        for (size_t i = 0; i < count; ++i) slice[i] = ix.entry_at(from + i);
+        bits = EntryBitsOf(shard);
+      }
+      for (size_t i = 0; i < count; ++i) {
+        const uint64_t e = slice[i];
         if (e == 0) continue;
-        const uint64_t location = ix.Location(e);
+        const uint64_t location = e & bits.location;
         const uint32_t seg = pool_.SegmentOf(location);
         const int32_t k = scratch.slot_of[seg];
         if (k < 0) continue;
         const uint64_t offset = location - pool_.SegmentStart(seg);
         if (offset >= group[k].used) continue;  // written after the listing
         scratch.live.push_back(uint64_t(k) << kSlotShift | offset << kOffsetShift |
-                               uint64_t(s) << kStateBits | StateOf(shard, e));
+                               uint64_t(s) << kStateBits | bits.StateOf(e));
       }
     }
   }
