@@ -2,8 +2,9 @@
 """cachet vs Debian's memcached 1.6.18 vs a no-op server, on loopback, interleaved.
 
 Measures server CPU per operation for six workloads (the headline: ratios, not ops/s), p99
-latency at a fixed moderate rate, the hit ratio of one look-aside Zipf trace at equal -m, and
-density (items per MiB of -m); runs the micro benchmarks if they are built. Prints a table,
+latency at a fixed moderate rate, the hit ratio of one look-aside Zipf trace at equal -m,
+density (items per MiB of -m), and a full cache's save and load with -e (and an online snapshot
+under load); runs the micro benchmarks if they are built. Prints a table,
 writes bench/results/latest.json and bench/results/ratios.png. See bench/README.md.
 
     bench/run_bench.py            # about 10-15 minutes on a 2-core machine
@@ -19,11 +20,11 @@ import sys
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchkit import cpu, density, hitratio, latency, report, tls  # noqa: E402
+from benchkit import cpu, density, hitratio, latency, report, restart, tls  # noqa: E402
 from benchkit.servers import Server  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-STEPS = ["cpu", "latency", "tls", "hitratio", "density", "micro"]
+STEPS = ["cpu", "latency", "tls", "hitratio", "density", "restart", "micro"]
 
 
 def parse_args():
@@ -69,6 +70,12 @@ def parse_args():
     g.add_argument("--density-memory", type=int, help="-m (default 64, quick 16)")
     g.add_argument("--density-threads", type=int, default=4)
     g.add_argument("--density-sizes", default=",".join(f"{k}:{v}" for k, v in density.SIZES))
+    g = ap.add_argument_group("warm restart (-e) and online snapshot")
+    g.add_argument("--restart-memory", type=int, help="-m filled (default 1024, quick 64)")
+    g.add_argument("--restart-rounds", type=int, help="stop/start rounds (default 3, quick 1)")
+    g.add_argument("--restart-threads", type=int, default=4)
+    g.add_argument("--online-duration", type=float,
+                   help="seconds of load around the snapshot (default 9, quick 3)")
     g = ap.add_argument_group("micro benchmarks")
     g.add_argument("--micro-min-time", type=float, help="seconds each (default 0.3, quick 0.01)")
     a = ap.parse_args()
@@ -76,6 +83,8 @@ def parse_args():
     for name, full, quick in (("rounds", 4, 1), ("duration", 3.0, 1.0), ("lat_duration", 5.0, 1.0),
                               ("lat_rounds", 3, 1), ("hit_requests", 3000000, 400000),
                               ("hit_warmup", 1000000, 400000), ("density_memory", 64, 16),
+                              ("restart_memory", 1024, 64), ("restart_rounds", 3, 1),
+                              ("online_duration", 9.0, 3.0),
                               ("micro_min_time", 0.3, 0.01), ("handshakes", 2000, 200)):
         if getattr(a, name) is None:
             setattr(a, name, quick if q else full)
@@ -178,6 +187,11 @@ def main():
             sizes = [tuple(int(x) for x in s.split(":")) for s in a.density_sizes.split(",")]
             results["density"] = density.run(binaries, a.loadgen, a.density_memory,
                                              a.density_threads, sizes, log)
+        if "restart" not in a.skip:
+            print(f"Warm restart (-m {a.restart_memory}, -e on tmpfs)", file=log, flush=True)
+            results["restart"] = restart.run(binaries, a.loadgen, a.restart_memory,
+                                             a.restart_threads, a.restart_rounds,
+                                             a.online_duration, log)
         if "micro" not in a.skip:
             results["micro"] = run_micro(a, log)
     except Exception as e:  # keep what was measured; say what failed

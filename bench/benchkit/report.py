@@ -3,6 +3,8 @@ ratios (matplotlib, Agg backend: no display needed)."""
 import json
 import os
 
+from . import restart
+
 
 def _f(v, fmt):
     return format(v, fmt) if isinstance(v, (int, float)) else "-"
@@ -85,6 +87,10 @@ def table(results):
                          f"{_f(m.get('items_per_mib'), ',.0f'):>7} ({_f(m.get('rss_bytes_per_item'), '.0f')} B)"
                          f"   cachet {_f(c.get('items_per_mib'), ',.0f'):>7} "
                          f"({_f(c.get('rss_bytes_per_item'), '.0f')} B)   ratio {_f(row['ratio'], '.2f')}x")
+    rs = results.get("restart")
+    if rs:
+        lines.append("")
+        lines.extend(restart.table_lines(rs))
     micro = results.get("micro")
     if micro:
         lines.append("")
