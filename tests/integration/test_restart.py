@@ -552,3 +552,69 @@ def test_snapshot_interval_saves_while_serving(restarts):
     mass_set(s, [b"k%d" % i for i in range(10)], b"v")
     wait_for(lambda: stats_dict(s)["snapshot_last_status"] == "ok", what="an online snapshot")
     assert os.path.getsize(restarts.path) > 0
+
+
+@cachet_only("cachet's snapshot command")
+def test_snapshots_while_clients_write_restore_only_whole_values(restarts):
+    """Writers keep replacing and deleting keys (-m 8, so eviction moves items too) while
+    snapshots are taken; the last one, loaded after a crash, holds only values some client
+    wrote whole."""
+    import threading
+    s = restarts.start("-A", "-m", "8", "-t", "2")
+    stop = threading.Event()
+    errors = []
+    written = [0, 0]
+
+    def writer(seed):
+        rng = random.Random(seed)
+        c = Conn(s, timeout=30)
+        # noreply sets get no answer to carry the ACK: without this, Nagle holds each one back
+        c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            n = 0
+            while not stop.is_set():
+                key = b"k%d" % rng.randrange(3000)
+                value = bytes([97 + n % 26]) * rng.randrange(1, 4000)
+                out = b"set %s 0 0 %d noreply\r\n%s\r\n" % (key, len(value), value)
+                if n % 11 == 0:
+                    out += b"delete %s noreply\r\n" % key
+                if n % 5 == 0:  # read items move to the main queue when eviction meets them
+                    c.call(out + b"get %s\r\n" % key, b"END\r\n")
+                else:
+                    c.send(out)
+                n += 1
+                written[seed] = n
+        except Exception as e:  # reported below
+            errors.append(e)
+        finally:
+            c.close()
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        for round_ in range(1, 6):
+            # each snapshot after another ~4 MB of writes: half the cache turns over
+            while sum(written) < round_ * 2000 and not errors:
+                time.sleep(0.01)  # waiting for the writers' progress, not for the server
+            assert call(s, b"snapshot\r\n") == b"OK\r\n"
+        assert int(stats_dict(s)["evictions"]) > 0
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert not errors, errors
+    restarts.kill(s)
+    s = restarts.start("-m", "8", "-o", "restore_unclean=3600")
+    assert status(s) == "loaded"
+    c = Conn(s, timeout=30)
+    for i in range(0, 3000, 100):
+        keys = b" ".join(b"k%d" % j for j in range(i, i + 100))
+        reply = c.call(b"get " + keys + b"\r\n", b"END\r\n")
+        lines = reply.split(b"\r\n")
+        for j, line in enumerate(lines):
+            if line.startswith(b"VALUE"):
+                value = lines[j + 1]
+                assert int(line.split()[3]) == len(value)
+                assert value == value[:1] * len(value), line
+    c.close()
