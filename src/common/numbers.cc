@@ -1,6 +1,8 @@
 #include "common/numbers.h"
 
+#include <cerrno>
 #include <cstddef>
+#include <cstdlib>
 #include <cstring>
 
 namespace cachet::common {
@@ -57,6 +59,19 @@ bool ParseI64(std::string_view s, int64_t* out) {
     if (m > static_cast<uint64_t>(INT64_MAX)) return false;
     *out = static_cast<int64_t>(m);
   }
+  return true;
+}
+
+bool ParseDouble(std::string_view s, double* out) {
+  char buf[64];  // strtod needs a terminated string; a longer token is no number memcached takes
+  if (s.empty() || s.size() >= sizeof(buf)) return false;
+  std::memcpy(buf, s.data(), s.size());
+  buf[s.size()] = '\0';
+  char* end = nullptr;
+  errno = 0;
+  const double d = std::strtod(buf, &end);
+  if (errno == ERANGE || end == buf || (*end != '\0' && !IsSpace(*end))) return false;
+  *out = d;
   return true;
 }
 

@@ -13,6 +13,9 @@ bool ParseU64(std::string_view s, uint64_t* out);
 // strtol into a 64-bit long: optional whitespace and sign, digits, end or whitespace.
 bool ParseI64(std::string_view s, int64_t* out);
 
+// memcached's safe_strtod: strtod rules, end or whitespace after the number, no overflow.
+bool ParseDouble(std::string_view s, double* out);
+
 // Unsigned decimal digits only (an optional '+'), at most `max`. Used where cachet refuses
 // out-of-range values that memcached would silently wrap.
 bool ParseUnsignedMax(std::string_view s, uint64_t max, uint64_t* out);

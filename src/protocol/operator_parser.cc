@@ -105,6 +105,51 @@ void ParseLruCrawler(const Tokens& tk, OperatorArgs* op) {
   }
 }
 
+// memcached dispatches `slabs reassign` only with exactly two arguments and `slabs automove`
+// with at least one; anything else is ERROR. Its automove level goes through safe_strtoul and
+// the class ids through safe_strtol, both of which truncate a 64-bit long to 32 bits.
+void ParseSlabs(const Tokens& tk, TextRequest* req) {
+  SlabsArgs& s = req->op.slabs;
+  s.command = SlabsCommand::kInvalid;
+  const std::string_view sub = Arg(tk, 1);
+  if (sub == "reassign" && tk.count == 5) {
+    int64_t src = 0;
+    int64_t dst = 0;
+    if (!common::ParseI64(Arg(tk, 2), &src) || !common::ParseI64(Arg(tk, 3), &dst)) {
+      req->op.error = kBadFormat;
+      return;
+    }
+    s.command = SlabsCommand::kReassign;
+    s.src = static_cast<int32_t>(src);
+    s.dst = static_cast<int32_t>(dst);
+  } else if (sub == "automove" && tk.count >= 4) {
+    req->noreply = tk.t[tk.count - 2] == "noreply";
+    if (Arg(tk, 2) == "ratio") {
+      double ratio = 0;
+      if (tk.count < 5 || !common::ParseDouble(Arg(tk, 3), &ratio)) {
+        req->op.error = kError;
+        return;
+      }
+      s.command = SlabsCommand::kAutomoveRatio;
+      s.ratio = ratio;
+      return;
+    }
+    uint64_t level = 0;
+    if (!common::ParseU64(Arg(tk, 2), &level)) {
+      req->op.error = kBadFormat;
+      return;
+    }
+    s.level = static_cast<uint32_t>(level);
+    if (s.level > 2) {
+      req->op.error = kError;
+      return;
+    }
+    s.command = SlabsCommand::kAutomove;
+  } else {
+    req->op.error = kError;
+  }
+}
+
 void ParseCacheMemlimit(const Tokens& tk, TextRequest* req) {
   OperatorArgs& op = req->op;
   const std::string_view mb = Arg(tk, 1);
@@ -173,6 +218,9 @@ void ParseOperatorArgs(const Tokens& tk, TextRequest* req) {
       break;
     case TextCommand::kCacheMemlimit:
       ParseCacheMemlimit(tk, req);
+      break;
+    case TextCommand::kSlabs:
+      ParseSlabs(tk, req);
       break;
     case TextCommand::kShutdown:
       ParseShutdown(tk, &req->op);

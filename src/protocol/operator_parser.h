@@ -6,7 +6,8 @@
 
 namespace cachet::protocol {
 
-// `req->command` is one of kStats, kLruCrawler, kCacheMemlimit, kShutdown, kWatch or kSnapshot.
+// `req->command` is one of kStats, kLruCrawler, kSlabs, kCacheMemlimit, kShutdown, kWatch or
+// kSnapshot.
 void ParseOperatorArgs(const Tokens& tk, TextRequest* req);
 
 }  // namespace cachet::protocol

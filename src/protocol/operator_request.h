@@ -1,5 +1,6 @@
 #pragma once
-// The arguments of the operator commands (stats, lru_crawler, cache_memlimit, shutdown, watch),
+// The arguments of the operator commands (stats, lru_crawler, slabs, cache_memlimit, shutdown,
+// watch),
 // parsed by the text parser into typed fields. memcached checks its own state (a switch such as
 // -X or -W, the crawler being on) before it complains about arguments, so a bad argument does
 // not fail the parse: its reply is carried in `OperatorArgs::error` and the server sends it once
@@ -59,12 +60,29 @@ struct CrawlerArgs {
   SlabClassSet classes;  // kCrawl, kMetadump: the ids listed (when not all_classes)
 };
 
+// `slabs automove <0|1|2>`, `slabs automove ratio <r>`, `slabs reassign <src> <dst>`.
+enum class SlabsCommand : uint8_t {
+  kInvalid,  // error is ERROR
+  kAutomove,
+  kAutomoveRatio,
+  kReassign,
+};
+
+struct SlabsArgs {
+  SlabsCommand command;
+  uint32_t level;  // kAutomove: 0, 1 or 2
+  double ratio;    // kAutomoveRatio
+  int32_t src;     // kReassign: memcached's safe_strtol truncation, -1 = "pick any"
+  int32_t dst;
+};
+
 // No default member initialisers: TextRequest is default-initialised for every line, and only
 // an operator line's parse sets these (value-initialising them first).
 struct OperatorArgs {
   std::string_view error;  // the reply to bad arguments; empty: the arguments are good
   StatsArgs stats;
   CrawlerArgs crawler;
+  SlabsArgs slabs;
   uint32_t megabytes;    // cache_memlimit: 8..1000000000
   bool graceful;         // shutdown graceful
   uint32_t watch_kinds;  // watch: WatchKind bits (fetchers when none given)

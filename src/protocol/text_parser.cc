@@ -269,9 +269,9 @@ void ParseCommandLine(std::string_view line, TextRequest* req) {
     case TextCommand::kCacheMemlimit:
     case TextCommand::kWatch:
     case TextCommand::kSnapshot:
+    case TextCommand::kSlabs:
       ParseOperatorArgs(tk, req);
       break;
-    case TextCommand::kSlabs:
     case TextCommand::kLru:  // refused whatever their arguments
       break;
     case TextCommand::kRefreshCerts:  // other arguments are ignored, as in memcached

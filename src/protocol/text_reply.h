@@ -38,6 +38,10 @@ inline constexpr std::string_view kCrawlerAlreadyRunning =
 inline constexpr std::string_view kCrawlerDisabled = "CLIENT_ERROR lru crawler disabled\r\n";
 inline constexpr std::string_view kMetadumpNotAllowed = "ERROR metadump not allowed\r\n";
 inline constexpr std::string_view kBadClass = "BADCLASS invalid class id\r\n";
+// slabs reassign: cachet has no slab pages, so a valid source never has one to spare.
+inline constexpr std::string_view kReassignSame = "SAME src and dst class are identical\r\n";
+inline constexpr std::string_view kReassignBadClass = "BADCLASS invalid src or dst class id\r\n";
+inline constexpr std::string_view kReassignNoSpare = "NOSPARE source class has no spare pages\r\n";
 inline constexpr std::string_view kMetadumpNotFirst =
     "ERROR cannot pipeline other commands before metadump\r\n";
 inline constexpr std::string_view kCrawlerSleepTooLong =

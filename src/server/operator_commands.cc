@@ -48,10 +48,51 @@ CommandStep OperatorCommands::Execute(const TextRequest& req, bool first, ByteBu
       server_.RunPendingFlush(server_.time().Now());
       out.Append(protocol::kOk);
       return CommandStep::kDone;
-    default:  // slabs, lru: cachet has no slab pages to move nor LRUs to tune
+    case TextCommand::kSlabs:
+      ExecuteSlabs(req, out);
+      return CommandStep::kDone;
+    default:  // lru: cachet has no LRUs to tune
       out.Append(protocol::kError);
       return CommandStep::kDone;
   }
+}
+
+// memcached's answers for a cache whose classes hold no spare page: cachet packs every size into
+// the same segments, so there is never a page to move, but the class ids are memcached's.
+void OperatorCommands::ExecuteSlabs(const TextRequest& req, ByteBuffer& out) {
+  const protocol::SlabsArgs& args = req.op.slabs;
+  std::string_view reply = req.op.error;
+  if (reply.empty()) {
+    switch (args.command) {
+      case protocol::SlabsCommand::kAutomove:
+        server_.slabs().automove.store(static_cast<int>(args.level), std::memory_order_relaxed);
+        reply = protocol::kOk;
+        break;
+      case protocol::SlabsCommand::kAutomoveRatio:
+        server_.slabs().automove_ratio.store(args.ratio, std::memory_order_relaxed);
+        reply = protocol::kOk;
+        break;
+      case protocol::SlabsCommand::kReassign: {
+        // memcached's order: same first, then the range (-1 "pick any" finds nothing to take,
+        // 0 is the global page pool), then the source's spare pages.
+        const int largest = server_.store().size_classes().count();
+        const bool src_ok = args.src >= 0 && args.src <= largest;
+        const bool dst_ok = args.dst >= 0 && args.dst <= largest;
+        if (args.src == args.dst) {
+          reply = protocol::kReassignSame;
+        } else if (!src_ok || !dst_ok) {
+          reply = protocol::kReassignBadClass;
+        } else {
+          reply = protocol::kReassignNoSpare;
+        }
+        break;
+      }
+      case protocol::SlabsCommand::kInvalid:
+        reply = protocol::kError;
+        break;
+    }
+  }
+  if (!req.noreply) out.Append(reply);
 }
 
 // A listing that paused below the output high-water mark did a slice of work: the session

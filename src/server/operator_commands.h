@@ -1,10 +1,10 @@
 #pragma once
 // The operator commands of a text connection: stats (every group, cachedump), lru_crawler,
-// cache_memlimit, shutdown, watch, snapshot, verbosity, debugtime and refresh_certs, and the
-// slabs/lru commands cachet refuses. One per connection; it owns what outlives a line: a key
+// cache_memlimit, shutdown, watch, snapshot, verbosity, debugtime, refresh_certs and slabs, and
+// the lru command cachet refuses. One per connection; it owns what outlives a line: a key
 // listing in progress and what a watcher asked for.
 //
-// Where a new operator command goes (slabs reassign, refresh_certs, snapshot, flush_prefix):
+// Where a new operator command goes (refresh_certs, snapshot, flush_prefix):
 // - protocol/: a TextCommand and its name (text_parser.cc); its arguments as typed fields in
 //   OperatorArgs (operator_request.h) parsed in operator_parser.cc, a bad argument carried as
 //   its reply in OperatorArgs::error; its reply texts in text_reply.h.
@@ -41,6 +41,8 @@ class OperatorCommands {
   CommandStep ExecuteStats(const protocol::TextRequest& req, common::ByteBuffer& out);
   CommandStep ExecuteLruCrawler(const protocol::TextRequest& req, bool first,
                                 common::ByteBuffer& out);
+  // slabs automove / reassign: memcached's answers for a cache with no pages to move.
+  void ExecuteSlabs(const protocol::TextRequest& req, common::ByteBuffer& out);
   void ExecuteCacheMemlimit(const protocol::TextRequest& req, common::ByteBuffer& out);
   CommandStep ExecuteShutdown(const protocol::TextRequest& req, common::ByteBuffer& out);
   CommandStep ExecuteWatch(const protocol::TextRequest& req, bool first, common::ByteBuffer& out);

@@ -40,6 +40,8 @@ ServerContext::ServerContext(const Settings& settings, const common::Clock& cloc
   crawler_.enabled.store(settings.lru_crawler);
   crawler_.sleep_us.store(static_cast<uint32_t>(settings.lru_crawler_sleep));
   crawler_.tocrawl.store(settings.lru_crawler_tocrawl);
+  slabs_.automove.store(settings.slab_automove);
+  slabs_.automove_ratio.store(settings.slab_automove_ratio);
   store_->set_eviction_observer(&eviction_watcher_);
   if (!settings.memory_file.empty()) {
     memory_file_ = std::make_unique<MemoryFile>(*this, settings.memory_file);

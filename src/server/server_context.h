@@ -43,6 +43,12 @@ struct ConnectionCounters {
 // lru_crawler's settings, changeable at run time (`lru_crawler enable|disable|sleep|tocrawl`).
 // cachet has no crawler thread (expired items go when a read or an eviction meets them); these
 // keep the commands' effects visible in `stats settings` and gate crawl/metadump like memcached.
+// What `slabs automove` changes at run time (stats settings reports it).
+struct SlabSettings {
+  std::atomic<int> automove;
+  std::atomic<double> automove_ratio;
+};
+
 struct CrawlerSettings {
   std::atomic<bool> enabled{true};
   std::atomic<uint32_t> sleep_us{100};
@@ -92,6 +98,8 @@ class ServerContext {
     watch_.store(sink != nullptr ? sink : &no_watch_, std::memory_order_release);
   }
   CrawlerSettings& crawler() { return crawler_; }
+  SlabSettings& slabs() { return slabs_; }
+  const SlabSettings& slabs() const { return slabs_; }
 
   // -S: app/ installs the SASL library before the workers start (nullptr without -S).
   void set_sasl(SaslAuthenticator* sasl) { sasl_ = sasl; }
@@ -165,6 +173,7 @@ class ServerContext {
   EvictionWatcher eviction_watcher_;
   PrefixStats prefix_stats_;
   CrawlerSettings crawler_;
+  SlabSettings slabs_;
   CertificateReloader* certs_ = nullptr;  // set before the workers start
   SaslAuthenticator* sasl_ = nullptr;     // set before the workers start
   AuthFile auth_file_;

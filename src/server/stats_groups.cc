@@ -61,8 +61,8 @@ void VisitSettings(ServerContext& server, StatWriter& w) {
   w.B("maxconns_fast", s.maxconns_fast);
   w.I("hashpower_init", s.hashpower_init);
   w.B("slab_reassign", s.slab_reassign);
-  w.I("slab_automove", s.slab_automove);
-  w.F("slab_automove_ratio", s.slab_automove_ratio);
+  w.I("slab_automove", server.slabs().automove.load(std::memory_order_relaxed));
+  w.F("slab_automove_ratio", server.slabs().automove_ratio.load(std::memory_order_relaxed));
   w.U("slab_automove_window", s.slab_automove_window);
   w.U("slab_chunk_max", s.effective_slab_chunk_max());
   const CrawlerSettings& crawler = server.crawler();

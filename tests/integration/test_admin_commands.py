@@ -1,4 +1,4 @@
-"""Admin commands: lru_crawler, cache_memlimit, shutdown (with and without -A), verbosity, and
+"""Admin commands: lru_crawler, slabs, cache_memlimit, shutdown (with and without -A), verbosity, and
 what -v / -vv print on stderr (docs/design/memcached-operator-behaviour.md §10-§12).
 """
 import re
@@ -166,6 +166,69 @@ def test_cache_memlimit_changes_settings_maxbytes(module_server_factory):
     c = Conn(server)
     exact(c, b"cache_memlimit 100\r\n", b"OK\r\n")
     assert stats_dict(c, b"settings")["maxbytes"] == "104857600"
+    c.close()
+
+
+# --------------------------------------------------------------------------- slabs
+
+# What memcached 1.6.18 answers on a cache with no spare slab pages (an empty one; cachet never
+# has pages to move, so these stay its answers whatever it holds).
+SLABS_REPLIES = [
+    (b"slabs\r\n", b"ERROR\r\n"),
+    (b"slabs foo\r\n", b"ERROR\r\n"),
+    (b"slabs automove\r\n", b"ERROR\r\n"),
+    (b"slabs automove 3\r\n", b"ERROR\r\n"),
+    (b"slabs automove invalid\r\n", b"CLIENT_ERROR bad command line format\r\n"),
+    (b"slabs automove -1\r\n", b"CLIENT_ERROR bad command line format\r\n"),
+    (b"slabs automove ratio\r\n", b"ERROR\r\n"),
+    (b"slabs automove ratio x\r\n", b"ERROR\r\n"),
+    (b"slabs reassign 1\r\n", b"ERROR\r\n"),
+    (b"slabs reassign 1 2 3\r\n", b"ERROR\r\n"),
+    (b"slabs reassign 1 2 noreply\r\n", b"ERROR\r\n"),  # exactly two arguments
+    (b"slabs reassign a b\r\n", b"CLIENT_ERROR bad command line format\r\n"),
+    (b"slabs reassign 1 2x\r\n", b"CLIENT_ERROR bad command line format\r\n"),
+    (b"slabs reassign 1 1\r\n", b"SAME src and dst class are identical\r\n"),
+    (b"slabs reassign -1 -1\r\n", b"SAME src and dst class are identical\r\n"),
+    (b"slabs reassign -1 5\r\n", b"BADCLASS invalid src or dst class id\r\n"),
+    (b"slabs reassign -2 1\r\n", b"BADCLASS invalid src or dst class id\r\n"),
+    (b"slabs reassign 5 -1\r\n", b"BADCLASS invalid src or dst class id\r\n"),
+    (b"slabs reassign 70 1\r\n", b"BADCLASS invalid src or dst class id\r\n"),
+    (b"slabs reassign 99999999999 1\r\n", b"BADCLASS invalid src or dst class id\r\n"),
+    (b"slabs reassign 1 2\r\n", b"NOSPARE source class has no spare pages\r\n"),
+    (b"slabs reassign 0 5\r\n", b"NOSPARE source class has no spare pages\r\n"),
+]
+
+
+@pytest.mark.parametrize("request_line,reply", SLABS_REPLIES)
+def test_slabs_replies(conn, request_line, reply):
+    exact(conn, request_line, reply)
+
+
+def test_slabs_automove_follows_in_stats_settings(module_server_factory):
+    server = module_server_factory()
+    c = Conn(server)
+    assert stats_dict(c, b"settings")["slab_automove"] == "1"
+    exact(c, b"slabs automove 2\r\n", b"OK\r\n")
+    assert stats_dict(c, b"settings")["slab_automove"] == "2"
+    exact(c, b"slabs automove 0 extra\r\n", b"OK\r\n")  # further tokens are ignored
+    assert stats_dict(c, b"settings")["slab_automove"] == "0"
+    # noreply silences OK and errors alike
+    assert c.call(b"slabs automove 1 noreply\r\nversion\r\n") == b"VERSION 1.6.18\r\n"
+    assert c.call(b"slabs automove 3 noreply\r\nversion\r\n") == b"VERSION 1.6.18\r\n"
+    assert stats_dict(c, b"settings")["slab_automove"] == "1"
+    exact(c, b"slabs automove ratio 0.5\r\n", b"OK\r\n")
+    assert stats_dict(c, b"settings")["slab_automove_ratio"] == "0.50"
+    c.close()
+
+
+@pytest.mark.parametrize("factor,largest", [(None, 39), ("2", 13)])
+def test_slabs_reassign_knows_the_class_ids(module_server_factory, factor, largest):
+    # The valid ids are memcached's classes for this -f (and -n, -I).
+    server = module_server_factory(*(("-f", factor) if factor else ()))
+    c = Conn(server)
+    exact(c, b"slabs reassign 1 %d\r\n" % largest, b"NOSPARE source class has no spare pages\r\n")
+    exact(c, b"slabs reassign %d 1\r\n" % (largest + 1),
+          b"BADCLASS invalid src or dst class id\r\n")
     c.close()
 
 

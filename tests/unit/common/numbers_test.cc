@@ -44,5 +44,17 @@ TEST(Numbers, FormatU64) {
   EXPECT_EQ(std::string(buf, FormatU64(UINT64_MAX, buf)), "18446744073709551615");
 }
 
+TEST(Numbers, ParseDoubleFollowsSafeStrtod) {
+  double d = 0;
+  EXPECT_TRUE(ParseDouble("0.25", &d));
+  EXPECT_EQ(d, 0.25);
+  EXPECT_TRUE(ParseDouble("-1e3", &d));
+  EXPECT_EQ(d, -1000.0);
+  EXPECT_FALSE(ParseDouble("", &d));
+  EXPECT_FALSE(ParseDouble("x", &d));
+  EXPECT_FALSE(ParseDouble("0.5x", &d));
+  EXPECT_FALSE(ParseDouble("1e999", &d));  // ERANGE
+}
+
 }  // namespace
 }  // namespace cachet::common

@@ -86,6 +86,27 @@ TEST(OperatorArgs, CacheMemlimitShutdownWatch) {
   EXPECT_EQ(Parse(many).op.watch_kinds, kWatchConnEvents);
 }
 
+TEST(OperatorArgs, Slabs) {
+  const TextRequest automove = Parse("slabs automove 2 noreply");
+  EXPECT_EQ(automove.op.slabs.command, SlabsCommand::kAutomove);
+  EXPECT_EQ(automove.op.slabs.level, 2u);
+  EXPECT_TRUE(automove.noreply);
+  EXPECT_EQ(Parse("slabs automove 3").op.error, kError);
+  EXPECT_EQ(Parse("slabs automove x").op.error, kBadFormat);
+  EXPECT_EQ(Parse("slabs automove ratio 0.5").op.slabs.ratio, 0.5);
+  EXPECT_EQ(Parse("slabs automove ratio x").op.error, kError);
+  const TextRequest reassign = Parse("slabs reassign -1 4294967298");
+  EXPECT_EQ(reassign.op.slabs.command, SlabsCommand::kReassign);
+  EXPECT_EQ(reassign.op.slabs.src, -1);
+  EXPECT_EQ(reassign.op.slabs.dst, 2);  // safe_strtol's truncation to 32 bits
+  EXPECT_EQ(Parse("slabs reassign 1 b").op.error, kBadFormat);
+  for (const char* line :
+       {"slabs", "slabs automove", "slabs reassign 1", "slabs reassign 1 2 3", "slabs foo 1 2"}) {
+    EXPECT_EQ(Parse(line).op.slabs.command, SlabsCommand::kInvalid) << line;
+    EXPECT_EQ(Parse(line).op.error, kError) << line;
+  }
+}
+
 TEST(OperatorArgs, RefreshCerts) {
   EXPECT_EQ(Parse("refresh_certs").command, TextCommand::kRefreshCerts);
   EXPECT_FALSE(Parse("refresh_certs").noreply);
