@@ -102,9 +102,10 @@ bool Connection::Drive() {
       released_ = true;  // the worker hands the socket over once it left its epoll set
       return false;
     }
-    if (action == server::SessionAction::kClose) {
+    if (action == server::SessionAction::kClose || action == server::SessionAction::kCloseOnError) {
       // Replies already produced still go out (memcached delivers them); nothing more is read.
       closing_ = true;
+      closed_on_error_ = action == server::SessionAction::kCloseOnError;
       return Flush() && !out_.empty();
     }
     const size_t before = out_.size();

@@ -40,6 +40,8 @@ class Connection {
     return s == server::ConnState::kNewCmd || s == server::ConnState::kRead;
   }
   const std::string& address() const { return info_->addr; }
+  // Closing because the client broke the protocol (watch connevents: reason=error).
+  bool closed_on_error() const { return closed_on_error_; }
 
   // Handles readiness; returns false when the connection must be closed.
   bool OnEvent(uint32_t events);
@@ -63,7 +65,8 @@ class Connection {
   common::ByteBuffer out_;
   size_t input_limit_;
   bool peer_closed_ = false;
-  bool closing_ = false;  // quit or a fatal line: deliver what was answered, then close
+  bool closing_ = false;          // quit or a fatal line: deliver what was answered, then close
+  bool closed_on_error_ = false;  // closing because the client broke the protocol
   bool released_ = false;
 };
 

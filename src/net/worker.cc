@@ -116,7 +116,7 @@ void Worker::AdoptPending() {
     server::ConnInfo* info =
         server_.registry().Add(fd, unix_socket ? *listen_addr : SocketAddress(fd, true, false, ""),
                                *listen_addr, server::ConnState::kNewCmd, server_.time().Now());
-    server::WatchConnection(server_, true, fd, info->addr);
+    server::WatchConnection(server_, true, fd, info->addr, false);
     if (server_.verbosity() >= 2) {
       const server::Protocol p = server_.settings().protocol;
       std::fprintf(stderr,
@@ -145,7 +145,7 @@ void Worker::Close(Connection* c) {
   const bool released = c->released();
   if (released) c->HandOverToWatch(watch_);
   if (!released) {
-    server::WatchConnection(server_, false, c->fd(), c->address());
+    server::WatchConnection(server_, false, c->fd(), c->address(), c->closed_on_error());
     if (server_.verbosity() >= 2) std::fprintf(stderr, "<%d connection closed.\n", c->fd());
   }
   connections_.erase(c);

@@ -37,7 +37,7 @@ SessionAction AsciiAuth::Process(common::ByteBuffer& in, common::ByteBuffer& out
       const std::string_view input = in.readable();
       const size_t nl = input.find('\n');
       if (nl == std::string_view::npos) {
-        return input.size() > kMaxLine ? SessionAction::kClose : SessionAction::kContinue;
+        return input.size() > kMaxLine ? SessionAction::kCloseOnError : SessionAction::kContinue;
       }
       // memcached tokenizes the line with its CR: "5\r" is a length, as strtoul reads it.
       protocol::Tokens tk;
@@ -50,7 +50,7 @@ SessionAction AsciiAuth::Process(common::ByteBuffer& in, common::ByteBuffer& out
         continue;
       }
       // Credentials are short: a client announcing more is not one to buffer for.
-      if (len > kMaxLine) return SessionAction::kClose;
+      if (len > kMaxLine) return SessionAction::kCloseOnError;
       in_payload_ = true;
       payload_len_ = len;
     }

@@ -39,17 +39,17 @@ SessionAction BinarySession::Process(ByteBuffer& in, ByteBuffer& out) {
         }
         return SessionAction::kContinue;
       case BinaryFrame::kBadMagic:
-        return SessionAction::kClose;
+        return SessionAction::kCloseOnError;
       case BinaryFrame::kBadLengths:
         protocol::AppendBinaryError(out, req.header, BinaryStatus::kUnknownCommand);
-        return SessionAction::kClose;
+        return SessionAction::kCloseOnError;
       case BinaryFrame::kReady:
         break;
     }
     const BinaryHeader& h = req.header;
     if (!auth_.Admits(h.opcode)) {  // -S: memcached refuses before looking at the request
       protocol::AppendBinaryError(out, h, BinaryStatus::kAuthError);
-      return SessionAction::kClose;
+      return SessionAction::kCloseOnError;
     }
     bool quiet;
     const uint8_t base = protocol::BaseOpcode(h.opcode, &quiet);
@@ -60,7 +60,7 @@ SessionAction BinarySession::Process(ByteBuffer& in, ByteBuffer& out) {
       shape = protocol::BinaryShape::kValid;
     if (shape == protocol::BinaryShape::kInvalid) {
       protocol::AppendBinaryError(out, h, BinaryStatus::kInvalidArguments);
-      return SessionAction::kClose;
+      return SessionAction::kCloseOnError;
     }
     if (shape == protocol::BinaryShape::kUnknownOpcode) {
       // memcached would misread the rest of the body as commands; skipping it keeps the

@@ -23,6 +23,9 @@ inline constexpr size_t kOutputHighWater = 256 * 1024;
 enum class SessionAction : uint8_t {
   kContinue,
   kClose,  // deliver what was answered, read nothing more, then close
+  // The same, because the client broke the protocol (an HTTP request, a line or frame memcached
+  // refuses to read on): `watch connevents` logs reason=error, as memcached does.
+  kCloseOnError,
   kWatch,  // `watch`: hand the socket, with what was answered, to the watch log
 };
 

@@ -109,7 +109,7 @@ TextSession::Action TextSession::Process(ByteBuffer& in, ByteBuffer& out) {
       case ParseStatus::kNeedMore:
         return Action::kContinue;
       case ParseStatus::kLineTooLong:
-        return Action::kClose;
+        return Action::kCloseOnError;
       case ParseStatus::kNeedData:
         if (TooLarge(req)) {
           in.Consume(consumed);
@@ -142,7 +142,7 @@ TextSession::Action TextSession::Process(ByteBuffer& in, ByteBuffer& out) {
         }
       }
       in.Consume(consumed);
-      if (req.error == TextError::kCloseConnection) return Action::kClose;
+      if (req.error == TextError::kCloseConnection) return Action::kCloseOnError;
       Reply(out, protocol::ErrorReply(req.error), req.noreply);
       continue;
     }

@@ -68,7 +68,8 @@ void WatchStore(ServerContext& server, int cfd, std::string_view key, common::Ou
   server.watch().Emit(protocol::kWatchMutations, line);
 }
 
-void WatchConnection(ServerContext& server, bool opened, int cfd, std::string_view addr) {
+void WatchConnection(ServerContext& server, bool opened, int cfd, std::string_view addr,
+                     bool error) {
   if (!server.watch().Wants(protocol::kWatchConnEvents)) return;
   // addr is "tcp:1.2.3.4:5", "tcp6:[::1]:5" or "unix:/path".
   std::string rip = "unix";
@@ -84,7 +85,7 @@ void WatchConnection(ServerContext& server, bool opened, int cfd, std::string_vi
   }
   std::string line = opened ? "type=conn_new rip=" : "type=conn_close rip=";
   line += rip + " rport=" + rport + " transport=" + transport;
-  if (!opened) line += " reason=normal";
+  if (!opened) line += error ? " reason=error" : " reason=normal";
   line += " cfd=" + std::to_string(cfd);
   server.watch().Emit(protocol::kWatchConnEvents, line);
 }

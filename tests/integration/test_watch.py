@@ -141,6 +141,34 @@ def test_watch_connevents(server):
     w.close()
 
 
+def _close_reason(server, send):
+    """Connects, sends `send`, reads until the server hangs up; the conn_close reason logged."""
+    w = WatchReader(server, b"connevents")
+    c = Conn(server)
+    port = local_port(c)
+    c.send(send)
+    while c.sock.recv(65536):  # until EOF: the server hangs up (a timeout fails the test)
+        pass
+    lines = w.until(lambda line: b"type=conn_close" in line and b"rport=%d " % port in line,
+                    what="conn_close")
+    w.close()
+    c.close()
+    return CONN_CLOSE.match(lines[-1]).group(4)
+
+
+@pytest.mark.parametrize("send,reason", [
+    (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", b"error"),  # an HTTP client: hang up
+    (b"x" * 3000, b"error"),  # a line too long to be a command
+    (b"\x80\x0a" + b"\x00" * 22 + b"\x81" + b"\x00" * 23, b"error"),  # noop, then bad magic
+    # binary: a GET with extras is refused (Invalid arguments), then closed
+    (b"\x80\x00\x00\x01\x04" + b"\x00" * 3 + b"\x00\x00\x00\x05" + b"\x00" * 12 + b"xxxxk",
+     b"error"),
+    (b"version\r\nquit\r\n", b"normal"),
+])
+def test_watch_connevents_close_reason(server, send, reason):
+    assert _close_reason(server, send) == reason
+
+
 def test_watch_connevents_unix(unix_server):
     w = WatchReader(unix_server, b"connevents")
     c = Conn(unix_server)

@@ -34,13 +34,16 @@ class SessionFixture : public ::testing::Test {
         session_(context_, worker_) {}
 
   // Sends `input` and returns everything answered, calling Process() again while it produces
-  // output (as a connection whose client reads everything); `closed`: the session hung up.
-  std::string Run(std::string_view input, bool* closed = nullptr) {
+  // output (as a connection whose client reads everything); `closed`: the session hung up,
+  // `on_error`: because the client broke the protocol.
+  std::string Run(std::string_view input, bool* closed = nullptr, bool* on_error = nullptr) {
     in_.Append(input);
     std::string out;
     bool close = false;
     while (true) {
-      close = session_.Process(in_, out_) == SessionAction::kClose;
+      const SessionAction action = session_.Process(in_, out_);
+      if (on_error) *on_error = action == SessionAction::kCloseOnError;
+      close = action == SessionAction::kClose || action == SessionAction::kCloseOnError;
       const bool had_output = !out_.empty();
       out += std::string(out_.readable());
       out_.Consume(out_.size());

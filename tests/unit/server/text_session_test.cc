@@ -115,8 +115,27 @@ TEST_F(SessionTest, TooLargeIsSwallowedAndDeletesOldValue) {
 
 TEST_F(SessionTest, LongLinesCloseUnlessMultiget) {
   bool closed = false;
-  Run(std::string(3000, 'x'), &closed);
+  bool on_error = false;
+  Run(std::string(3000, 'x'), &closed, &on_error);
   EXPECT_TRUE(closed);
+  EXPECT_TRUE(on_error);
+}
+
+// A protocol error closes "on error" (watch connevents: reason=error); quit closes normally.
+TEST_F(SessionTest, HttpClosesOnError) {
+  bool closed = false;
+  bool on_error = false;
+  EXPECT_EQ(Run("GET / HTTP/1.1\r\n", &closed, &on_error), "");
+  EXPECT_TRUE(closed);
+  EXPECT_TRUE(on_error);
+}
+
+TEST_F(SessionTest, QuitClosesNormally) {
+  bool closed = false;
+  bool on_error = true;
+  Run("quit\r\n", &closed, &on_error);
+  EXPECT_TRUE(closed);
+  EXPECT_FALSE(on_error);
 }
 
 TEST_F(SessionTest, LargeMultigetPausesAtTheHighWaterMark) {
