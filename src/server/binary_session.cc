@@ -159,6 +159,7 @@ BinarySession::Step BinarySession::Execute(const BinaryRequest& req, std::string
       ExecuteArith(req, out);
       return Step::kDone;
     case op::kDelete: {
+      server_.prefix_stats().RecordDelete(req.key);
       const Outcome o = server_.store().Delete(req.key, server_.time().Now(), h.cas);
       if (o == Outcome::kDeleted) stats.delete_hits.Add();
       if (o == Outcome::kNotFound) stats.delete_misses.Add();
@@ -218,6 +219,8 @@ void BinarySession::ExecuteGet(const BinaryRequest& req, ByteBuffer& out) {
     (r == storage::ReadStatus::kHit ? stats.get_hits : stats.get_misses).Add();
     if (r == storage::ReadStatus::kExpired) stats.get_expired.Add();
   }
+  server_.prefix_stats().RecordGet(req.key,
+                                   r == storage::ReadStatus::kHit);  // gat too, as memcached
   if (r == storage::ReadStatus::kHit || quiet) return;
   if (with_key) {
     // memcached's miss for the K variants carries the key as its whole body.
@@ -251,6 +254,7 @@ void BinarySession::ExecuteStore(const BinaryRequest& req, std::string_view valu
     }
   }
   stats.cmd_set.Add();
+  server_.prefix_stats().RecordSet(req.key);
   uint64_t cas = 0;
   const Outcome o = server_.store().Put(worker_.writer, mode, req.key, value, flags, exptime, h.cas,
                                         time.Now(), &cas);
@@ -337,6 +341,19 @@ void BinarySession::ExecuteStat(const BinaryRequest& req, ByteBuffer& out) {
     });
   } else if (req.key.starts_with("reset")) {
     server_.ResetStats();
+  } else if (req.key.starts_with("detail")) {
+    // memcached matches " dump", " on" and " off" by prefix after "detail"; the dump is one
+    // stat named "detailed" holding the text dump.
+    const std::string_view sub = req.key.substr(6);
+    if (sub.starts_with(" dump")) {
+      protocol::AppendBinaryResponse(out, h, BinaryStatus::kOk, 0, {}, "detailed",
+                                     server_.prefix_stats().Dump());
+    } else if (sub.starts_with(" on") || sub.starts_with(" off")) {
+      server_.prefix_stats().set_enabled(sub.starts_with(" on"));
+    } else {
+      protocol::AppendBinaryError(out, h, BinaryStatus::kKeyNotFound);
+      return;
+    }
   } else if (!VisitStatsGroup(server_, BinaryStatGroup(req.key),
                               [&](std::string_view name, std::string_view value) {
                                 protocol::AppendBinaryResponse(out, h, BinaryStatus::kOk, 0, {},

@@ -588,6 +588,38 @@ def test_stat_settings_is_prefix_matched(bc):
     assert list(bc.stats(b"settingsx")) == list(bc.stats(b"settings"))
 
 
+def test_stat_detail_on_dump_off(bc):
+    """"detail on"/"detail off" answer only the terminator; "detail dump" is one stat named
+    "detailed" holding the text dump; anything else after "detail" is not found."""
+    terminator = (RES_MAGIC, STAT, 0, 0, 0, SUCCESS, 0, 9, 0, b"", b"", b"")
+    bc.send(request(STAT, b"detail on", opaque=9))
+    assert read_stat_packets(bc) == [terminator]
+    bc.set(b"dpfx:a", b"1")
+    bc.get(b"dpfx:a")
+    bc.get(b"dpfx:missing")
+    bc.send(request(STAT, b"detail dump", opaque=9))
+    dump, end = read_stat_packets(bc)
+    assert end == terminator
+    assert (dump.status, dump.opaque, dump.key) == (SUCCESS, 9, b"detailed")
+    assert b"PREFIX dpfx get 2 hit 1 set 1 del 0\r\n" in dump.value
+    assert dump.value.endswith(b"END\r\n")
+    text = Conn(bc.server)
+    try:  # the same dump as the text protocol's
+        assert text.call(b"stats detail dump\r\n", b"END\r\n") == dump.value
+    finally:
+        text.close()
+    bc.send(request(STAT, b"detail off", opaque=9))
+    assert read_stat_packets(bc) == [terminator]
+    bc.get(b"dpfx:a")  # not recorded once off
+    bc.send(request(STAT, b"detail dump", opaque=9))
+    assert b"PREFIX dpfx get 2 hit 1" in read_stat_packets(bc)[0].value
+    for bad in (b"detail bogus", b"details"):
+        bc.send(request(STAT, bad, opaque=9))
+        assert read_stat_packets(bc) == [(RES_MAGIC, STAT, 0, 0, 0, KEY_ENOENT, 9, 9, 0, b"",
+                                          b"", b"Not found")]
+    bc.assert_quiet()
+
+
 # --- text and binary side by side ---------------------------------------------------------
 
 def test_protocol_is_chosen_per_connection(bc):
