@@ -219,6 +219,17 @@ Outcome Store::Put(Writer& w, StoreMode mode, std::string_view key, std::string_
   }
 
   if (!config_.size_rule.Fits(key.size(), flags, value.size())) return Outcome::kTooLarge;
+  const uint64_t h = Hash(key);
+  Shard& shard = ShardFor(h);
+  if (allow_stale && mode == StoreMode::kCas) {
+    // memcached's ms I with an older CAS replaces the value but keeps the item's TTL, so the new
+    // version is encoded with it. CAS values only grow, so the check below agrees with this one.
+    common::MutexLock lock(shard.mu);
+    const Found f = FindLocked(shard, h, key, now, nullptr);
+    if (f.slot != HashIndex::kNotFound && cas < CasOf(f.item, f.location)) {
+      exptime = LoadExptime(f.item);
+    }
+  }
   const ItemFields fields{key, static_cast<uint32_t>(value.size()), flags, exptime};
   const size_t size = EncodedSize(fields);
   if (size > pool_.segment_size()) return Outcome::kTooLarge;
@@ -227,8 +238,6 @@ Outcome Store::Put(Writer& w, StoreMode mode, std::string_view key, std::string_
   uint8_t* p = EncodeHeaderAndKey(fields, pool_.At(location));
   std::memcpy(p, value.data(), value.size());
 
-  const uint64_t h = Hash(key);
-  Shard& shard = ShardFor(h);
   {
     common::MutexLock lock(shard.mu);
     Found f = FindLocked(shard, h, key, now, nullptr);
@@ -261,10 +270,18 @@ Outcome Store::Put(Writer& w, StoreMode mode, std::string_view key, std::string_
     }
     const ItemRef written = DecodeItem(pool_.At(location));
     if (exists) {
+      const uint32_t old_exptime = LoadExptime(f.item);
       RemoveItemLocked(shard, f.location, f.item);
       AddItemLocked(shard, location, written);
-      shard.index.SetLocation(f.slot, location, 0);
-      if (mark_stale) shard.index.SetBits(f.slot, shard.index.stale_bit());
+      // A stale set keeps the win token already handed out, as memcached's ITEM_TOKEN_SENT.
+      shard.index.SetLocation(f.slot, location, mark_stale ? shard.index.token_bit() : 0);
+      if (mark_stale) {
+        shard.index.SetBits(f.slot, shard.index.stale_bit());
+        // A touch between the peek above and here moved the TTL: follow it where the field fits.
+        if (old_exptime != exptime && old_exptime != 0 && exptime != 0) {
+          StoreExptime(written, old_exptime);
+        }
+      }
     } else {
       InsertLocked(shard, h, location);
     }

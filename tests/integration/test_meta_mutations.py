@@ -103,6 +103,27 @@ def test_ms_invalidate_with_lower_cas_marks_stale(mc):
     assert meta(mc, b"mg b v") == b"VA 1\r\nz\r\n"
 
 
+def test_ms_invalidate_on_stale_item_keeps_ttl_and_token(mc):
+    """A stale set (I, lower CAS) replaces the value but keeps the item's TTL, its stale mark and
+    the win token already handed out: the next reader still sees Z, not a second W."""
+    assert ms(mc, b"a", b"x", b"T60") == b"HD\r\n"
+    assert meta(mc, b"md a I T30") == b"HD\r\n"
+    reply = meta(mc, b"mg a s t c v")
+    cas = int(assert_match(rb"VA 1 s1 t%s c(\d+) X W\r\nx\r\n" % ttl(30), reply).group(1))
+    assert_match(rb"VA 1 s1 t%s c%d Z X\r\nx\r\n" % (ttl(30), cas), meta(mc, b"mg a s t c v"))
+    assert ms(mc, b"a", b"y", b"T90 C0") == b"EX\r\n"                   # no I: a low CAS fails
+    assert_match(rb"HD c%d Z X\r\n" % cas, meta(mc, b"mg a c"))
+    assert ms(mc, b"a", b"z", b"I T90 C%d" % (cas - 1)) == b"HD\r\n"
+    reply = meta(mc, b"mg a s t c v")
+    new = int(assert_match(rb"VA 1 s1 t%s c(\d+) Z X\r\nz\r\n" % ttl(30), reply).group(1))
+    assert new > cas
+    assert ms(mc, b"b", b"x") == b"HD\r\n"  # token never handed out: the stale set leaves none
+    assert meta(mc, b"md b I") == b"HD\r\n"
+    assert ms(mc, b"b", b"y", b"I C1") == b"HD\r\n"
+    assert meta(mc, b"mg b t v") == b"VA 1 t-1 X W\r\ny\r\n"
+    assert_quiet(mc)
+
+
 def test_ms_quiet_hides_only_hd(mc):
     assert ms(mc, b"a", b"x") == b"HD\r\n"
     mc.send(ms_cmd(b"a", b"1", b"q")
