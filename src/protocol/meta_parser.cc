@@ -19,10 +19,15 @@ void Fail(TextRequest* req, std::string_view text) {
   }
 }
 
+// memcached reads T, N and R with strtol into an int32 and silently wraps what does not fit;
+// cachet refuses those instead, as it refuses wrapped flags and lengths (README).
 bool ParseTtl(std::string_view token, int32_t* out) {
   int64_t v;
-  if (!common::ParseI64(token, &v)) return false;
-  *out = static_cast<int32_t>(v);  // memcached's strtol-into-int32
+  if (!common::ParseI64(token, &v) || v < std::numeric_limits<int32_t>::min() ||
+      v > std::numeric_limits<int32_t>::max()) {
+    return false;
+  }
+  *out = static_cast<int32_t>(v);
   return true;
 }
 
@@ -96,10 +101,11 @@ void ParseFlags(const Tokens& tk, size_t first, TextRequest* req) {
         break;
       case 'F': {
         uint64_t v;
-        if (!common::ParseU64(arg, &v)) {
+        // memcached truncates flags to 32 bits; cachet refuses them (README).
+        if (!common::ParseUnsignedMax(arg, std::numeric_limits<uint32_t>::max(), &v)) {
           bad({});
         } else {
-          m.client_flags = static_cast<uint32_t>(v);  // memcached truncates to 32 bits
+          m.client_flags = static_cast<uint32_t>(v);
         }
         break;
       }
@@ -180,12 +186,13 @@ void ParseMetaLine(const Tokens& tk, TextRequest* req) {
       return;
     }
     int64_t len;
-    if (!common::ParseI64(tk.t[2], &len) || static_cast<int32_t>(len) < 0 ||
-        static_cast<int32_t>(len) > std::numeric_limits<int32_t>::max() - 2) {
+    // memcached wraps a length past 2^32 (4294967299 stores 3 bytes); cachet refuses it.
+    if (!common::ParseI64(tk.t[2], &len) || len < 0 ||
+        len > std::numeric_limits<int32_t>::max() - 2) {
       Fail(req, kBadFormat);
       return;
     }
-    req->bytes = static_cast<uint32_t>(static_cast<int32_t>(len));
+    req->bytes = static_cast<uint32_t>(len);
     req->meta_data_follows = true;  // from here on, an error still discards the data block
     first_flag = 3;
   }

@@ -3,10 +3,13 @@ truncation, flags that stick to an item). Probed against Debian's /usr/bin/memca
 is one quirk so cachet can match it or mark a deliberate difference with
 memcached_only_difference (see docs/design/memcached-meta-behaviour.md, "Accidental behaviour").
 """
-from conftest import not_in_cachet
+from conftest import memcached_only_difference, not_in_cachet
 from test_meta_protocol import (DUPLICATE_FLAG, INVALID_OR_DUPLICATE, OPAQUE_32, OPAQUE_TOO_LONG,
                                 assert_match, meta, ms, ms_cmd, ttl)
-from text_helpers import TOO_LARGE
+from text_helpers import BAD_FORMAT, TOO_LARGE
+
+BAD_TOKEN = b"CLIENT_ERROR bad token in command line format\r\n"
+WRAP = "cachet refuses meta numbers past 32 bits that memcached silently wraps"
 
 
 def test_mg_vivifies_before_rejecting_a_long_opaque(mc):
@@ -39,6 +42,7 @@ def test_ma_applies_delta_before_rejecting_a_long_opaque(mc):
     assert meta(mc, b"mg b v") == b"VA 1\r\n5\r\n"
 
 
+@not_in_cachet(WRAP)
 def test_ms_client_flags_truncated_to_32_bits(mc):
     assert ms(mc, b"a", b"x", b"F4294967296") == b"HD\r\n"
     assert meta(mc, b"mg a f") == b"HD f0\r\n"
@@ -46,6 +50,7 @@ def test_ms_client_flags_truncated_to_32_bits(mc):
     assert meta(mc, b"mg a f") == b"HD f1\r\n"
 
 
+@not_in_cachet(WRAP)
 def test_ms_datalen_truncated_to_32_bits(mc):
     mc.send(b"ms a 4294967297\r\nx\r\n")
     assert mc.read_line() == b"HD\r\n"
@@ -108,9 +113,43 @@ def test_flag_bytes_from_0x7f_are_duplicates(mc):
     assert meta(mc, b"mg a v") == b"VA 1\r\nx\r\n"
 
 
+@not_in_cachet(WRAP)
 def test_ttl_tokens_truncated_to_int32_like_classic_exptime(mc):
     assert ms(mc, b"a", b"x", b"T4294967301") == b"HD\r\n"  # 2^32 + 5 -> 5
     assert_match(rb"HD t%s\r\n" % ttl(5), meta(mc, b"mg a t"))
     assert meta(mc, b"mg a T4294967296 t") == b"HD t-1\r\n"  # 2^32 -> 0: no TTL
     assert meta(mc, b"mg a T2147483648") == b"HD\r\n"        # -> INT32_MIN: expired
     assert meta(mc, b"mg a") == b"EN\r\n"
+
+
+@memcached_only_difference(WRAP)
+def test_ms_flags_and_datalen_past_32_bits_are_refused(mc):
+    assert ms(mc, b"a", b"old") == b"HD\r\n"
+    for flags in (b"F4294967296", b"F4294967297", b"F18446744073709551615"):
+        # The length was valid, so the data block is read and dropped.
+        mc.send(ms_cmd(b"a", b"x", flags) + b"mn\r\n")
+        assert mc.read_until(b"MN\r\n") == BAD_FORMAT + b"MN\r\n"
+    assert ms(mc, b"a", b"y", b"F4294967295") == b"HD\r\n"  # the largest 32-bit flags
+    assert meta(mc, b"mg a f v") == b"VA 1 f4294967295\r\ny\r\n"
+    for length in (b"4294967299", b"4294967296", b"2147483648", b"-4294967295"):
+        # A refused length says nothing about the data: the next line is read as a command.
+        mc.send(b"ms a " + length + b"\r\nmn\r\n")
+        assert mc.read_until(b"MN\r\n") == BAD_FORMAT + b"MN\r\n"
+    assert meta(mc, b"mg a f v") == b"VA 1 f4294967295\r\ny\r\n"
+
+
+@memcached_only_difference(WRAP)
+def test_ttl_tokens_past_int32_are_refused(mc):
+    assert ms(mc, b"a", b"x") == b"HD\r\n"
+    for token in (b"T4294967301", b"T2147483648", b"T-2147483649"):
+        mc.send(ms_cmd(b"a", b"y", token) + b"mn\r\n")
+        assert mc.read_until(b"MN\r\n") == BAD_TOKEN + b"MN\r\n"
+    for line in (b"mg a T4294967296 t", b"mg a R4294967297", b"mg b N4294967297"):
+        assert meta(mc, line) == BAD_TOKEN
+    for line in (b"ma n N4294967297 J5", b"ma n N5 T4294967296 J5"):
+        assert meta(mc, line) == INVALID_OR_DUPLICATE  # ma's answer to any bad flag
+    assert meta(mc, b"mg a t v") == b"VA 1 t-1\r\nx\r\n"  # untouched
+    assert meta(mc, b"mg b") == b"EN\r\n"                 # nothing vivified
+    assert meta(mc, b"mg n") == b"EN\r\n"
+    # The int32 bound still parses: an absolute time in 2038.
+    assert_match(rb"HD t\d+\r\n", meta(mc, b"mg a T2147483647 t"))

@@ -228,6 +228,22 @@ TEST(TextParser, MetaErrorsUseMemcachedsTexts) {
   EXPECT_TRUE(Line("ms k 2 Zz").meta_data_follows);  // its data block is discarded
 }
 
+// memcached wraps these into 32 bits; cachet refuses them (README, deliberate differences).
+TEST(TextParser, MetaNumbersPast32BitsAreRefused) {
+  const std::string_view bad_format = "CLIENT_ERROR bad command line format";
+  EXPECT_EQ(Line("ms k 4294967299").meta_error, bad_format);
+  EXPECT_FALSE(Line("ms k 4294967299").meta_data_follows);
+  EXPECT_EQ(Line("ms k -4294967295").meta_error, bad_format);
+  EXPECT_EQ(Line("ms k 3 F4294967297").meta_error, bad_format);
+  EXPECT_TRUE(Line("ms k 3 F4294967297").meta_data_follows);
+  EXPECT_EQ(Line("ms k 3 F4294967295").meta.client_flags, 4294967295u);
+  EXPECT_EQ(Line("mg k T4294967301").meta_error, "CLIENT_ERROR bad token in command line format");
+  EXPECT_EQ(Line("mg k R-2147483649").meta_error, "CLIENT_ERROR bad token in command line format");
+  EXPECT_EQ(Line("ma k N2147483648").meta_error, "CLIENT_ERROR invalid or duplicate flag");
+  EXPECT_EQ(Line("mg k T-2147483648").meta.ttl, -2147483647 - 1);
+  EXPECT_EQ(Line("mg k N2147483647").meta.vivify_ttl, 2147483647);
+}
+
 TEST(TextParser, DataBlock) {
   TextRequest r;
   size_t consumed = 0;
