@@ -50,7 +50,7 @@ void VisitGeneralStats(ServerContext& server, StatVisitor visit) {
   w.U("get_hits", t.get_hits);
   w.U("get_misses", t.get_misses);
   w.U("get_expired", t.get_expired);
-  w.U("get_flushed", t.get_flushed);
+  w.U("get_flushed", s.get_flushed);
   w.U("delete_misses", t.delete_misses);
   w.U("delete_hits", t.delete_hits);
   w.U("incr_misses", t.incr_misses);
@@ -114,8 +114,8 @@ void VisitGeneralStats(ServerContext& server, StatVisitor visit) {
   if (settings.lru_maintainer) w.U("evicted_active", 0);
   w.U("evictions", s.evictions);
   w.U("reclaimed", s.reclaimed);
-  w.U("crawler_reclaimed", 0);
-  w.U("crawler_items_checked", 0);
+  w.U("crawler_reclaimed", s.crawler_reclaimed);
+  w.U("crawler_items_checked", s.crawler_items_checked);
   w.U("lrutail_reflocked", 0);
   if (settings.lru_maintainer) {
     for (const char* name : {"moves_to_cold", "moves_to_warm", "moves_within_lru",

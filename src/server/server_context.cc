@@ -151,6 +151,9 @@ storage::StoreStats ServerContext::StoreTotals() const {
   s.evicted_unfetched -= store_base_.evicted_unfetched;
   s.reclaimed -= store_base_.reclaimed;
   s.expired_unfetched -= store_base_.expired_unfetched;
+  s.get_flushed -= store_base_.get_flushed;
+  s.crawler_reclaimed -= store_base_.crawler_reclaimed;
+  s.crawler_items_checked -= store_base_.crawler_items_checked;
   return s;
 }
 
@@ -191,7 +194,8 @@ std::vector<storage::ClassStats> ServerContext::ClassTotals() const {
           &storage::ClassStats::cmd_set, &storage::ClassStats::delete_hits,
           &storage::ClassStats::incr_hits, &storage::ClassStats::decr_hits,
           &storage::ClassStats::cas_hits, &storage::ClassStats::cas_badval,
-          &storage::ClassStats::touch_hits}) {
+          &storage::ClassStats::touch_hits, &storage::ClassStats::crawler_reclaimed,
+          &storage::ClassStats::crawler_items_checked}) {
       t.*f -= b.*f;
     }
   }

@@ -155,8 +155,8 @@ void VisitItems(ServerContext& server, StatWriter& w) {
     u("expired_unfetched", c.expired_unfetched);
     u("evicted_unfetched", c.evicted_unfetched);
     if (segmented) u("evicted_active", 0);
-    u("crawler_reclaimed", 0);
-    u("crawler_items_checked", 0);
+    u("crawler_reclaimed", c.crawler_reclaimed);
+    u("crawler_items_checked", c.crawler_items_checked);
     u("lrutail_reflocked", 0);
     if (!segmented) continue;  // memcached's flat LRU has no more keys
     u("moves_to_cold", 0);

@@ -30,7 +30,6 @@ class Counter {
   X(get_hits)                     \
   X(get_misses)                   \
   X(get_expired)                  \
-  X(get_flushed)                  \
   X(delete_misses)                \
   X(delete_hits)                  \
   X(incr_misses)                  \

@@ -156,6 +156,20 @@ std::optional<uint32_t> SegmentPool::TakeDead() {
   return std::nullopt;
 }
 
+std::optional<SegmentPool::Sealed> SegmentPool::TakeSealedBefore(uint64_t epoch) {
+  common::MutexLock lock(mu_);
+  for (std::deque<Sealed>& q : sealed_) {
+    for (auto it = q.begin(); it != q.end(); ++it) {
+      if (epochs_[it->segment].load(std::memory_order_relaxed) < epoch) {
+        const Sealed s = *it;
+        q.erase(it);
+        return s;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 void SegmentPool::Seal(uint32_t segment, uint32_t used, Queue queue) {
   common::MutexLock lock(mu_);
   sealed_[static_cast<int>(queue)].push_back({segment, used});

@@ -84,6 +84,8 @@ class SegmentPool {
   // nothing may be evicted but the space of deleted and replaced items must come back).
   std::optional<uint32_t> TakeDead();
   void Seal(uint32_t segment, uint32_t used, Queue queue);
+  // The oldest sealed segment (either queue) whose epoch is below `epoch`, out of its queue.
+  std::optional<Sealed> TakeSealedBefore(uint64_t epoch);
   // Gives the segment a fresh epoch for reuse by its current owner.
   void Renew(uint32_t segment);
   // Returns a segment to the free list and its pages to the kernel.

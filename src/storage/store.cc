@@ -89,7 +89,14 @@ Store::Found Store::FindLocked(Shard& shard, uint64_t hash, std::string_view key
     return true;
   });
   if (expired) *expired = false;
-  if (f.slot != HashIndex::kNotFound && Expired(LoadExptime(f.item), now)) {
+  if (f.slot == HashIndex::kNotFound) return f;
+  if (FlushedAt(f.location)) {
+    // memcached's do_item_get checks the flush first and counts no expiry for it.
+    get_flushed_.fetch_add(1, std::memory_order_relaxed);
+    EraseLocked(shard, f);
+    return Found{};
+  }
+  if (Expired(LoadExptime(f.item), now)) {
     if (expired) *expired = true;
     if (!shard.index.HasBits(f.slot, shard.index.fetched_bit())) {
       expired_unfetched_.fetch_add(1, std::memory_order_relaxed);
@@ -533,18 +540,53 @@ Outcome Store::Invalidate(Writer& w, std::string_view key, uint64_t cas, bool se
 }
 
 void Store::Flush() {
-  for (auto& shard : shards_) {
-    common::MutexLock lock(shard->mu);
-    for (size_t i = 0; i < shard->index.capacity(); ++i) {
-      const uint64_t e = shard->index.entry_at(i);
-      if (e == 0) continue;
-      const uint64_t location = shard->index.Location(e);
-      pool_.AddLive(location, -static_cast<int64_t>(DecodeItem(pool_.At(location)).total_size()));
+  // Under the eviction mutex, so that no eviction is between checking an item and moving it
+  // into a renewed segment (which would carry it past the flush).
+  common::MutexLock evict_lock(evict_mu_);
+  flush_epoch_.store(pool_.next_epoch(), std::memory_order_release);
+  LeaveFlushedSegment(main_tail_);
+}
+
+size_t Store::CrawlShard(size_t shard_id, size_t from, size_t max_slots, uint32_t now,
+                         const std::vector<bool>& wanted, std::vector<uint64_t>* budget) {
+  Shard& shard = *shards_[shard_id];
+  common::MutexLock lock(shard.mu);
+  HashIndex& ix = shard.index;
+  const size_t end = std::min(ix.capacity(), from + max_slots);
+  size_t i = from;
+  while (i < end) {
+    const uint64_t e = ix.entry_at(i);
+    if (e == 0) {
+      ++i;
+      continue;
     }
-    shard->index.Clear();
-    shard->bytes = 0;
-    for (ClassStats& c : shard->classes) c.items = c.requested = 0;
+    const uint64_t location = ix.Location(e);
+    const ItemRef item = DecodeItem(pool_.At(location));
+    const size_t cls = static_cast<size_t>(config_.classes.ClassOf(RequestedSize(item)));
+    if ((!wanted.empty() && !wanted[cls]) || (*budget)[cls] == 0) {
+      ++i;
+      continue;
+    }
+    --(*budget)[cls];
+    ClassStats& c = shard.classes[cls];
+    ++c.crawler_items_checked;
+    crawler_items_checked_.fetch_add(1, std::memory_order_relaxed);
+    const bool flushed = FlushedAt(location);
+    if (!flushed && !Expired(LoadExptime(item), now)) {
+      ++i;
+      continue;
+    }
+    ++c.crawler_reclaimed;
+    crawler_reclaimed_.fetch_add(1, std::memory_order_relaxed);
+    if (!flushed && !ix.HasBits(i, ix.fetched_bit())) {
+      expired_unfetched_.fetch_add(1, std::memory_order_relaxed);
+      ++c.expired_unfetched;
+    }
+    RemoveItemLocked(shard, location, item);
+    // Backward-shift deletion may move a later entry into slot i: look at i again.
+    ix.EraseAt(i);
   }
+  return end >= ix.capacity() ? kListDone : end;
 }
 
 void ClassStats::Add(const ClassStats& o) {
@@ -556,6 +598,8 @@ void ClassStats::Add(const ClassStats& o) {
   evicted_time = std::max(evicted_time, o.evicted_time);
   reclaimed += o.reclaimed;
   expired_unfetched += o.expired_unfetched;
+  crawler_reclaimed += o.crawler_reclaimed;
+  crawler_items_checked += o.crawler_items_checked;
   get_hits += o.get_hits;
   cmd_set += o.cmd_set;
   delete_hits += o.delete_hits;
@@ -588,7 +632,7 @@ size_t Store::ListShard(size_t shard_id, size_t from, size_t max_items, uint32_t
     const uint64_t location = ix.Location(e);
     const ItemRef item = DecodeItem(pool_.At(location));
     const uint32_t exptime = LoadExptime(item);
-    if (Expired(exptime, now)) continue;
+    if (Expired(exptime, now) || FlushedAt(location)) continue;
     const size_t requested = RequestedSize(item);
     fn(ListedItem{item.key, item.value_len, exptime, CasOf(item, location),
                   ix.HasBits(i, ix.fetched_bit()), pool_.WrittenAt(location),
@@ -610,6 +654,9 @@ StoreStats Store::Stats() const {
   s.evicted_unfetched = evicted_unfetched_.load(std::memory_order_relaxed);
   s.reclaimed = reclaimed_.load(std::memory_order_relaxed);
   s.expired_unfetched = expired_unfetched_.load(std::memory_order_relaxed);
+  s.get_flushed = get_flushed_.load(std::memory_order_relaxed);
+  s.crawler_reclaimed = crawler_reclaimed_.load(std::memory_order_relaxed);
+  s.crawler_items_checked = crawler_items_checked_.load(std::memory_order_relaxed);
   s.index_bytes = pool_.index_bytes();
   s.segments_in_use = pool_.segments_in_use();
   s.segment_size = pool_.segment_size();

@@ -103,6 +103,9 @@ struct StoreStats {
   uint64_t evicted_unfetched = 0;
   uint64_t reclaimed = 0;  // expired items whose space eviction took back
   uint64_t expired_unfetched = 0;
+  uint64_t get_flushed = 0;  // lookups that met an item hidden by a flush (and dropped it)
+  uint64_t crawler_reclaimed = 0;
+  uint64_t crawler_items_checked = 0;
   uint64_t index_bytes = 0;
   uint64_t segments_in_use = 0;
   uint64_t segment_size = 0;
@@ -119,6 +122,8 @@ struct ClassStats {
   uint64_t evicted_time = 0;  // age in seconds (since written) of the last evicted item
   uint64_t reclaimed = 0;
   uint64_t expired_unfetched = 0;
+  uint64_t crawler_reclaimed = 0;
+  uint64_t crawler_items_checked = 0;
   uint64_t get_hits = 0;
   uint64_t cmd_set = 0;
   uint64_t delete_hits = 0;
@@ -236,8 +241,19 @@ class Store {
   // its exptime (0 = keep).
   common::Outcome Invalidate(Writer& w, std::string_view key, uint64_t cas, bool set_exptime,
                              uint32_t exptime, uint32_t now);
-  // Drops every item now.
+  // Hides every item written so far. Lazy, as memcached's oldest_live: the items stay (and
+  // count in curr_items) until a lookup, eviction or the crawler meets them and drops them, so
+  // get_flushed can count the lookups. An item is flushed when its segment's epoch is below the
+  // flush's; writers move to a fresh segment before they write again.
   void Flush();
+
+  // One slice of an LRU crawl: visits up to `max_slots` index slots of shard `shard` from slot
+  // `from` under its lock, dropping expired and flushed items of the classes `wanted` selects
+  // (indexed by class id; empty: all) while fewer than `*budget` items were checked (each
+  // check decrements it; memcached's tocrawl). Counts into crawler_items_checked and
+  // crawler_reclaimed. Returns the slot to continue from, or kListDone.
+  size_t CrawlShard(size_t shard, size_t from, size_t max_slots, uint32_t now,
+                    const std::vector<bool>& wanted, std::vector<uint64_t>* budget);
 
   StoreStats Stats() const;
   // cache_memlimit (see SegmentPool::SetMemoryLimit).
@@ -328,7 +344,7 @@ class Store {
   static uint64_t Hash(std::string_view key);
   Shard& ShardFor(uint64_t hash) { return *shards_[hash & shard_mask_]; }
   const Shard& ShardFor(uint64_t hash) const { return *shards_[hash & shard_mask_]; }
-  // Finds a live version under the shard lock; erases an expired one it meets.
+  // Finds a live version under the shard lock; erases an expired or flushed one it meets.
   Found FindLocked(Shard& shard, uint64_t hash, std::string_view key, uint32_t now, bool* expired)
       CACHET_REQUIRES(shard.mu);
   void EraseLocked(Shard& shard, const Found& f) CACHET_REQUIRES(shard.mu);
@@ -372,6 +388,17 @@ class Store {
   }
   void InsertLocked(Shard& shard, uint64_t hash, uint64_t location, uint64_t bits = 0)
       CACHET_REQUIRES(shard.mu);
+  // Written before the last flush (see Flush).
+  bool FlushedAt(uint64_t location) const {
+    return pool_.epoch(pool_.SegmentOf(location)) < flush_epoch_.load(std::memory_order_acquire);
+  }
+  // A writer whose open segment predates the last flush leaves it before writing again.
+  void LeaveFlushedSegment(Writer& w) {
+    if (w.segment() != SegmentPool::kNoSegment &&
+        pool_.epoch(w.segment()) < flush_epoch_.load(std::memory_order_acquire)) {
+      RetireWriterSegment(w);
+    }
+  }
   uint64_t CasOf(const ItemRef& item, uint64_t location) const {
     return item.stored_cas != 0 ? item.stored_cas : pool_.CasOf(location);
   }
@@ -419,7 +446,7 @@ class Store {
   uint32_t Compact(SegmentPool::Sealed victim, size_t keep_limit, uint32_t now)
       CACHET_REQUIRES(evict_mu_);
   // Under the item's shard lock, during eviction: drops the item unless it was read since it was
-  // written or last kept (expired: reclaimed; otherwise evicted). True when it stays.
+  // written or last kept (expired or flushed: reclaimed; otherwise evicted). True when it stays.
   bool KeepIfReadLocked(Shard& shard, size_t slot, uint64_t location, const ItemRef& item,
                         uint32_t now) CACHET_REQUIRES(shard.mu);
   void ReclaimLocked(Shard& shard, size_t slot, uint64_t location, const ItemRef& item)
@@ -475,6 +502,11 @@ class Store {
   std::atomic<uint64_t> evicted_unfetched_{0};
   std::atomic<uint64_t> reclaimed_{0};
   std::atomic<uint64_t> expired_unfetched_{0};
+  std::atomic<uint64_t> get_flushed_{0};
+  std::atomic<uint64_t> crawler_reclaimed_{0};
+  std::atomic<uint64_t> crawler_items_checked_{0};
+  // Segments with a lower epoch hold only flushed items (set under evict_mu_, see Flush).
+  std::atomic<uint64_t> flush_epoch_{0};
   // Where eviction appends the items it moves to the main queue. Last, so it is destroyed
   // (sealing its segment) while the pool still exists.
   Writer main_tail_ CACHET_GUARDED_BY(evict_mu_){*this, SegmentPool::Queue::kMain};

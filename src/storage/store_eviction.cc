@@ -26,6 +26,7 @@ using Queue = SegmentPool::Queue;
 }  // namespace
 
 uint64_t Store::Reserve(Writer& w, size_t size, uint32_t now) {
+  LeaveFlushedSegment(w);
   for (int attempt = 0; attempt < kMaxAcquireAttempts; ++attempt) {
     if (w.segment() != SegmentPool::kNoSegment && w.used() + size <= pool_.segment_size()) {
       pool_.NoteWrite(w.segment(), w.used(), now);
@@ -61,6 +62,20 @@ bool Store::AcquireSegment(Writer& w, uint32_t now) {
     // a sealed segment.)
     if (auto seg = pool_.TakeDead()) {
       w.MoveTo(*seg, 0);
+      return true;
+    }
+    // Flushed items are not live: the oldest segment written before the last flush holds
+    // nothing else, so dropping its items frees it whole.
+    if (auto victim = pool_.TakeSealedBefore(flush_epoch_.load(std::memory_order_acquire))) {
+      ForEachItem(*victim, [&](uint32_t, uint64_t location, const ItemRef& item, uint32_t) {
+        const uint64_t h = Hash(item.key);
+        Shard& shard = ShardFor(h);
+        common::MutexLock lock(shard.mu);
+        const size_t slot = shard.index.Find(h, [&](uint64_t l) { return l == location; });
+        if (slot != HashIndex::kNotFound) ReclaimLocked(shard, slot, location, item);
+      });
+      pool_.Renew(victim->segment);
+      w.MoveTo(victim->segment, 0);
       return true;
     }
     return false;
@@ -132,7 +147,8 @@ void Store::Drain(SegmentPool::Sealed victim, uint32_t now) {
     const size_t slot = shard.index.Find(h, [&](uint64_t l) { return l == location; });
     if (slot == HashIndex::kNotFound) return;  // replaced or deleted meanwhile
     const uint32_t exptime = LoadExptime(item);
-    if (exptime != 0 && exptime <= now) {  // touched into the past meanwhile
+    if (exptime != 0 && exptime <= now) {  // touched into the past meanwhile (a flush cannot
+                                           // come in between: it waits for evict_mu_)
       ReclaimLocked(shard, slot, location, item);
       return;
     }
@@ -156,6 +172,7 @@ void Store::Drain(SegmentPool::Sealed victim, uint32_t now) {
 uint64_t Store::ReserveMain(size_t size, uint32_t now) {
   Writer& t = main_tail_;
   if (size > pool_.segment_size()) return 0;
+  LeaveFlushedSegment(t);
   for (int attempt = 0; attempt < kMaxAcquireAttempts; ++attempt) {
     if (t.segment() != SegmentPool::kNoSegment && t.used() + size <= pool_.segment_size()) {
       pool_.NoteWrite(t.segment(), t.used(), now);
@@ -184,7 +201,7 @@ uint64_t Store::ReserveMain(size_t size, uint32_t now) {
 bool Store::KeepIfReadLocked(Shard& shard, size_t slot, uint64_t location, const ItemRef& item,
                              uint32_t now) {
   const uint32_t exptime = LoadExptime(item);
-  if (exptime != 0 && exptime <= now) {
+  if ((exptime != 0 && exptime <= now) || FlushedAt(location)) {
     ReclaimLocked(shard, slot, location, item);
     return false;
   }

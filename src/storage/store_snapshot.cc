@@ -69,6 +69,9 @@ std::vector<Store::ExportSegment> Store::ListForExport() {
       out.push_back({seg, used, pool_.epoch(seg), Queue::kProbation});
     }
   }
+  // Segments older than the last flush hold only flushed items: nothing to save.
+  const uint64_t flushed_below = flush_epoch_.load(std::memory_order_acquire);
+  std::erase_if(out, [&](const ExportSegment& e) { return e.epoch < flushed_below; });
   return out;
 }
 

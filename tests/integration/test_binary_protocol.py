@@ -620,6 +620,24 @@ def test_stat_detail_on_dump_off(bc):
     bc.assert_quiet()
 
 
+def test_get_flushed_counts_binary_lookups(server_factory):
+    # Without the background reclaim of memcached's LRU maintainer and of the crawlers.
+    bc = BinConn(server_factory("-o", "no_lru_crawler,no_lru_maintainer"))
+    for key in (b"f1", b"f2", b"f3", b"f4"):
+        bc.set(key, b"1")
+    ok(bc.call(FLUSH), FLUSH)
+    before = int(bc.stats()["get_flushed"])
+    err(bc.get(b"f1"), GET, KEY_ENOENT)
+    err(bc.call(TOUCH, b"f2", extras=exptime_extras(100)), TOUCH, KEY_ENOENT)
+    r = bc.call(GAT, b"f3", extras=exptime_extras(100))
+    assert (r.opcode, r.status) == (GAT, KEY_ENOENT)
+    bc.set(b"f4", b"2" * 3000)  # a set meets the old item too (allocating in another class)
+    err(bc.get(b"f1"), GET, KEY_ENOENT)  # dropped already: not counted again
+    assert int(bc.stats()["get_flushed"]) - before == 4
+    bc.assert_quiet()
+    bc.close()
+
+
 # --- text and binary side by side ---------------------------------------------------------
 
 def test_protocol_is_chosen_per_connection(bc):

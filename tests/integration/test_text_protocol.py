@@ -654,6 +654,34 @@ def test_stats_counters_move(mc, line, moves):
     assert {k: d.get(k, 0) for k in COUNTERS} == {k: moves.get(k, 0) for k in COUNTERS}
 
 
+# Without the crawler and memcached's LRU maintainer, which drop flushed items in the background.
+NO_BACKGROUND_RECLAIM = ("-o", "no_lru_crawler,no_lru_maintainer")
+
+
+def test_get_flushed_counts_each_flushed_item_met(server_factory):
+    """Every lookup that meets an item hidden by flush_all counts once in get_flushed (the item
+    is dropped then), whatever the command: reads, writes, touch, arithmetic, meta."""
+    mc = Conn(server_factory(*NO_BACKGROUND_RECLAIM))
+    # memcached's allocation reclaims flushed items at the tail of its class: the writes
+    # allocate in another class than the flushed items'.
+    BIG = b"2" * 3000
+    lines = [b"get gf0\r\n", b"gets gf1\r\n", b"gat 0 gf2\r\n", b"touch gf3 0\r\n",
+             b"incr gf4 1\r\n", b"delete gf5\r\n", storage(b"set", b"gf6", BIG),
+             storage(b"replace", b"gf7", BIG), b"mg gf8 v\r\n", b"md gf9\r\n", b"ma gf10\r\n",
+             b"get gf0 gf0\r\n"]  # met already: not counted again
+    for i in range(11):
+        assert store(mc, b"gf%d" % i, b"1") == b"STORED\r\n"
+    assert mc.call(b"flush_all\r\n") == b"OK\r\n"
+    before = stats(mc)
+    mc.send(b"".join(lines) + b"version\r\n")
+    mc.read_until(VERSION_LINE)
+    d = _delta(before, stats(mc))
+    assert d.get("get_flushed", 0) == 11
+    assert d.get("get_expired", 0) == 0  # a flushed item is not an expired one
+    assert mc.call(b"get gf6\r\n", b"END\r\n") == b"VALUE gf6 0 3000\r\n" + BIG + b"\r\nEND\r\n"
+    mc.close()
+
+
 def test_stats_reset(mc):
     c = mc
     assert c.call(b"stats reset\r\n") == b"RESET\r\n"

@@ -150,13 +150,64 @@ TEST_F(StoreTest, ArithEdges) {
   EXPECT_NE(Cas("m"), before);  // a new version gets a new CAS
 }
 
-TEST_F(StoreTest, FlushDropsEverything) {
+// Flush is lazy, as memcached's: items stay counted until met, and each first meeting counts in
+// get_flushed; the crawler reclaims the rest.
+TEST_F(StoreTest, FlushHidesEverythingUntilMet) {
   for (int i = 0; i < 100; ++i) Set("k" + std::to_string(i), "v");
   store_.Flush();
-  EXPECT_EQ(store_.Stats().curr_items, 0u);
+  EXPECT_EQ(store_.Stats().curr_items, 100u);
   EXPECT_EQ(Get("k5"), std::nullopt);
-  EXPECT_EQ(Set("k5", "again"), Outcome::kStored);
+  EXPECT_EQ(Get("k5"), std::nullopt);  // already dropped: not counted again
+  EXPECT_EQ(store_.Stats().get_flushed, 1u);
+  EXPECT_EQ(Set("k5", "again"), Outcome::kStored);  // written after the flush: kept
   EXPECT_EQ(Get("k5"), "again");
+  EXPECT_EQ(Set("k6", "x", 0, 10, StoreMode::kReplace), Outcome::kNotStored);
+  EXPECT_EQ(store_.Stats().get_flushed, 2u);
+  EXPECT_EQ(store_.Stats().curr_items, 99u);
+  std::vector<uint64_t> budget(static_cast<size_t>(store_.size_classes().count()) + 1, ~0ull);
+  for (size_t shard = 0; shard < store_.shard_count(); ++shard) {
+    for (size_t from = 0; from != Store::kListDone;) {
+      from = store_.CrawlShard(shard, from, 16, 10, {}, &budget);
+    }
+  }
+  const StoreStats s = store_.Stats();
+  EXPECT_EQ(s.curr_items, 1u);
+  EXPECT_EQ(s.crawler_reclaimed, 98u);
+  EXPECT_EQ(s.crawler_items_checked, 99u);
+  EXPECT_EQ(s.get_flushed, 2u);
+  EXPECT_EQ(Get("k5"), "again");
+}
+
+TEST_F(StoreTest, CrawlReclaimsExpiredItemsOfTheWantedClassesWithinBudget) {
+  for (int i = 0; i < 40; ++i) Set("e" + std::to_string(i), "v", 20);  // expires at 20
+  for (int i = 0; i < 10; ++i) Set("l" + std::to_string(i), "v");
+  Set("big", std::string(5000, 'b'), 20);
+  const size_t classes = static_cast<size_t>(store_.size_classes().count()) + 1;
+  const size_t small = static_cast<size_t>(store_.ClassOf(2, 0, 1));
+  const size_t big = static_cast<size_t>(store_.ClassOf(3, 0, 5000));
+  ASSERT_NE(small, big);
+  std::vector<bool> wanted(classes, false);
+  wanted[small] = true;
+  std::vector<uint64_t> budget(classes, 30);  // tocrawl 30
+  auto crawl = [&](uint32_t now) {
+    for (size_t shard = 0; shard < store_.shard_count(); ++shard) {
+      for (size_t from = 0; from != Store::kListDone;) {
+        from = store_.CrawlShard(shard, from, 7, now, wanted, &budget);
+      }
+    }
+  };
+  crawl(15);  // nothing has expired yet
+  StoreStats s = store_.Stats();
+  EXPECT_EQ(s.crawler_items_checked, 30u);
+  EXPECT_EQ(s.crawler_reclaimed, 0u);
+  budget.assign(classes, 100);
+  crawl(25);
+  s = store_.Stats();
+  EXPECT_EQ(s.crawler_items_checked, 80u);
+  EXPECT_EQ(s.crawler_reclaimed, 40u);
+  EXPECT_EQ(s.curr_items, 11u);  // the big one is of a class not crawled
+  EXPECT_EQ(store_.ClassTotals()[small].crawler_reclaimed, 40u);
+  EXPECT_EQ(store_.ClassTotals()[big].crawler_items_checked, 0u);
 }
 
 // A touch of an item without an exptime field rewrites it with one and with its CAS stored; the
