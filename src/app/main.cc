@@ -219,6 +219,7 @@ int main(int argc, char** argv) {
   }
   if (settings.metrics_port != 0) metrics.Start();
   if (memory_file != nullptr) memory_file->StartOnline();  // after -d: threads do not fork
+  context.StartCrawler();
   net->Run(stop_fd, [&](uint32_t signo) {
     if (signo == SIGHUP) {
       Reload(context);
@@ -232,6 +233,7 @@ int main(int argc, char** argv) {
   // cancelled (before the workers it may wake go away), and the listeners are closed so that
   // clients are refused rather than kept waiting while the cache is saved.
   if (memory_file != nullptr) memory_file->StopOnline();
+  context.StopCrawler();
   net.reset();
   if (memory_file != nullptr) memory_file->Save(/*clean=*/true);  // SIGTERM, SIGINT, SIGUSR1
   if (context.verbosity() > 0) std::fprintf(stderr, "Exiting normally\n");

@@ -35,6 +35,7 @@ inline constexpr std::string_view kSizesEnabled = "STAT sizes_status enabled\r\n
 inline constexpr std::string_view kSizesDisabled = "STAT sizes_status disabled\r\n";
 inline constexpr std::string_view kCrawlerAlreadyRunning =
     "ERROR failed to start lru crawler thread\r\n";
+inline constexpr std::string_view kCrawlerBusy = "BUSY currently processing crawler request\r\n";
 inline constexpr std::string_view kCrawlerDisabled = "CLIENT_ERROR lru crawler disabled\r\n";
 inline constexpr std::string_view kMetadumpNotAllowed = "ERROR metadump not allowed\r\n";
 inline constexpr std::string_view kBadClass = "BADCLASS invalid class id\r\n";

@@ -1,5 +1,5 @@
 // The general stats: memcached 1.6.18's 92 keys in its order. Counters cachet has are real;
-// those of memcached machinery cachet does not have (slab mover, LRU crawler, ...) are 0.
+// those of memcached machinery cachet does not have (slab mover, LRU maintainer, ...) are 0.
 #include "server/general_stats.h"
 
 #include <sys/resource.h>
@@ -88,8 +88,8 @@ void VisitGeneralStats(ServerContext& server, StatVisitor visit) {
   }
   // Like memcached, the crawler's and the LRU maintainer's keys exist only when they are on.
   if (settings.lru_crawler) {
-    w.U("lru_crawler_running", 0);
-    w.U("lru_crawler_starts", 0);
+    w.U("lru_crawler_running", server.crawler_running() ? 1 : 0);
+    w.U("lru_crawler_starts", server.crawler_starts());
   }
   if (settings.lru_maintainer) w.U("lru_maintainer_juggles", 0);
   w.U("malloc_fails", 0);

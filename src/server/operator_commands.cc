@@ -184,8 +184,8 @@ CommandStep OperatorCommands::ExecuteLruCrawler(const TextRequest& req, bool fir
       out.Append(protocol::kOk);
       return CommandStep::kDone;
     case CrawlerCommand::kCrawl:
-      // Expired items are reclaimed when a read or eviction meets them; nothing to start.
-      out.Append(protocol::kOk);
+      out.Append(server_.RequestCrawl(args.all_classes, args.classes) ? protocol::kOk
+                                                                      : protocol::kCrawlerBusy);
       return CommandStep::kDone;
     case CrawlerCommand::kSleep:
     case CrawlerCommand::kTocrawl:

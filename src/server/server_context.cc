@@ -48,6 +48,19 @@ ServerContext::ServerContext(const Settings& settings, const common::Clock& cloc
   }
 }
 
+void ServerContext::StartCrawler() {
+  // memcached's autocrawl belongs to its LRU maintainer thread.
+  if (!lru_crawler_) lru_crawler_ = std::make_unique<LruCrawler>(*this, settings_.lru_maintainer);
+}
+
+bool ServerContext::RequestCrawl(bool all, const protocol::SlabClassSet& classes) {
+  return !lru_crawler_ || lru_crawler_->Request(all, classes);
+}
+
+bool ServerContext::crawler_running() const { return lru_crawler_ && lru_crawler_->running(); }
+
+uint64_t ServerContext::crawler_starts() const { return lru_crawler_ ? lru_crawler_->starts() : 0; }
+
 void ServerContext::RestoreFrom(std::unique_ptr<storage::Store> store,
                                 const storage::SnapshotMeta& meta) {
   store_ = std::move(store);

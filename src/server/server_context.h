@@ -14,6 +14,7 @@
 #include "server/auth_file.h"
 #include "server/certificates.h"
 #include "server/connection_registry.h"
+#include "server/lru_crawler.h"
 #include "server/memory_file.h"
 #include "server/prefix_stats.h"
 #include "server/sasl.h"
@@ -98,6 +99,15 @@ class ServerContext {
     watch_.store(sink != nullptr ? sink : &no_watch_, std::memory_order_release);
   }
   CrawlerSettings& crawler() { return crawler_; }
+  const CrawlerSettings& crawler() const { return crawler_; }
+  // The crawler's thread runs from StartCrawler (after a restore and after -d) to StopCrawler
+  // or destruction. `lru_crawler crawl`: false while a pass is asked for or under way (BUSY);
+  // before StartCrawler (unit tests) nothing runs.
+  void StartCrawler();
+  void StopCrawler() { lru_crawler_.reset(); }
+  bool RequestCrawl(bool all, const protocol::SlabClassSet& classes);
+  bool crawler_running() const;
+  uint64_t crawler_starts() const;
   SlabSettings& slabs() { return slabs_; }
   const SlabSettings& slabs() const { return slabs_; }
 
@@ -187,6 +197,8 @@ class ServerContext {
   storage::StoreStats store_base_ CACHET_GUARDED_BY(reset_mu_);
   uint64_t total_conn_base_ CACHET_GUARDED_BY(reset_mu_) = 0;
   uint64_t rejected_base_ CACHET_GUARDED_BY(reset_mu_) = 0;
+  // Last: its thread stops before anything it reads goes away.
+  std::unique_ptr<LruCrawler> lru_crawler_;
 };
 
 }  // namespace cachet::server

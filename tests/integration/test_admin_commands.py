@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from conftest import memcached_only_difference, Conn
+from conftest import memcached_only_difference, Conn, debugtime
 from operator_helpers import call, stats_dict, wait_for
 
 
@@ -82,6 +82,96 @@ def test_lru_crawler_crawl(conn):
     assert conn.call(b"set crawl-me 0 0 1\r\nx\r\n") == b"STORED\r\n"
     for arg in (b"all", b"1", b"1,2,3", b"2", b"63"):
         _crawl_ok(conn, arg)
+
+
+# Without memcached's LRU maintainer (which reclaims in the background and runs the autocrawl),
+# so that only the crawl asked for reclaims. Flushed items are used because both servers treat
+# them like expired ones without any time passing; the later writes go to another size class,
+# since memcached's allocation reclaims dead items at the tail of its own class.
+NO_MAINTAINER = ("-o", "no_lru_maintainer")
+BIG = b"b" * 3000
+
+
+def _crawler_counts(c):
+    s = stats_dict(c)
+    return (int(s["crawler_reclaimed"]), int(s["crawler_items_checked"]), int(s["curr_items"]))
+
+
+def _class_counters(c, name):
+    """{class id: value} of `stats items` items:<id>:<name>, classes with a non-zero value."""
+    out = {}
+    for key, value in stats_dict(c, b"items").items():
+        parts = key.split(":")
+        if len(parts) == 3 and parts[2] == name and value != "0":
+            out[int(parts[1])] = int(value)
+    return out
+
+
+def _finished_crawl(c, starts):
+    """Waits until the crawl started after `starts` passes has finished."""
+    def done():
+        s = stats_dict(c)
+        return int(s["lru_crawler_starts"]) > starts and s["lru_crawler_running"] == "0"
+    wait_for(done, what="the crawl to finish")
+
+
+def test_lru_crawler_crawl_reclaims_flushed_items(server_factory):
+    c = Conn(server_factory(*NO_MAINTAINER))
+    for i in range(20):
+        assert c.call(b"set f%d 0 0 1\r\nx\r\n" % i) == b"STORED\r\n"
+    assert c.call(b"flush_all\r\n") == b"OK\r\n"
+    for i in range(10):
+        assert c.call(b"set l%d 0 0 %d\r\n%s\r\n" % (i, len(BIG), BIG)) == b"STORED\r\n"
+    starts = int(stats_dict(c)["lru_crawler_starts"])
+    assert c.call(b"lru_crawler crawl all\r\n") == b"OK\r\n"
+    _finished_crawl(c, starts)
+    assert _crawler_counts(c) == (20, 30, 10)
+    # `stats items` lists only classes that hold items: the emptied one is gone.
+    assert _class_counters(c, "crawler_reclaimed") == {}
+    assert list(_class_counters(c, "crawler_items_checked").values()) == [10]
+    assert int(stats_dict(c)["get_flushed"]) == 0  # the crawler met them first
+    assert c.call(b"get l3\r\n", b"END\r\n") == b"VALUE l3 0 %d\r\n%s\r\nEND\r\n" % (
+        len(BIG), BIG)
+    c.close()
+
+
+def test_lru_crawler_tocrawl_limits_each_class(server_factory):
+    c = Conn(server_factory(*NO_MAINTAINER))
+    for i in range(20):
+        assert c.call(b"set f%d 0 0 1\r\nx\r\n" % i) == b"STORED\r\n"
+    assert c.call(b"flush_all\r\n") == b"OK\r\n"
+    for i in range(10):
+        assert c.call(b"set l%d 0 0 %d\r\n%s\r\n" % (i, len(BIG), BIG)) == b"STORED\r\n"
+    assert c.call(b"lru_crawler tocrawl 5\r\n") == b"OK\r\n"
+    for n in (1, 2):
+        starts = int(stats_dict(c)["lru_crawler_starts"])
+        assert c.call(b"lru_crawler crawl all\r\n") == b"OK\r\n"
+        _finished_crawl(c, starts)
+        assert _crawler_counts(c) == (5 * n, 10 * n, 30 - 5 * n)
+    c.close()
+
+
+@memcached_only_difference("debugtime moves cachet's clock; memcached's items expire in real time")
+def test_lru_crawler_crawl_reclaims_expired_items_of_the_classes_asked(server_factory):
+    server = server_factory(*NO_MAINTAINER)
+    c = Conn(server)
+    for i in range(30):
+        assert c.call(b"set e%d 0 100 1\r\nx\r\n" % i) == b"STORED\r\n"
+    for i in range(5):
+        assert c.call(b"set b%d 0 100 %d\r\n%s\r\n" % (i, len(BIG), BIG)) == b"STORED\r\n"
+    assert c.call(b"set keep 0 0 1\r\nx\r\n") == b"STORED\r\n"
+    assert c.call(b"get e0\r\n", b"END\r\n") == b"VALUE e0 0 1\r\nx\r\nEND\r\n"  # fetched
+    debugtime(server, 200)
+    small = int(re.search(rb"items:(\d+):number 31\r\n",
+                          c.call(b"stats items\r\n", b"END\r\n")).group(1))
+    starts = int(stats_dict(c)["lru_crawler_starts"])
+    assert c.call(b"lru_crawler crawl %d\r\n" % small) == b"OK\r\n"
+    _finished_crawl(c, starts)
+    s = stats_dict(c)
+    assert (int(s["crawler_reclaimed"]), int(s["crawler_items_checked"])) == (30, 31)
+    assert (int(s["curr_items"]), int(s["expired_unfetched"])) == (6, 29)  # e0 was fetched
+    assert _class_counters(c, "crawler_reclaimed") == {small: 30}
+    c.close()
 
 
 def test_lru_crawler_sleep_and_tocrawl_settings(module_server_factory):
