@@ -140,6 +140,16 @@ void ParseFlushAll(const Tokens& tk, TextRequest* req) {
   }
 }
 
+// flush_prefix <prefix> [noreply]: the prefix follows the key rules; none is a format error.
+void ParseFlushPrefix(const Tokens& tk, TextRequest* req) {
+  req->noreply = tk.count == 4 && NoReply(tk);
+  if ((tk.count != 3 && !req->noreply) || BadKey(tk.t[1])) {
+    req->error = TextError::kBadFormat;
+    return;
+  }
+  req->key = tk.t[1];
+}
+
 void ParseVerbosity(const Tokens& tk, TextRequest* req) {
   if (tk.count != 3 && tk.count != 4) {
     req->error = TextError::kUnknownCommand;
@@ -197,6 +207,7 @@ constexpr CommandName kCommands[] = {
     {"slabs", TextCommand::kSlabs},
     {"lru", TextCommand::kLru},
     {"refresh_certs", TextCommand::kRefreshCerts},
+    {"flush_prefix", TextCommand::kFlushPrefix},
 };
 
 }  // namespace
@@ -259,6 +270,9 @@ void ParseCommandLine(std::string_view line, TextRequest* req) {
       break;
     case TextCommand::kFlushAll:
       ParseFlushAll(tk, req);
+      break;
+    case TextCommand::kFlushPrefix:
+      ParseFlushPrefix(tk, req);
       break;
     case TextCommand::kVerbosity:
       ParseVerbosity(tk, req);

@@ -24,6 +24,9 @@ inline constexpr std::string_view kTooManyConnections = "ERROR Too many open con
 inline constexpr std::string_view kVersion = "VERSION 1.6.18\r\n";
 inline constexpr std::string_view kReset = "RESET\r\n";
 inline constexpr std::string_view kFlushNotAllowed = "CLIENT_ERROR flush_all not allowed\r\n";
+inline constexpr std::string_view kFlushPrefixNotAllowed =
+    "CLIENT_ERROR flush_prefix not allowed\r\n";
+inline constexpr std::string_view kTooManyPrefixRules = "SERVER_ERROR too many prefix rules\r\n";
 
 // Operator commands (server/operator_commands.h).
 inline constexpr std::string_view kBadCommandLine = "CLIENT_ERROR bad command line\r\n";

@@ -38,6 +38,7 @@ enum class TextCommand : uint8_t {
   kSlabs,
   kLru,
   kRefreshCerts,  // -Z: reload the TLS certificate files
+  kFlushPrefix,   // cachet: flush_prefix <prefix> [noreply]
   // Meta commands (mg ms md ma mn me).
   kMetaGet,
   kMetaSet,

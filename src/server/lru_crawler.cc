@@ -29,6 +29,14 @@ bool LruCrawler::Request(bool all, const protocol::SlabClassSet& classes) {
   return true;
 }
 
+void LruCrawler::RequestSweep() {
+  {
+    common::MutexLock lock(mu_);
+    sweep_pending_ = true;
+  }
+  cv_.NotifyAll();
+}
+
 void LruCrawler::Run() {
   using Clock = std::chrono::steady_clock;
   Clock::time_point next_auto = Clock::now() + kAutoInterval;
@@ -36,16 +44,26 @@ void LruCrawler::Run() {
     Pass pass;
     {
       common::MutexLock lock(mu_);
-      while (!stop_ && !pending_ && !(auto_crawl_ && Clock::now() >= next_auto)) {
+      while (!stop_ && !pending_ && !sweep_pending_ &&
+             !(auto_crawl_ && Clock::now() >= next_auto)) {
         cv_.WaitUntil(mu_, auto_crawl_ ? next_auto : Clock::now() + std::chrono::hours(1));
       }
       if (stop_) return;
-      pass = pending_ ? request_ : Pass{};
-      pending_ = false;
-      // memcached sets its running flag as it accepts the request: a second one is BUSY.
-      running_.store(true, std::memory_order_relaxed);
+      if (pending_) {
+        pass = request_;
+        pending_ = false;
+        // memcached sets its running flag as it accepts the request: a second one is BUSY.
+        running_.store(true, std::memory_order_relaxed);
+      } else if (sweep_pending_) {
+        pass.sweep = true;
+        sweep_pending_ = false;
+      } else {
+        running_.store(true, std::memory_order_relaxed);
+      }
     }
-    if (server_.crawler().enabled.load(std::memory_order_relaxed)) {
+    if (pass.sweep) {
+      Crawl(pass);
+    } else if (server_.crawler().enabled.load(std::memory_order_relaxed)) {
       starts_.fetch_add(1, std::memory_order_relaxed);
       Crawl(pass);
     }
@@ -65,15 +83,17 @@ void LruCrawler::Crawl(const Pass& pass) {
       wanted[id] = pass.classes.test(id);
     }
   }
-  const uint32_t tocrawl = settings.tocrawl.load(std::memory_order_relaxed);
+  const uint32_t tocrawl = pass.sweep ? 0 : settings.tocrawl.load(std::memory_order_relaxed);
   std::vector<uint64_t> budget(classes, tocrawl != 0 ? tocrawl : ~uint64_t{0});
+  // A pass that meets every item retires the prefix rules it has seen through.
+  const bool full = pass.all && tocrawl == 0;
   size_t since_pause = 0;
   for (size_t shard = 0; shard < store.shard_count(); ++shard) {
     for (size_t from = 0; from != storage::Store::kListDone;) {
       // `lru_crawler disable` ends a pass under way, as it stops memcached's crawler thread.
-      if (!settings.enabled.load(std::memory_order_relaxed)) return;
+      if (!pass.sweep && !settings.enabled.load(std::memory_order_relaxed)) return;
       const size_t next =
-          store.CrawlShard(shard, from, kSliceSlots, server_.time().Now(), wanted, &budget);
+          store.CrawlShard(shard, from, kSliceSlots, server_.time().Now(), wanted, &budget, full);
       since_pause += (next == storage::Store::kListDone ? kSliceSlots : next - from);
       from = next;
       // Like memcached (every 1000 items), pause once per kSliceSlots slots: a small cache is

@@ -34,6 +34,10 @@ class LruCrawler {
   // asked for or under way (memcached's BUSY).
   bool Request(bool all, const protocol::SlabClassSet& classes);
 
+  // flush_prefix: a full pass (every class, no tocrawl limit) soon, whatever the crawler's
+  // switch says, so that the rule's items are freed and the rule retired. Never BUSY.
+  void RequestSweep();
+
   bool running() const { return running_.load(std::memory_order_relaxed); }
   uint64_t starts() const { return starts_.load(std::memory_order_relaxed); }
 
@@ -41,6 +45,7 @@ class LruCrawler {
   struct Pass {
     bool all = true;
     protocol::SlabClassSet classes;
+    bool sweep = false;
   };
   void Run();
   void Crawl(const Pass& pass);
@@ -57,6 +62,7 @@ class LruCrawler {
   common::CondVar cv_;
   bool stop_ CACHET_GUARDED_BY(mu_) = false;
   bool pending_ CACHET_GUARDED_BY(mu_) = false;
+  bool sweep_pending_ CACHET_GUARDED_BY(mu_) = false;
   Pass request_ CACHET_GUARDED_BY(mu_);
   std::atomic<bool> running_{false};
   std::atomic<uint64_t> starts_{0};

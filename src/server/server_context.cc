@@ -19,6 +19,7 @@ storage::StoreConfig StoreConfigFor(const Settings& s) {
   c.segment_size = s.segment_size();
   c.min_segments = s.min_segments();
   c.evict = s.evict_to_free;
+  c.max_prefix_rules = s.flush_prefix_max_rules;
   // memcached's item_size_ok(): a 48-byte item header, the key's NUL, the data's CRLF and an
   // 8-byte CAS, plus 4 bytes for non-zero flags, must fit -I.
   c.size_rule = {s.item_size_max, 48 + 1 + 2 + 8, 4};
@@ -55,6 +56,12 @@ void ServerContext::StartCrawler() {
 
 bool ServerContext::RequestCrawl(bool all, const protocol::SlabClassSet& classes) {
   return !lru_crawler_ || lru_crawler_->Request(all, classes);
+}
+
+bool ServerContext::FlushPrefix(std::string_view prefix) {
+  if (!store_->FlushPrefix(prefix)) return false;
+  if (lru_crawler_) lru_crawler_->RequestSweep();
+  return true;
 }
 
 bool ServerContext::crawler_running() const { return lru_crawler_ && lru_crawler_->running(); }
@@ -167,6 +174,7 @@ storage::StoreStats ServerContext::StoreTotals() const {
   s.get_flushed -= store_base_.get_flushed;
   s.crawler_reclaimed -= store_base_.crawler_reclaimed;
   s.crawler_items_checked -= store_base_.crawler_items_checked;
+  s.flush_prefix_items -= store_base_.flush_prefix_items;
   return s;
 }
 

@@ -106,6 +106,8 @@ class ServerContext {
   void StartCrawler();
   void StopCrawler() { lru_crawler_.reset(); }
   bool RequestCrawl(bool all, const protocol::SlabClassSet& classes);
+  // flush_prefix: false when the rule table is full. The crawler sweeps what it covers.
+  bool FlushPrefix(std::string_view prefix);
   bool crawler_running() const;
   uint64_t crawler_starts() const;
   SlabSettings& slabs() { return slabs_; }

@@ -92,6 +92,9 @@ struct Settings {
   uint32_t slab_automove_window = 30;
   std::string hash_algorithm = "murmur3";
 
+  // flush_prefix: rules active at once (-o flush_prefix_max_rules); past it, SERVER_ERROR.
+  size_t flush_prefix_max_rules = 64;
+
   // Warm restart (-e, -o snapshot_interval, -o restore_unclean): the cache is saved to
   // memory_file at every graceful stop and loaded from it at start (server/memory_file.h).
   std::string memory_file;       // empty: off

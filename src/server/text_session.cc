@@ -251,6 +251,15 @@ TextSession::Step TextSession::ExecuteLine(const TextRequest& req, ByteBuffer& o
       server_.FlushAll(req.has_number ? req.number : 0);
       Reply(out, protocol::kOk, req.noreply);
       return Step::kDone;
+    case TextCommand::kFlushPrefix:
+      if (!server_.settings().flush_enabled) {  // -F refuses it as it refuses flush_all
+        Reply(out, protocol::kFlushPrefixNotAllowed, req.noreply);
+        return Step::kDone;
+      }
+      stats.cmd_flush_prefix.Add();
+      Reply(out, server_.FlushPrefix(req.key) ? protocol::kOk : protocol::kTooManyPrefixRules,
+            req.noreply);
+      return Step::kDone;
     case TextCommand::kVersion:
       out.Append(protocol::kVersion);
       return Step::kDone;

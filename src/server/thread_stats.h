@@ -25,6 +25,7 @@ class Counter {
   X(cmd_get)                      \
   X(cmd_set)                      \
   X(cmd_flush)                    \
+  X(cmd_flush_prefix)             \
   X(cmd_touch)                    \
   X(cmd_meta)                     \
   X(get_hits)                     \

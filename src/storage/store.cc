@@ -96,6 +96,11 @@ Store::Found Store::FindLocked(Shard& shard, uint64_t hash, std::string_view key
     EraseLocked(shard, f);
     return Found{};
   }
+  if (InvalidatedLocked(shard, f.item, f.location)) {
+    flush_prefix_items_.fetch_add(1, std::memory_order_relaxed);
+    EraseLocked(shard, f);
+    return Found{};
+  }
   if (Expired(LoadExptime(f.item), now)) {
     if (expired) *expired = true;
     if (!shard.index.HasBits(f.slot, shard.index.fetched_bit())) {
@@ -545,13 +550,25 @@ void Store::Flush() {
   common::MutexLock evict_lock(evict_mu_);
   flush_epoch_.store(pool_.next_epoch(), std::memory_order_release);
   LeaveFlushedSegment(main_tail_);
+  // Every item a prefix rule covers is older than the flush: the rules have nothing left to do.
+  for (auto& shard : shards_) {
+    common::MutexLock lock(shard->mu);
+    RetireRulesLocked(*shard, ~uint64_t{0});
+  }
 }
 
 size_t Store::CrawlShard(size_t shard_id, size_t from, size_t max_slots, uint32_t now,
-                         const std::vector<bool>& wanted, std::vector<uint64_t>* budget) {
+                         const std::vector<bool>& wanted, std::vector<uint64_t>* budget,
+                         bool full) {
   Shard& shard = *shards_[shard_id];
   common::MutexLock lock(shard.mu);
   HashIndex& ix = shard.index;
+  if (full && (from == 0 || ix.capacity() != shard.sweep_capacity)) {
+    // A grown index moved entries behind the crawl: start the shard again to retire rules.
+    from = 0;
+    shard.sweep_seq = shard.rules.empty() ? 0 : shard.rules.back()->seq;
+    shard.sweep_capacity = ix.capacity();
+  }
   const size_t end = std::min(ix.capacity(), from + max_slots);
   size_t i = from;
   while (i < end) {
@@ -572,6 +589,12 @@ size_t Store::CrawlShard(size_t shard_id, size_t from, size_t max_slots, uint32_
     ++c.crawler_items_checked;
     crawler_items_checked_.fetch_add(1, std::memory_order_relaxed);
     const bool flushed = FlushedAt(location);
+    if (!flushed && InvalidatedLocked(shard, item, location)) {
+      flush_prefix_items_.fetch_add(1, std::memory_order_relaxed);
+      RemoveItemLocked(shard, location, item);
+      ix.EraseAt(i);
+      continue;
+    }
     if (!flushed && !Expired(LoadExptime(item), now)) {
       ++i;
       continue;
@@ -586,7 +609,9 @@ size_t Store::CrawlShard(size_t shard_id, size_t from, size_t max_slots, uint32_
     // Backward-shift deletion may move a later entry into slot i: look at i again.
     ix.EraseAt(i);
   }
-  return end >= ix.capacity() ? kListDone : end;
+  if (end < ix.capacity()) return end;
+  if (full && shard.sweep_seq != 0) RetireRulesLocked(shard, shard.sweep_seq);
+  return kListDone;
 }
 
 void ClassStats::Add(const ClassStats& o) {
@@ -632,7 +657,9 @@ size_t Store::ListShard(size_t shard_id, size_t from, size_t max_items, uint32_t
     const uint64_t location = ix.Location(e);
     const ItemRef item = DecodeItem(pool_.At(location));
     const uint32_t exptime = LoadExptime(item);
-    if (Expired(exptime, now) || FlushedAt(location)) continue;
+    if (Expired(exptime, now) || FlushedAt(location) || InvalidatedLocked(shard, item, location)) {
+      continue;
+    }
     const size_t requested = RequestedSize(item);
     fn(ListedItem{item.key, item.value_len, exptime, CasOf(item, location),
                   ix.HasBits(i, ix.fetched_bit()), pool_.WrittenAt(location),
@@ -657,6 +684,8 @@ StoreStats Store::Stats() const {
   s.get_flushed = get_flushed_.load(std::memory_order_relaxed);
   s.crawler_reclaimed = crawler_reclaimed_.load(std::memory_order_relaxed);
   s.crawler_items_checked = crawler_items_checked_.load(std::memory_order_relaxed);
+  s.flush_prefix_items = flush_prefix_items_.load(std::memory_order_relaxed);
+  s.flush_prefix_rules_active = rules_active_.load(std::memory_order_relaxed);
   s.index_bytes = pool_.index_bytes();
   s.segments_in_use = pool_.segments_in_use();
   s.segment_size = pool_.segment_size();

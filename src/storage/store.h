@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <unordered_set>
 #include <vector>
@@ -55,6 +56,7 @@ struct StoreConfig {
   size_t min_segments = 8;                 // floor whatever the limit (writers + FIFO)
   bool evict = true;                       // false (-M): refuse writes when full
   int shard_bits = 8;                      // at most Store::kMaxShardBits
+  size_t max_prefix_rules = 64;            // flush_prefix rules active at once
   ItemSizeRule size_rule;                  // must admit only items that fit a segment
   SizeClasses classes;  // labels for `stats items|slabs`, by size_rule's item size
 };
@@ -106,6 +108,8 @@ struct StoreStats {
   uint64_t get_flushed = 0;  // lookups that met an item hidden by a flush (and dropped it)
   uint64_t crawler_reclaimed = 0;
   uint64_t crawler_items_checked = 0;
+  uint64_t flush_prefix_items = 0;         // items dropped because a prefix rule covered them
+  uint64_t flush_prefix_rules_active = 0;  // rules whose sweep has not finished
   uint64_t index_bytes = 0;
   uint64_t segments_in_use = 0;
   uint64_t segment_size = 0;
@@ -252,8 +256,19 @@ class Store {
   // (indexed by class id; empty: all) while fewer than `*budget` items were checked (each
   // check decrements it; memcached's tocrawl). Counts into crawler_items_checked and
   // crawler_reclaimed. Returns the slot to continue from, or kListDone.
+  // A pass that checks every item (all classes, no budget) is `full`: when it reaches the end
+  // of a shard whose index did not grow meanwhile, the prefix rules that existed when it began
+  // that shard are retired there (it met every item they cover).
   size_t CrawlShard(size_t shard, size_t from, size_t max_slots, uint32_t now,
-                    const std::vector<bool>& wanted, std::vector<uint64_t>* budget);
+                    const std::vector<bool>& wanted, std::vector<uint64_t>* budget,
+                    bool full = false);
+
+  // flush_prefix (store_prefix.cc): every item whose key starts with `prefix` and that was
+  // written before this call is gone for every command; items written after it stay. O(shards)
+  // whatever the cache holds: a rule records where writing stood (the next segment epoch and
+  // the open segments' fill) and lookups, listings and eviction apply it until a full crawl
+  // retires it. False when config's max_prefix_rules rules are active.
+  bool FlushPrefix(std::string_view prefix);
 
   StoreStats Stats() const;
   // cache_memlimit (see SegmentPool::SetMemoryLimit).
@@ -318,12 +333,35 @@ class Store {
   void FinishRestore(uint64_t next_epoch) { pool_.RaiseNextEpoch(next_epoch); }
 
  private:
+  // One flush_prefix: what was written before it. Immutable once published to the shards.
+  struct PrefixRule {
+    std::string prefix;
+    uint64_t boundary = 0;  // segments with a lower epoch were written before the rule...
+    struct Open {
+      uint64_t epoch;
+      uint32_t used;
+    };
+    std::vector<Open> open;  // ...except those open then: only below their fill
+    uint64_t seq = 0;
+    mutable std::atomic<size_t> shards_left{0};  // shards that still hold it
+    bool Predates(uint64_t epoch, uint32_t offset) const {
+      if (epoch >= boundary) return false;
+      for (const Open& o : open) {
+        if (o.epoch == epoch) return offset < o.used;
+      }
+      return true;
+    }
+  };
   struct Shard {
     Shard(int loc_bits, int classes) : index(loc_bits), classes(static_cast<size_t>(classes) + 1) {}
     mutable common::Mutex mu;
     HashIndex index CACHET_GUARDED_BY(mu);
     uint64_t bytes CACHET_GUARDED_BY(mu) = 0;
     std::vector<ClassStats> classes CACHET_GUARDED_BY(mu);  // by class id
+    std::vector<std::shared_ptr<const PrefixRule>> rules CACHET_GUARDED_BY(mu);
+    // A full crawl of this shard: the last rule it will retire and the index size it began with.
+    uint64_t sweep_seq CACHET_GUARDED_BY(mu) = 0;
+    size_t sweep_capacity CACHET_GUARDED_BY(mu) = 0;
     // HashIndex::PrefetchHome reads only atomics, so it needs no lock.
     void PrefetchHome(uint64_t hash) const CACHET_NO_THREAD_SAFETY_ANALYSIS {
       index.PrefetchHome(hash);
@@ -388,6 +426,15 @@ class Store {
   }
   void InsertLocked(Shard& shard, uint64_t hash, uint64_t location, uint64_t bits = 0)
       CACHET_REQUIRES(shard.mu);
+  // Covered by one of the shard's prefix rules (store_prefix.cc).
+  bool InvalidatedLocked(const Shard& shard, const ItemRef& item, uint64_t location) const
+      CACHET_REQUIRES(shard.mu) {
+    return !shard.rules.empty() && MatchesRuleLocked(shard, item, location);
+  }
+  bool MatchesRuleLocked(const Shard& shard, const ItemRef& item, uint64_t location) const
+      CACHET_REQUIRES(shard.mu);
+  // Drops the rules of seq <= `upto` from the shard.
+  void RetireRulesLocked(Shard& shard, uint64_t upto) CACHET_REQUIRES(shard.mu);
   // Written before the last flush (see Flush).
   bool FlushedAt(uint64_t location) const {
     return pool_.epoch(pool_.SegmentOf(location)) < flush_epoch_.load(std::memory_order_acquire);
@@ -505,6 +552,9 @@ class Store {
   std::atomic<uint64_t> get_flushed_{0};
   std::atomic<uint64_t> crawler_reclaimed_{0};
   std::atomic<uint64_t> crawler_items_checked_{0};
+  std::atomic<uint64_t> flush_prefix_items_{0};
+  std::atomic<uint64_t> rules_active_{0};
+  std::atomic<uint64_t> rule_seq_{0};  // the last rule's seq (written under evict_mu_)
   // Segments with a lower epoch hold only flushed items (set under evict_mu_, see Flush).
   std::atomic<uint64_t> flush_epoch_{0};
   // Where eviction appends the items it moves to the main queue. Last, so it is destroyed

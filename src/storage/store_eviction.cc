@@ -205,6 +205,12 @@ bool Store::KeepIfReadLocked(Shard& shard, size_t slot, uint64_t location, const
     ReclaimLocked(shard, slot, location, item);
     return false;
   }
+  if (InvalidatedLocked(shard, item, location)) {  // never moved past its rule
+    flush_prefix_items_.fetch_add(1, std::memory_order_relaxed);
+    RemoveItemLocked(shard, location, item);
+    shard.index.EraseAt(slot);
+    return false;
+  }
   if (shard.index.HasBits(slot, shard.index.accessed_bit())) return true;
   EvictLocked(shard, slot, location, item, now);
   return false;

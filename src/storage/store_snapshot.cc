@@ -148,14 +148,18 @@ bool Store::ExportGroup(const ExportSegment* group, size_t n, uint32_t now, Segm
         const uint8_t state = static_cast<uint8_t>(v & ((1u << kStateBits) - 1));
         const ItemRef item = DecodeItem(pool_.At(start + offset));
         const ExportedItem out{offset, item.base, item.total_size(), state, shard_id};
-        if (item.exptime_offset == 0) {
+        const bool rules = rules_active_.load(std::memory_order_relaxed) != 0;
+        if (item.exptime_offset == 0 && !rules) {
           // Nothing writes into an item without an exptime field: no lock needed.
           sink.AddItem(out);
           continue;
         }
-        // touch rewrites the exptime in place, under the shard lock.
-        common::MutexLock shard_lock(shards_[shard_id]->mu);
-        if (!Expired(LoadExptime(item), now)) sink.AddItem(out);
+        // touch rewrites the exptime in place, and the prefix rules change, under the shard lock.
+        const Shard& shard = *shards_[shard_id];
+        common::MutexLock shard_lock(shard.mu);
+        if (!Expired(LoadExptime(item), now) && !InvalidatedLocked(shard, item, start + offset)) {
+          sink.AddItem(out);
+        }
       }
     }
     scratch.exported.insert(seg.epoch);

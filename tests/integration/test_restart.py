@@ -618,3 +618,26 @@ def test_snapshots_while_clients_write_restore_only_whole_values(restarts):
                 assert int(line.split()[3]) == len(value)
                 assert value == value[:1] * len(value), line
     c.close()
+
+
+@cachet_only("flush_prefix and the crawler are cachet's; memcached -e saves what flush_all hid")
+@pytest.mark.parametrize("sweep", [False, True])
+def test_flushed_and_prefix_flushed_items_stay_gone_after_a_restart(restarts, sweep):
+    # Without the crawler's background sweep, the rules are still active at the save.
+    s = restarts.start(*(() if sweep else ("-o", "no_lru_crawler,no_lru_maintainer")))
+    c = Conn(s)
+    for key in (b"gone:1", b"gone:2", b"kept:1", b"all:1"):
+        assert c.call(b"set %s 0 0 1\r\nv\r\n" % key) == b"STORED\r\n"
+    assert c.call(b"flush_all\r\n") == b"OK\r\n"
+    for key in (b"gone:1", b"gone:2", b"kept:1"):
+        assert c.call(b"set %s 0 0 1\r\nw\r\n" % key) == b"STORED\r\n"
+    assert c.call(b"flush_prefix gone:\r\n") == b"OK\r\n"
+    assert c.call(b"set gone:2 0 0 1\r\nx\r\n") == b"STORED\r\n"
+    c.close()
+    restarts.stop(s)
+    s = restarts.start()
+    c = Conn(s)
+    assert c.call(b"get gone:1 gone:2 kept:1 all:1\r\n", b"END\r\n") == (
+        b"VALUE gone:2 0 1\r\nx\r\nVALUE kept:1 0 1\r\nw\r\nEND\r\n")
+    assert stats_dict(s)["curr_items"] == "2"
+    c.close()

@@ -178,6 +178,63 @@ TEST_F(StoreTest, FlushHidesEverythingUntilMet) {
   EXPECT_EQ(Get("k5"), "again");
 }
 
+TEST_F(StoreTest, FlushPrefixHidesOlderMatchingItemsUntilAFullCrawlRetiresIt) {
+  for (int i = 0; i < 50; ++i) Set("p:" + std::to_string(i), "v");
+  for (int i = 0; i < 50; ++i) Set("q:" + std::to_string(i), "v");
+  ASSERT_TRUE(store_.FlushPrefix("p:"));
+  EXPECT_EQ(Set("p:new", "w"), Outcome::kStored);  // same open segment, after the rule's fill
+  EXPECT_EQ(Get("p:3"), std::nullopt);
+  EXPECT_EQ(Get("p:new"), "w");
+  EXPECT_EQ(Get("q:3"), "v");
+  EXPECT_EQ(Set("p:4", "x", 0, 10, StoreMode::kReplace), Outcome::kNotStored);
+  StoreStats s = store_.Stats();
+  EXPECT_EQ(s.flush_prefix_items, 2u);
+  EXPECT_EQ(s.flush_prefix_rules_active, 1u);
+  std::vector<uint64_t> budget(static_cast<size_t>(store_.size_classes().count()) + 1, ~0ull);
+  for (size_t shard = 0; shard < store_.shard_count(); ++shard) {
+    for (size_t from = 0; from != Store::kListDone;) {
+      from = store_.CrawlShard(shard, from, 8, 10, {}, &budget, /*full=*/true);
+    }
+  }
+  s = store_.Stats();
+  EXPECT_EQ(s.flush_prefix_items, 50u);
+  EXPECT_EQ(s.flush_prefix_rules_active, 0u);
+  EXPECT_EQ(s.curr_items, 51u);
+  EXPECT_EQ(Get("p:new"), "w");
+}
+
+TEST(StorePrefix, EvictionNeverCarriesACoveredItemPastItsRule) {
+  Store store(SmallConfig(size_t{1} << 20));
+  Store::Writer w(store);
+  const std::string value(1000, 'v');
+  for (int i = 0; i < 200; ++i)
+    store.Put(w, StoreMode::kSet, "old:" + std::to_string(i), value, 0, 0, 0, 10);
+  // Read them all, so eviction would keep (move) them rather than drop them.
+  for (int i = 0; i < 200; ++i) store.Get("old:" + std::to_string(i), 10, [](const ItemView&) {});
+  ASSERT_TRUE(store.FlushPrefix("old:"));
+  for (int i = 0; i < 3000; ++i) {  // several times the memory: every old segment is evicted
+    store.Put(w, StoreMode::kSet, "new:" + std::to_string(i), value, 0, 0, 0, 10);
+  }
+  for (int i = 0; i < 200; ++i) {
+    bool found = false;
+    store.Get("old:" + std::to_string(i), 10, [&](const ItemView&) { found = true; });
+    EXPECT_FALSE(found) << i;
+  }
+  EXPECT_GT(store.Stats().flush_prefix_items, 0u);
+}
+
+TEST(StorePrefix, RuleTableIsBoundedAndAFlushClearsIt) {
+  StoreConfig c = SmallConfig();
+  c.max_prefix_rules = 2;
+  Store store(c);
+  EXPECT_TRUE(store.FlushPrefix("a"));
+  EXPECT_TRUE(store.FlushPrefix("b"));
+  EXPECT_FALSE(store.FlushPrefix("c"));
+  store.Flush();  // everything the rules covered is flushed too
+  EXPECT_EQ(store.Stats().flush_prefix_rules_active, 0u);
+  EXPECT_TRUE(store.FlushPrefix("c"));
+}
+
 TEST_F(StoreTest, CrawlReclaimsExpiredItemsOfTheWantedClassesWithinBudget) {
   for (int i = 0; i < 40; ++i) Set("e" + std::to_string(i), "v", 20);  // expires at 20
   for (int i = 0; i < 10; ++i) Set("l" + std::to_string(i), "v");

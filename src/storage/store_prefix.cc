@@ -1,0 +1,62 @@
+// flush_prefix: invalidation by key prefix at O(shards) cost, applied lazily.
+//
+// A rule says "written before me": segments whose epoch is below the next epoch at the rule's
+// creation, except the segments open then (the writers' and main's tail), where only the bytes
+// below their published fill. A set acknowledged before the command was published below that
+// fill, so it is covered; one still in flight lands above it and survives. The rule is created
+// under the eviction mutex, and eviction drops covered items before it moves anything to a
+// renewed segment, so no item crosses a rule by being moved. Each shard holds the rule until a
+// full crawl of that shard has met every item it covers.
+#include "storage/store.h"
+
+namespace cachet::storage {
+
+bool Store::FlushPrefix(std::string_view prefix) {
+  common::MutexLock evict_lock(evict_mu_);
+  if (rules_active_.load(std::memory_order_relaxed) >= config_.max_prefix_rules) return false;
+  auto rule = std::make_shared<PrefixRule>();
+  rule->prefix = std::string(prefix);
+  rule->boundary = pool_.next_epoch();
+  const auto note_open = [&](uint32_t segment, uint32_t used) {
+    if (segment != SegmentPool::kNoSegment) rule->open.push_back({pool_.epoch(segment), used});
+  };
+  note_open(main_tail_.segment(), main_tail_.used());
+  {
+    common::MutexLock writers_lock(writers_mu_);
+    for (const Writer* w : writers_) {
+      const uint64_t position = w->position_.load(std::memory_order_acquire);
+      note_open(static_cast<uint32_t>(position >> 32), static_cast<uint32_t>(position));
+    }
+  }
+  rule->seq = rule_seq_.load(std::memory_order_relaxed) + 1;
+  rule->shards_left.store(shards_.size(), std::memory_order_relaxed);
+  rules_active_.fetch_add(1, std::memory_order_relaxed);
+  for (auto& shard : shards_) {
+    common::MutexLock lock(shard->mu);
+    shard->rules.push_back(rule);
+  }
+  rule_seq_.store(rule->seq, std::memory_order_release);
+  return true;
+}
+
+bool Store::MatchesRuleLocked(const Shard& shard, const ItemRef& item, uint64_t location) const {
+  const uint32_t segment = pool_.SegmentOf(location);
+  const uint64_t epoch = pool_.epoch(segment);
+  const auto offset = static_cast<uint32_t>(location - pool_.SegmentStart(segment));
+  for (const auto& rule : shard.rules) {
+    if (item.key.starts_with(rule->prefix) && rule->Predates(epoch, offset)) return true;
+  }
+  return false;
+}
+
+void Store::RetireRulesLocked(Shard& shard, uint64_t upto) {
+  std::erase_if(shard.rules, [&](const std::shared_ptr<const PrefixRule>& rule) {
+    if (rule->seq > upto) return false;
+    if (rule->shards_left.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      rules_active_.fetch_sub(1, std::memory_order_relaxed);
+    }
+    return true;
+  });
+}
+
+}  // namespace cachet::storage

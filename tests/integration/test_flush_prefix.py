@@ -1,0 +1,151 @@
+"""cachet's flush_prefix: every item whose key starts with the prefix and that was written before
+the command is gone for every command and protocol; items written after it survive. A cachet
+extension: skipped against memcached, which answers ERROR."""
+import threading
+
+import pytest
+
+from binary_helpers import GET, KEY_ENOENT, BinConn
+from conftest import IS_MEMCACHED, Conn
+from operator_helpers import stats_dict, wait_for
+
+pytestmark = pytest.mark.skipif(IS_MEMCACHED, reason="cachet extension")
+
+TOO_MANY = b"SERVER_ERROR too many prefix rules\r\n"
+BAD_FORMAT = b"CLIENT_ERROR bad command line format\r\n"
+
+
+def store(c, key, value=b"v", exptime=0):
+    return c.call(b"set %s 0 %d %d\r\n%s\r\n" % (key, exptime, len(value), value))
+
+
+def get(c, key):
+    return c.call(b"get " + key + b"\r\n", b"END\r\n")
+
+
+def value_of(key, value=b"v"):
+    return b"VALUE %s 0 %d\r\n%s\r\nEND\r\n" % (key, len(value), value)
+
+
+def test_flush_prefix_hides_older_items_from_every_command(server_factory):
+    server = server_factory()
+    c = Conn(server)
+    for i in range(8):
+        assert store(c, b"user:%d" % i) == b"STORED\r\n"
+    assert store(c, b"users") == b"STORED\r\n"     # not under "user:"
+    assert store(c, b"other:1") == b"STORED\r\n"
+    assert c.call(b"flush_prefix user:\r\n") == b"OK\r\n"
+    assert get(c, b"user:0") == b"END\r\n"
+    assert c.call(b"add user:1 0 0 1\r\na\r\n") == b"STORED\r\n"      # add succeeds
+    assert c.call(b"cas user:2 0 0 1 1\r\nc\r\n") == b"NOT_FOUND\r\n"
+    assert c.call(b"incr user:3 1\r\n") == b"NOT_FOUND\r\n"
+    assert c.call(b"touch user:4 10\r\n") == b"NOT_FOUND\r\n"
+    assert c.call(b"mg user:5 N30 v\r\n", b"\r\n\r\n") == b"VA 0 W\r\n\r\n"  # vivified, won
+    assert c.call(b"mg user:6 v\r\n") == b"EN\r\n"
+    b = BinConn(server)
+    r = b.get(b"user:7")
+    assert (r.opcode, r.status) == (GET, KEY_ENOENT)
+    b.close()
+    # Written after the OK: kept.
+    assert get(c, b"user:1") == value_of(b"user:1", b"a")
+    assert store(c, b"user:0", b"new") == b"STORED\r\n"
+    assert get(c, b"user:0") == value_of(b"user:0", b"new")
+    assert get(c, b"users") == value_of(b"users")
+    assert get(c, b"other:1") == value_of(b"other:1")
+    # Listings skip what the rule covers (the sweep may also have dropped it by now).
+    dump = c.call(b"lru_crawler metadump all\r\n", b"END\r\n")
+    listed = sorted(line.split(b" ")[0] for line in dump.split(b"\n") if line.startswith(b"key="))
+    assert listed == [b"key=other%3A1", b"key=user%3A0", b"key=user%3A1", b"key=user%3A5",
+                      b"key=users"]
+    c.close()
+
+
+def test_flush_prefix_sweep_frees_the_items_and_retires_the_rule(server_factory):
+    c = Conn(server_factory())
+    c.send(b"".join(b"set doc:%d 0 0 1 noreply\r\nv\r\n" % i for i in range(2000))
+           + b"".join(b"set keep:%d 0 0 1 noreply\r\nv\r\n" % i for i in range(500)) + b"mn\r\n")
+    assert c.read_until(b"MN\r\n") == b"MN\r\n"
+    assert int(stats_dict(c)["curr_items"]) == 2500
+    assert c.call(b"flush_prefix doc:\r\n") == b"OK\r\n"
+    # The crawler sweeps in the background; the counts settle once it is through.
+    wait_for(lambda: stats_dict(c)["flush_prefix_rules_active"] == "0", what="the rule retired")
+    s = stats_dict(c)
+    assert (s["curr_items"], s["flush_prefix_items"], s["cmd_flush_prefix"]) == ("500", "2000", "1")
+    assert get(c, b"keep:499") == value_of(b"keep:499")
+    c.close()
+
+
+def test_flush_prefix_stats_appear_once_used(server_factory):
+    c = Conn(server_factory())
+    assert "cmd_flush_prefix" not in stats_dict(c)  # memcached's key list until then
+    assert c.call(b"flush_prefix x\r\n") == b"OK\r\n"
+    s = stats_dict(c)
+    assert (s["cmd_flush_prefix"], s["flush_prefix_max_rules"]) == ("1", "64")
+    assert list(s)[-4:] == ["cmd_flush_prefix", "flush_prefix_items", "flush_prefix_rules_active",
+                            "flush_prefix_max_rules"]
+    c.close()
+
+
+@pytest.mark.parametrize("line", [b"flush_prefix\r\n", b"flush_prefix a b\r\n",
+                                  b"flush_prefix " + b"k" * 251 + b"\r\n",
+                                  b"flush_prefix a\x01\r\n"])
+def test_flush_prefix_bad_lines(server_factory, line):
+    c = Conn(server_factory())
+    assert c.call(line) == BAD_FORMAT
+    assert c.call(b"flush_prefix a noreply\r\nmn\r\n", b"MN\r\n") == b"MN\r\n"
+    c.close()
+
+
+def test_flush_prefix_refused_with_disable_flush_all(server_factory):
+    c = Conn(server_factory("-F"))
+    assert store(c, b"a:1") == b"STORED\r\n"
+    assert c.call(b"flush_prefix a:\r\n") == b"CLIENT_ERROR flush_prefix not allowed\r\n"
+    assert get(c, b"a:1") == value_of(b"a:1")
+    c.close()
+
+
+def test_flush_prefix_rule_table_is_bounded(server_factory):
+    c = Conn(server_factory("-o", "flush_prefix_max_rules=2"))
+    # A slow sweep (one second between slices) keeps the rules active.
+    assert c.call(b"lru_crawler sleep 1000000\r\n") == b"OK\r\n"
+    assert store(c, b"c:1") == b"STORED\r\n"
+    c.send(b"flush_prefix a\r\nflush_prefix b\r\nflush_prefix c\r\n")
+    assert c.read_until(TOO_MANY) == b"OK\r\nOK\r\n" + TOO_MANY
+    assert get(c, b"c:1") == value_of(b"c:1")  # the refused rule did nothing
+    assert stats_dict(c)["flush_prefix_rules_active"] == "2"
+    c.close()
+
+
+def test_flush_prefix_splits_concurrent_writes_at_the_ok(server_factory):
+    """A set acknowledged before the command was sent is gone; one sent after its OK stays."""
+    server = server_factory()
+    sent, done, stop = threading.Event(), threading.Event(), threading.Event()
+    before, after = [], []
+
+    def writer():
+        w = Conn(server)
+        i = 0
+        while not stop.is_set():
+            key = b"c:%d" % i
+            late = done.is_set()
+            assert store(w, key) == b"STORED\r\n"
+            if late:
+                after.append(key)
+            elif not sent.is_set():
+                before.append(key)
+            i += 1
+        w.close()
+
+    t = threading.Thread(target=writer)
+    t.start()
+    c = Conn(server)
+    wait_for(lambda: len(before) >= 200, what="writes before the command")
+    sent.set()
+    assert c.call(b"flush_prefix c:\r\n") == b"OK\r\n"
+    done.set()
+    wait_for(lambda: len(after) >= 200, what="writes after the command")
+    stop.set()
+    t.join()
+    assert all(get(c, k) == b"END\r\n" for k in before)
+    assert all(get(c, k) == value_of(k) for k in after)
+    c.close()
