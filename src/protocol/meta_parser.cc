@@ -153,6 +153,9 @@ void ParseMetaLine(const Tokens& tk, TextRequest* req) {
     case 'n':
       req->command = TextCommand::kMetaNoop;
       return;
+    case 'p':
+      req->command = TextCommand::kMetaPrefix;
+      break;
     case 'e':
       req->command = TextCommand::kMetaDebug;
       break;
@@ -201,6 +204,14 @@ void ParseMetaLine(const Tokens& tk, TextRequest* req) {
     req->meta.base64 = tk.count > 3 && tk.t[2] == "b";
   } else {
     ParseFlags(tk, first_flag, req);
+  }
+  if (req->command == TextCommand::kMetaPrefix) {
+    // mp takes only base64 (b), quiet (q), opaque (O) and the key echo (k).
+    for (size_t i = 0; i < req->meta.count; ++i) {
+      const char f = req->meta.tokens[i][0];
+      if (f != 'b' && f != 'q' && f != 'O' && f != 'k') Fail(req, "CLIENT_ERROR invalid flag");
+    }
+    if (req->meta.opaque.size() > kMaxOpaqueToken) Fail(req, "CLIENT_ERROR opaque token too long");
   }
   req->flags = req->meta.client_flags;
   if (req->command == TextCommand::kMetaDebug && req->meta.base64) {

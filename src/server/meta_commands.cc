@@ -5,6 +5,7 @@
 #include "common/numbers.h"
 #include "protocol/meta_parser.h"
 #include "protocol/meta_reply.h"
+#include "protocol/text_reply.h"
 #include "server/watch_events.h"
 
 namespace cachet::server {
@@ -43,6 +44,9 @@ void MetaCommands::Execute(const TextRequest& req, ByteBuffer& out) {
       return;
     case TextCommand::kMetaDebug:
       Debug(req, out);
+      return;
+    case TextCommand::kMetaPrefix:
+      Prefix(req, out);
       return;
     default:
       return;
@@ -263,6 +267,25 @@ void MetaCommands::Delete(const TextRequest& req, ByteBuffer& out) {
   }
   if ((o == Outcome::kDeleted || o == Outcome::kStored) && m.quiet) return;
   out.Append(reply.code);
+  protocol::AppendMetaEchoFlags(out, req.meta, req.key);
+  out.Append("\r\n");
+}
+
+// mp: flush_prefix in the meta protocol, with its errors as flush_prefix's.
+void MetaCommands::Prefix(const TextRequest& req, ByteBuffer& out) {
+  if (!server_.settings().flush_enabled) {
+    out.Append(protocol::kFlushPrefixNotAllowed);
+    return;
+  }
+  worker_.stats.cmd_flush_prefix.Add();
+  const bool ok = server_.FlushPrefix(req.key);
+  WatchFlushPrefix(server_, client_fd_, req.key, ok);
+  if (!ok) {
+    out.Append(protocol::kTooManyPrefixRules);
+    return;
+  }
+  if (req.meta.quiet) return;
+  out.Append("HD");
   protocol::AppendMetaEchoFlags(out, req.meta, req.key);
   out.Append("\r\n");
 }

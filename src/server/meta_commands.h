@@ -21,6 +21,7 @@ class MetaCommands {
   void Delete(const protocol::TextRequest& req, common::ByteBuffer& out);
   void Arith(const protocol::TextRequest& req, common::ByteBuffer& out);
   void Debug(const protocol::TextRequest& req, common::ByteBuffer& out);
+  void Prefix(const protocol::TextRequest& req, common::ByteBuffer& out);
 
   ServerContext& server_;
   WorkerContext& worker_;

@@ -257,8 +257,11 @@ TextSession::Step TextSession::ExecuteLine(const TextRequest& req, ByteBuffer& o
         return Step::kDone;
       }
       stats.cmd_flush_prefix.Add();
-      Reply(out, server_.FlushPrefix(req.key) ? protocol::kOk : protocol::kTooManyPrefixRules,
-            req.noreply);
+      {
+        const bool ok = server_.FlushPrefix(req.key);
+        WatchFlushPrefix(server_, client_fd_, req.key, ok);
+        Reply(out, ok ? protocol::kOk : protocol::kTooManyPrefixRules, req.noreply);
+      }
       return Step::kDone;
     case TextCommand::kVersion:
       out.Append(protocol::kVersion);
@@ -270,6 +273,7 @@ TextSession::Step TextSession::ExecuteLine(const TextRequest& req, ByteBuffer& o
     case TextCommand::kMetaDelete:
     case TextCommand::kMetaArith:
     case TextCommand::kMetaNoop:
+    case TextCommand::kMetaPrefix:
     case TextCommand::kMetaDebug:
       meta_.Execute(req, out);
       return Step::kDone;

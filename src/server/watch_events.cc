@@ -68,6 +68,15 @@ void WatchStore(ServerContext& server, int cfd, std::string_view key, common::Ou
   server.watch().Emit(protocol::kWatchMutations, line);
 }
 
+void WatchFlushPrefix(ServerContext& server, int cfd, std::string_view prefix, bool ok) {
+  if (!server.watch().Wants(protocol::kWatchMutations)) return;
+  std::string line = "type=flush_prefix prefix=";
+  protocol::AppendUriEncoded(line, prefix);
+  line += ok ? " status=ok cfd=" : " status=too_many_rules cfd=";
+  line += std::to_string(cfd);
+  server.watch().Emit(protocol::kWatchMutations, line);
+}
+
 void WatchConnection(ServerContext& server, bool opened, int cfd, std::string_view addr,
                      bool error) {
   if (!server.watch().Wants(protocol::kWatchConnEvents)) return;

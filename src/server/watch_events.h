@@ -22,6 +22,8 @@ void WatchFetch(ServerContext& server, int cfd, std::string_view key, bool found
 // (status from the store's outcome: stored, exists, not_found, too_large or not_stored).
 void WatchStore(ServerContext& server, int cfd, std::string_view key, common::Outcome outcome,
                 std::string_view cmd, uint32_t exptime, size_t value_len, uint32_t flags);
+// mutations (cachet): "type=flush_prefix prefix=<p> status=ok|too_many_rules cfd=<fd>"
+void WatchFlushPrefix(ServerContext& server, int cfd, std::string_view prefix, bool ok);
 // connevents: conn_new / conn_close for a client whose `stats conns` address is `addr`; a close
 // says reason=error when the client broke the protocol (`error`), reason=normal otherwise.
 void WatchConnection(ServerContext& server, bool opened, int cfd, std::string_view addr,

@@ -7,7 +7,7 @@ import pytest
 
 from binary_helpers import GET, KEY_ENOENT, BinConn
 from conftest import IS_MEMCACHED, Conn
-from operator_helpers import stats_dict, wait_for
+from operator_helpers import WatchReader, conn_fd_by_port, fields, local_port, stats_dict, wait_for
 
 pytestmark = pytest.mark.skipif(IS_MEMCACHED, reason="cachet extension")
 
@@ -148,4 +148,42 @@ def test_flush_prefix_splits_concurrent_writes_at_the_ok(server_factory):
     t.join()
     assert all(get(c, k) == b"END\r\n" for k in before)
     assert all(get(c, k) == value_of(k) for k in after)
+    c.close()
+
+
+def test_mp_is_flush_prefix_in_the_meta_protocol(server_factory):
+    c = Conn(server_factory())
+    for key in (b"m:1", b"m:2", b"n:1"):
+        assert store(c, key) == b"STORED\r\n"
+    assert c.call(b"mp m: O7 k\r\n") == b"HD O7 km:\r\n"
+    assert get(c, b"m:1") == b"END\r\n"
+    assert get(c, b"n:1") == value_of(b"n:1")
+    assert store(c, b"bin:1") == b"STORED\r\n"
+    assert c.call(b"mp YmluOg== b q\r\nmn\r\n", b"MN\r\n") == b"MN\r\n"  # base64 "bin:"
+    assert get(c, b"bin:1") == b"END\r\n"
+    assert c.call(b"mp m: v\r\n") == b"CLIENT_ERROR invalid flag\r\n"
+    assert c.call(b"mp m: T10\r\n") == b"CLIENT_ERROR invalid flag\r\n"
+    assert c.call(b"mp\r\n") == b"ERROR\r\n"
+    assert int(stats_dict(c)["cmd_flush_prefix"]) == 2
+    c.close()
+
+
+def test_mp_refused_with_disable_flush_all(server_factory):
+    c = Conn(server_factory("-F"))
+    assert c.call(b"mp a:\r\n") == b"CLIENT_ERROR flush_prefix not allowed\r\n"
+    c.close()
+
+
+def test_flush_prefix_is_a_watched_mutation(server_factory):
+    server = server_factory("-o", "flush_prefix_max_rules=1", "-o", "no_lru_crawler")
+    w = WatchReader(server, b"mutations")
+    c = Conn(server)
+    assert c.call(b"lru_crawler sleep 1000000\r\n") == b"OK\r\n"  # keep the rule active
+    assert c.call(b"flush_prefix a%20b\r\n") == b"OK\r\n"
+    assert c.call(b"mp z\r\n") == TOO_MANY
+    lines = w.until(lambda line: fields(line).get("prefix") == "z")
+    cfd = "%d" % conn_fd_by_port(server, local_port(c))
+    got = [(fields(line)["type"], fields(line)["prefix"], fields(line)["status"],
+            fields(line)["cfd"]) for line in lines]
+    assert got == [("flush_prefix", "a%2520b", "ok", cfd), ("flush_prefix", "z", "too_many_rules", cfd)]
     c.close()
