@@ -58,6 +58,8 @@ fuzz:
 PREFIX ?= /usr
 install: build
 	cmake --install $(BUILD_DIR) --prefix $(PREFIX)
+	install -d $(DESTDIR)$(PREFIX)/lib/python3/dist-packages/cachet_django
+	install -m 644 clients/python/cachet_django/*.py $(DESTDIR)$(PREFIX)/lib/python3/dist-packages/cachet_django/
 
 # Release build with the micro benches, then the interleaved comparison (bench/README.md):
 # ~10-15 minutes, or ~1 minute with BENCH_QUICK=1. Results in bench/results/.

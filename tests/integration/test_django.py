@@ -4,6 +4,8 @@ Every workflow runs for the three backends (PyMemcacheCache -> pymemcache.HashCl
 PyLibMCCache -> pylibmc/libmemcached, MemcachedCache -> python-memcached) crossed with three
 LOCATION forms: "127.0.0.1:PORT", "unix:/path/to.sock" and a list of three TCP servers.
 """
+import os
+import sys
 import warnings
 
 import pytest
@@ -42,7 +44,7 @@ from django.test.utils import override_settings  # noqa: E402
 from django.utils.module_loading import import_string  # noqa: E402
 from django.views.decorators.cache import cache_page  # noqa: E402
 
-from conftest import debugtime  # noqa: E402
+from conftest import IS_MEMCACHED, debugtime  # noqa: E402
 from client_helpers import flush, raw_get, raw_stats  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings(
@@ -53,6 +55,9 @@ BACKENDS = {
     "pylibmc": "django.core.cache.backends.memcached.PyLibMCCache",
     "python-memcached": "django.core.cache.backends.memcached.MemcachedCache",
 }
+if not IS_MEMCACHED:  # cachet's own backend (clients/python) must behave as the stock ones
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "clients", "python"))
+    BACKENDS["cachet_django"] = "cachet_django.CachetCache"
 FORMS = ["tcp", "unix", "tcp3"]
 DAYS = 86400
 

@@ -1,0 +1,192 @@
+"""cachet_django: a Django cache backend for cachet, the memcached-compatible server.
+
+`CachetCache` is Django's PyMemcacheCache (so every stock method behaves as Django's, over TCP,
+Unix sockets and lists of servers) plus what cachet adds, with django-redis's names where they
+exist: `delete_prefix`, `delete_pattern`, `keys`, `iter_keys`, `ttl`, `expire`, `persist`,
+`clear(prefix_only=True)`, and a stampede-safe `get_or_set` (one caller computes a missing value,
+the others wait for it). The extras speak cachet's commands over pymemcache's own sockets, one
+node at a time; prefix deletes, key listings and clears fan out to every node.
+"""
+import fnmatch
+import time
+import urllib.parse
+
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.memcached import PyMemcacheCache
+
+__all__ = ["CachetCache", "NodeError"]
+
+
+class NodeError(Exception):
+    """A node failed an extra command; the message names the node."""
+
+
+def _is_prefix_glob(pattern):
+    """'abc*' (one trailing star, no other wildcard) is a prefix; anything else is not."""
+    head = pattern[:-1]
+    return pattern.endswith("*") and not any(c in head for c in "*?[]\\")
+
+
+class CachetCache(PyMemcacheCache):
+    """Django's PyMemcacheCache with cachet's extras (see the module docstring)."""
+
+    # ----------------------------------------------------------------- nodes and raw commands
+
+    def _nodes(self):
+        """(name, pymemcache Client) of every configured node, connected on first use."""
+        return list(self._cache.clients.items())
+
+    def _command(self, name, client, line):
+        """One command line on `client`; returns its first reply line."""
+        try:
+            return client._misc_cmd([line], line.split(b" ", 1)[0], False)[0]
+        except Exception as e:  # noqa: BLE001 - the caller decides; the node is named
+            if self._options.get("ignore_exc"):
+                return None
+            raise NodeError(f"cachet node {name}: {e}") from e
+
+    def _stream(self, name, client, line, end=b"END"):
+        """Sends `line` and yields the reply's lines up to `end`, read as they arrive."""
+        try:
+            if client.sock is None:
+                client._connect()
+            client.sock.sendall(line)
+            buf = b""
+            while True:
+                chunk = client.sock.recv(1 << 16)
+                if not chunk:
+                    raise ConnectionError("connection closed")
+                buf += chunk
+                *lines, buf = buf.split(b"\n")
+                for one in lines:
+                    one = one[:-1] if one.endswith(b"\r") else one  # metadump ends lines in \n
+                    if one == end:
+                        return
+                    if one.startswith((b"CLIENT_ERROR", b"SERVER_ERROR", b"ERROR")):
+                        raise ConnectionError(one.decode(errors="replace"))
+                    yield one
+        except Exception as e:  # noqa: BLE001
+            client.close()
+            if self._options.get("ignore_exc"):
+                return
+            raise NodeError(f"cachet node {name}: {e}") from e
+
+    def _client_for(self, full_key):
+        return self._cache._get_client(full_key)
+
+    # ----------------------------------------------------------------------- prefix deletes
+
+    def delete_prefix(self, prefix, version=None):
+        """Drops every key that starts with `prefix` (after KEY_PREFIX and version, as
+        make_key builds them) on every node, in O(1) per node (cachet's flush_prefix)."""
+        return self._flush_prefix(self.make_key(prefix, version=version))
+
+    def _flush_prefix(self, full):
+        done = 0
+        for name, client in self._nodes():
+            if self._command(name, client, b"flush_prefix " + full.encode() + b"\r\n") == b"OK":
+                done += 1
+        return done
+
+    def delete_pattern(self, pattern, version=None):
+        """django-redis's delete_pattern: a prefix glob ('user:*') becomes delete_prefix; any
+        other glob lists the keys and deletes each. Returns how many nodes flushed (prefix
+        globs) or keys were deleted (other globs)."""
+        if _is_prefix_glob(pattern):
+            return self.delete_prefix(pattern[:-1], version=version)
+        keys = list(self.iter_keys(pattern, version=version))
+        if keys:
+            self.delete_many(keys, version=version)
+        return len(keys)
+
+    def clear(self, prefix_only=False):
+        """Django's clear() flushes every node; with prefix_only only this cache's KEY_PREFIX
+        (and every version) goes."""
+        if prefix_only and self.key_prefix:
+            return self._flush_prefix(self.key_prefix + ":")
+        return super().clear()
+
+    # ------------------------------------------------------------------------- key listing
+
+    def iter_keys(self, pattern="*", version=None):
+        """Every key matching the glob, as the caller spelt it (without KEY_PREFIX or
+        version), streamed from each node's `lru_crawler metadump all`."""
+        version = self.version if version is None else version
+        head = self.make_key("", version=version)
+        for name, client in self._nodes():
+            for line in self._stream(name, client, b"lru_crawler metadump all\r\n"):
+                if not line.startswith(b"key="):
+                    continue
+                raw = urllib.parse.unquote_to_bytes(line[4:line.find(b" ")]).decode(
+                    errors="replace")
+                if raw.startswith(head) and fnmatch.fnmatchcase(raw[len(head):], pattern):
+                    yield raw[len(head):]
+
+    def keys(self, pattern="*", version=None):
+        return list(self.iter_keys(pattern, version=version))
+
+    # ------------------------------------------------------------------------ TTL handling
+
+    def ttl(self, key, version=None):
+        """Seconds left; None for a key without expiry; 0 when missing (django-redis's)."""
+        full = self.make_key(key, version=version)
+        self.validate_key(full)
+        client = self._client_for(full)
+        line = self._command(str(client.server), client, b"mg " + full.encode() + b" t\r\n")
+        if line is None or not line.startswith(b"HD"):
+            return 0
+        for token in line.split()[1:]:
+            if token.startswith(b"t"):
+                left = int(token[1:])
+                return None if left < 0 else left
+        return 0
+
+    def expire(self, key, timeout, version=None):
+        """Sets a new timeout (Django's rules: 0 expires now, None never); False if missing."""
+        return self.touch(key, timeout, version=version)
+
+    def persist(self, key, version=None):
+        """Removes the key's expiry; False if missing."""
+        return self.touch(key, None, version=version)
+
+    def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
+        return super().touch(key, timeout, version=version)
+
+    # -------------------------------------------------------------- stampede-safe get_or_set
+
+    def get_or_set(self, key, default, timeout=DEFAULT_TIMEOUT, version=None, wait=5.0,
+                   lock_ttl=30):
+        """Django's get_or_set, without a stampede: on a miss exactly one caller computes
+        `default` (the one whose `add` of a lock key beside the key, on the key's node,
+        succeeds); the others poll for its value, up to `wait` seconds, then compute it
+        themselves. Readers of the key never see a placeholder. A winner that dies holds the
+        lock `lock_ttl` seconds at most."""
+        missing = self._missing_key
+        value = self.get(key, missing, version=version)
+        if value is not missing:
+            return value
+        full = self.make_key(key, version=version)
+        lock = full + ":cachet-lock"
+        if len(lock) > 250:  # no room for the lock key: Django's own behaviour
+            return super().get_or_set(key, default, timeout, version)
+        client = self._client_for(full)
+        deadline = time.monotonic() + wait
+        while True:
+            if client.add(lock, b"1", expire=lock_ttl, noreply=False):
+                try:
+                    # The previous winner may have stored it just before releasing the lock.
+                    value = self.get(key, missing, version=version)
+                    if value is not missing:
+                        return value
+                    value = default() if callable(default) else default
+                    if value is not None:
+                        self.set(key, value, timeout, version)
+                    return value
+                finally:
+                    client.delete(lock, noreply=False)
+            time.sleep(0.005)  # someone else computes: poll for its value
+            value = self.get(key, missing, version=version)
+            if value is not missing:
+                return value
+            if time.monotonic() > deadline:
+                return super().get_or_set(key, default, timeout, version)

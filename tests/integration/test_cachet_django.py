@@ -1,0 +1,163 @@
+"""cachet_django's extras (clients/python): prefix deletes, key listing, TTLs, prefix-only clear,
+over one server, a Unix socket and three servers. The stock methods run in test_django.py, where
+cachet_django is one more backend. A cachet extension: skipped against memcached."""
+import os
+import sys
+import threading
+import time
+import warnings
+
+import pytest
+
+from conftest import IS_MEMCACHED, debugtime
+
+pytestmark = [pytest.mark.skipif(IS_MEMCACHED, reason="cachet extension"),
+              pytest.mark.filterwarnings(
+                  "ignore::django.utils.deprecation.RemovedInDjango41Warning")]
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "clients", "python"))
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import django
+    from django.conf import settings
+    import django.http  # noqa: F401 - imported here for its deprecation warnings
+    import django.utils.encoding  # noqa: F401
+
+if not settings.configured:
+    settings.configure(SECRET_KEY="cachet-integration-tests", INSTALLED_APPS=[], USE_TZ=True,
+                       CACHES={"default": {
+                           "BACKEND": "django.core.cache.backends.locmem.LocMemCache"}})
+    django.setup()
+
+from cachet_django import CachetCache, NodeError  # noqa: E402
+from client_helpers import flush  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def server_sets(module_server_factory):
+    return {"tcp": [module_server_factory()], "unix": [module_server_factory(unix=True)],
+            "tcp3": [module_server_factory() for _ in range(3)]}
+
+
+@pytest.fixture(params=["tcp", "unix", "tcp3"])
+def servers(request, server_sets):
+    for s in server_sets[request.param]:
+        flush(s)
+    return server_sets[request.param]
+
+
+def make(servers, **params):
+    location = [s.location for s in servers] if len(servers) > 1 else servers[0].location
+    params.setdefault("TIMEOUT", 300)
+    return CachetCache(location, params)
+
+
+def test_delete_prefix_drops_only_the_prefix(servers):
+    cache = make(servers, KEY_PREFIX="app", VERSION=1)
+    for i in range(30):
+        cache.set(f"user:{i}:profile", i)
+        cache.set(f"post:{i}", i)
+    cache.set("user:1:profile", "other version", version=2)
+    assert cache.delete_prefix("user:") == len(servers)  # every node took the rule
+    assert cache.get_many([f"user:{i}:profile" for i in range(30)]) == {}
+    assert cache.get("user:1:profile", version=2) == "other version"  # another version's key
+    assert cache.get_many([f"post:{i}" for i in range(30)]) == {f"post:{i}": i for i in range(30)}
+    cache.set("user:1:profile", "new")  # written after: kept
+    assert cache.get("user:1:profile") == "new"
+    cache.close()
+
+
+def test_delete_pattern(servers):
+    cache = make(servers, KEY_PREFIX="p")
+    for k in ("a:1", "a:2", "b:1", "ab"):
+        cache.set(k, k)
+    assert cache.delete_pattern("a:*") == len(servers)   # a prefix glob: flush_prefix
+    assert cache.get_many(["a:1", "a:2", "b:1", "ab"]) == {"b:1": "b:1", "ab": "ab"}
+    assert cache.delete_pattern("?b") == 1               # any other glob: list and delete
+    assert cache.get_many(["b:1", "ab"]) == {"b:1": "b:1"}
+    cache.close()
+
+
+def test_keys_and_iter_keys_list_every_node(servers):
+    cache = make(servers, KEY_PREFIX="k", VERSION=3)
+    names = [f"item:{i}" for i in range(40)]
+    cache.set_many({n: 1 for n in names})
+    cache.set("item:99", 1, version=4)      # another version: not listed
+    make(servers, KEY_PREFIX="other").set("item:5", 1)  # another prefix: not listed
+    assert sorted(cache.keys("item:*")) == sorted(names)
+    assert sorted(cache.iter_keys("item:1*")) == sorted(n for n in names if n.startswith("item:1"))
+    assert cache.keys("nothing*") == []
+    cache.close()
+
+
+def test_ttl_expire_persist(servers):
+    cache = make(servers, KEY_PREFIX="t")
+    cache.set("a", 1, timeout=100)
+    assert cache.ttl("a") in (99, 100)
+    cache.set("forever", 1, timeout=None)
+    assert cache.ttl("forever") is None
+    assert cache.ttl("missing") == 0
+    assert cache.persist("a") is True
+    assert cache.ttl("a") is None
+    assert cache.expire("a", 50) is True
+    assert cache.ttl("a") in (49, 50)
+    assert cache.expire("missing", 50) is False
+    for s in servers:
+        debugtime(s, 60)
+    assert cache.get("a") is None
+    cache.close()
+
+
+def test_clear_prefix_only_keeps_other_prefixes(servers):
+    mine = make(servers, KEY_PREFIX="mine")
+    theirs = make(servers, KEY_PREFIX="theirs")
+    mine.set_many({f"x{i}": i for i in range(20)})
+    theirs.set_many({f"x{i}": i for i in range(20)})
+    mine.clear(prefix_only=True)
+    assert mine.get_many([f"x{i}" for i in range(20)]) == {}
+    assert len(theirs.get_many([f"x{i}" for i in range(20)])) == 20
+    mine.clear()  # Django's clear: every node flushed
+    assert theirs.get_many([f"x{i}" for i in range(20)]) == {}
+    mine.close()
+    theirs.close()
+
+
+def test_a_dead_node_is_named(server_factory):
+    s = server_factory()
+    cache = CachetCache(s.location, {})
+    cache.set("k", 1)
+    s.proc.kill()
+    s.proc.wait()
+    with pytest.raises(NodeError, match=s.location.split(":")[-1]):
+        cache.delete_prefix("k")
+    cache.close()
+
+
+def test_get_or_set_computes_a_missing_value_once(servers):
+    location = [s.location for s in servers] if len(servers) > 1 else servers[0].location
+    calls, results = [], []
+    start = threading.Barrier(50)
+
+    def default():
+        calls.append(1)
+        time.sleep(0.2)  # a slow computation the others must not repeat
+        return {"answer": 42}
+
+    def worker():
+        cache = CachetCache(location, {"KEY_PREFIX": "s"})  # one client per thread, as Django
+        start.wait()
+        results.append(cache.get_or_set("hot", default, timeout=60))
+        cache.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1
+    assert results == [{"answer": 42}] * 50
+    cache = make(servers, KEY_PREFIX="s")
+    assert cache.get("hot") == {"answer": 42}  # readable by the stock path too
+    assert cache.get_or_set("hot", lambda: 1 / 0) == {"answer": 42}  # a hit computes nothing
+    assert cache.get_or_set("none", None) is None and cache.get("none") is None
+    cache.close()
