@@ -20,11 +20,11 @@ import sys
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchkit import cpu, density, hitratio, latency, report, restart, tls  # noqa: E402
+from benchkit import cpu, density, hitratio, latency, prefix, report, restart, tls  # noqa: E402
 from benchkit.servers import Server  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-STEPS = ["cpu", "latency", "tls", "hitratio", "density", "restart", "micro"]
+STEPS = ["cpu", "latency", "tls", "hitratio", "density", "restart", "prefix", "micro"]
 
 
 def parse_args():
@@ -76,6 +76,10 @@ def parse_args():
     g.add_argument("--restart-threads", type=int, default=4)
     g.add_argument("--online-duration", type=float,
                    help="seconds of load around the snapshot (default 9, quick 3)")
+    g = ap.add_argument_group("invalidation by prefix")
+    g.add_argument("--prefix-sizes", help="cache sizes in items (default 1000000,10000000, "
+                   "quick 100000)")
+    g.add_argument("--prefix-memory", type=int, default=3072, help="-m for both (default 3072)")
     g = ap.add_argument_group("micro benchmarks")
     g.add_argument("--micro-min-time", type=float, help="seconds each (default 0.3, quick 0.01)")
     a = ap.parse_args()
@@ -85,6 +89,7 @@ def parse_args():
                               ("hit_warmup", 1000000, 400000), ("density_memory", 64, 16),
                               ("restart_memory", 1024, 64), ("restart_rounds", 3, 1),
                               ("online_duration", 9.0, 3.0),
+                              ("prefix_sizes", "1000000,10000000", "100000"),
                               ("micro_min_time", 0.3, 0.01), ("handshakes", 2000, 200)):
         if getattr(a, name) is None:
             setattr(a, name, quick if q else full)
@@ -192,6 +197,10 @@ def main():
             results["restart"] = restart.run(binaries, a.loadgen, a.restart_memory,
                                              a.restart_threads, a.restart_rounds,
                                              a.online_duration, log)
+        if "prefix" not in a.skip:
+            print("Invalidation by prefix", file=log, flush=True)
+            sizes = [int(n) for n in a.prefix_sizes.split(",")]
+            results["prefix"] = prefix.run(binaries, sizes, a.prefix_memory, log)
         if "micro" not in a.skip:
             results["micro"] = run_micro(a, log)
     except Exception as e:  # keep what was measured; say what failed

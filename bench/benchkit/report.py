@@ -3,7 +3,7 @@ ratios (matplotlib, Agg backend: no display needed)."""
 import json
 import os
 
-from . import restart
+from . import prefix, restart
 
 
 def _f(v, fmt):
@@ -91,6 +91,10 @@ def table(results):
     if rs:
         lines.append("")
         lines.extend(restart.table_lines(rs))
+    pf = results.get("prefix")
+    if pf:
+        lines.append("")
+        lines.append(prefix.table(pf))
     micro = results.get("micro")
     if micro:
         lines.append("")
