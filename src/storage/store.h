@@ -264,7 +264,7 @@ class Store {
                     bool full = false);
 
   // flush_prefix (store_prefix.cc): every item whose key starts with `prefix` and that was
-  // written before this call is gone for every command; items written after it stay. O(shards)
+  // written before this call is gone for every command; items written after it stay. O(1)
   // whatever the cache holds: a rule records where writing stood (the next segment epoch and
   // the open segments' fill) and lookups, listings and eviction apply it until a full crawl
   // retires it. False when config's max_prefix_rules rules are active.
@@ -358,7 +358,11 @@ class Store {
     HashIndex index CACHET_GUARDED_BY(mu);
     uint64_t bytes CACHET_GUARDED_BY(mu) = 0;
     std::vector<ClassStats> classes CACHET_GUARDED_BY(mu);  // by class id
-    std::vector<std::shared_ptr<const PrefixRule>> rules CACHET_GUARDED_BY(mu);
+    // The store's prefix rules as of rules_version, less those this shard retired (a lookup
+    // brings them up to date: mutable, so that const readers can).
+    mutable std::vector<std::shared_ptr<const PrefixRule>> rules CACHET_GUARDED_BY(mu);
+    mutable uint64_t rules_version CACHET_GUARDED_BY(mu) = 0;
+    uint64_t retired_upto CACHET_GUARDED_BY(mu) = 0;  // rules of lower seq are done here
     // A full crawl of this shard: the last rule it will retire and the index size it began with.
     uint64_t sweep_seq CACHET_GUARDED_BY(mu) = 0;
     size_t sweep_capacity CACHET_GUARDED_BY(mu) = 0;
@@ -429,8 +433,13 @@ class Store {
   // Covered by one of the shard's prefix rules (store_prefix.cc).
   bool InvalidatedLocked(const Shard& shard, const ItemRef& item, uint64_t location) const
       CACHET_REQUIRES(shard.mu) {
+    if (rules_version_.load(std::memory_order_acquire) != shard.rules_version) {
+      SyncRulesLocked(shard);
+    }
     return !shard.rules.empty() && MatchesRuleLocked(shard, item, location);
   }
+  // Copies the store's rules into the shard (the ones it has not retired).
+  void SyncRulesLocked(const Shard& shard) const CACHET_REQUIRES(shard.mu);
   bool MatchesRuleLocked(const Shard& shard, const ItemRef& item, uint64_t location) const
       CACHET_REQUIRES(shard.mu);
   // Drops the rules of seq <= `upto` from the shard.
@@ -553,8 +562,13 @@ class Store {
   std::atomic<uint64_t> crawler_reclaimed_{0};
   std::atomic<uint64_t> crawler_items_checked_{0};
   std::atomic<uint64_t> flush_prefix_items_{0};
+  // Every active rule; a shard copies them when rules_version_ moved. A leaf lock, taken
+  // under a shard lock: creating a rule never waits for a shard (one may be held for a slice).
+  mutable common::Mutex rules_mu_;
+  std::vector<std::shared_ptr<const PrefixRule>> rules_ CACHET_GUARDED_BY(rules_mu_);
+  uint64_t rule_seq_ CACHET_GUARDED_BY(rules_mu_) = 0;
+  std::atomic<uint64_t> rules_version_{0};
   std::atomic<uint64_t> rules_active_{0};
-  std::atomic<uint64_t> rule_seq_{0};  // the last rule's seq (written under evict_mu_)
   // Segments with a lower epoch hold only flushed items (set under evict_mu_, see Flush).
   std::atomic<uint64_t> flush_epoch_{0};
   // Where eviction appends the items it moves to the main queue. Last, so it is destroyed

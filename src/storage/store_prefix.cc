@@ -1,12 +1,15 @@
-// flush_prefix: invalidation by key prefix at O(shards) cost, applied lazily.
+// flush_prefix: invalidation by key prefix at O(1) cost, applied lazily.
 //
 // A rule says "written before me": segments whose epoch is below the next epoch at the rule's
 // creation, except the segments open then (the writers' and main's tail), where only the bytes
 // below their published fill. A set acknowledged before the command was published below that
 // fill, so it is covered; one still in flight lands above it and survives. The rule is created
 // under the eviction mutex, and eviction drops covered items before it moves anything to a
-// renewed segment, so no item crosses a rule by being moved. Each shard holds the rule until a
-// full crawl of that shard has met every item it covers.
+// renewed segment, so no item crosses a rule by being moved. The rule goes into one table with a
+// version; a shard copies the table when the version moved (a relaxed compare per lookup
+// otherwise), and holds the rule until a full crawl of that shard has met every item it covers.
+#include <algorithm>
+
 #include "storage/store.h"
 
 namespace cachet::storage {
@@ -28,15 +31,24 @@ bool Store::FlushPrefix(std::string_view prefix) {
       note_open(static_cast<uint32_t>(position >> 32), static_cast<uint32_t>(position));
     }
   }
-  rule->seq = rule_seq_.load(std::memory_order_relaxed) + 1;
   rule->shards_left.store(shards_.size(), std::memory_order_relaxed);
-  rules_active_.fetch_add(1, std::memory_order_relaxed);
-  for (auto& shard : shards_) {
-    common::MutexLock lock(shard->mu);
-    shard->rules.push_back(rule);
-  }
-  rule_seq_.store(rule->seq, std::memory_order_release);
+  common::MutexLock rules_lock(rules_mu_);
+  if (rules_.size() >= config_.max_prefix_rules) return false;
+  rule->seq = ++rule_seq_;
+  rules_.push_back(std::move(rule));
+  rules_active_.store(rules_.size(), std::memory_order_relaxed);
+  // Every lookup from here on copies the rule into its shard before it looks.
+  rules_version_.fetch_add(1, std::memory_order_release);
   return true;
+}
+
+void Store::SyncRulesLocked(const Shard& shard) const {
+  common::MutexLock rules_lock(rules_mu_);
+  shard.rules.clear();
+  for (const auto& rule : rules_) {
+    if (rule->seq > shard.retired_upto) shard.rules.push_back(rule);
+  }
+  shard.rules_version = rules_version_.load(std::memory_order_relaxed);
 }
 
 bool Store::MatchesRuleLocked(const Shard& shard, const ItemRef& item, uint64_t location) const {
@@ -50,10 +62,15 @@ bool Store::MatchesRuleLocked(const Shard& shard, const ItemRef& item, uint64_t 
 }
 
 void Store::RetireRulesLocked(Shard& shard, uint64_t upto) {
+  shard.retired_upto = std::max(shard.retired_upto, upto);
   std::erase_if(shard.rules, [&](const std::shared_ptr<const PrefixRule>& rule) {
     if (rule->seq > upto) return false;
     if (rule->shards_left.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      rules_active_.fetch_sub(1, std::memory_order_relaxed);
+      // Every shard is through: the rule leaves the table (unless a flush_all took it).
+      common::MutexLock rules_lock(rules_mu_);
+      std::erase(rules_, rule);
+      rules_active_.store(rules_.size(), std::memory_order_relaxed);
+      rules_version_.fetch_add(1, std::memory_order_release);
     }
     return true;
   });
