@@ -61,10 +61,9 @@ void LruCrawler::Run() {
         running_.store(true, std::memory_order_relaxed);
       }
     }
-    if (pass.sweep) {
-      Crawl(pass);
-    } else if (server_.crawler().enabled.load(std::memory_order_relaxed)) {
-      starts_.fetch_add(1, std::memory_order_relaxed);
+    // A crawler switched off sweeps nothing either (`lru_crawler enable` asks again).
+    if (server_.crawler().enabled.load(std::memory_order_relaxed)) {
+      if (!pass.sweep) starts_.fetch_add(1, std::memory_order_relaxed);
       Crawl(pass);
     }
     running_.store(false, std::memory_order_relaxed);
@@ -91,7 +90,7 @@ void LruCrawler::Crawl(const Pass& pass) {
   for (size_t shard = 0; shard < store.shard_count(); ++shard) {
     for (size_t from = 0; from != storage::Store::kListDone;) {
       // `lru_crawler disable` ends a pass under way, as it stops memcached's crawler thread.
-      if (!pass.sweep && !settings.enabled.load(std::memory_order_relaxed)) return;
+      if (!settings.enabled.load(std::memory_order_relaxed)) return;
       const size_t next =
           store.CrawlShard(shard, from, kSliceSlots, server_.time().Now(), wanted, &budget, full);
       since_pause += (next == storage::Store::kListDone ? kSliceSlots : next - from);

@@ -34,8 +34,9 @@ class LruCrawler {
   // asked for or under way (memcached's BUSY).
   bool Request(bool all, const protocol::SlabClassSet& classes);
 
-  // flush_prefix: a full pass (every class, no tocrawl limit) soon, whatever the crawler's
-  // switch says, so that the rule's items are freed and the rule retired. Never BUSY.
+  // flush_prefix: a full pass (every class, no tocrawl limit, no pauses) soon, so that the
+  // rule's items are freed and the rule retired; not while the crawler is switched off. Never
+  // BUSY.
   void RequestSweep();
 
   bool running() const { return running_.load(std::memory_order_relaxed); }

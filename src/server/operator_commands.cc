@@ -177,7 +177,12 @@ CommandStep OperatorCommands::ExecuteLruCrawler(const TextRequest& req, bool fir
   switch (args.command) {
     case CrawlerCommand::kEnable:
       // memcached refuses to start a crawler that already runs.
-      out.Append(crawler.enabled.exchange(true) ? protocol::kCrawlerAlreadyRunning : protocol::kOk);
+      if (crawler.enabled.exchange(true)) {
+        out.Append(protocol::kCrawlerAlreadyRunning);
+      } else {
+        server_.ResumeSweeps();  // prefix rules left while it was off
+        out.Append(protocol::kOk);
+      }
       return CommandStep::kDone;
     case CrawlerCommand::kDisable:
       crawler.enabled.store(false);

@@ -108,6 +108,10 @@ class ServerContext {
   bool RequestCrawl(bool all, const protocol::SlabClassSet& classes);
   // flush_prefix: false when the rule table is full. The crawler sweeps what it covers.
   bool FlushPrefix(std::string_view prefix);
+  // `lru_crawler enable`: sweeps the rules left while the crawler was off.
+  void ResumeSweeps() {
+    if (lru_crawler_) lru_crawler_->RequestSweep();
+  }
   bool crawler_running() const;
   uint64_t crawler_starts() const;
   SlabSettings& slabs() { return slabs_; }
