@@ -115,13 +115,18 @@ def _finished_crawl(c, starts):
     wait_for(done, what="the crawl to finish")
 
 
-def test_lru_crawler_crawl_reclaims_flushed_items(server_factory):
-    c = Conn(server_factory(*NO_MAINTAINER))
+def _twenty_flushed_ten_live(c):
+    """20 small items hidden by a flush_all, then 10 live ones of another size class."""
     for i in range(20):
         assert c.call(b"set f%d 0 0 1\r\nx\r\n" % i) == b"STORED\r\n"
     assert c.call(b"flush_all\r\n") == b"OK\r\n"
     for i in range(10):
         assert c.call(b"set l%d 0 0 %d\r\n%s\r\n" % (i, len(BIG), BIG)) == b"STORED\r\n"
+
+
+def test_lru_crawler_crawl_reclaims_flushed_items(server_factory):
+    c = Conn(server_factory(*NO_MAINTAINER))
+    _twenty_flushed_ten_live(c)
     starts = int(stats_dict(c)["lru_crawler_starts"])
     assert c.call(b"lru_crawler crawl all\r\n") == b"OK\r\n"
     _finished_crawl(c, starts)
@@ -137,11 +142,7 @@ def test_lru_crawler_crawl_reclaims_flushed_items(server_factory):
 
 def test_lru_crawler_tocrawl_limits_each_class(server_factory):
     c = Conn(server_factory(*NO_MAINTAINER))
-    for i in range(20):
-        assert c.call(b"set f%d 0 0 1\r\nx\r\n" % i) == b"STORED\r\n"
-    assert c.call(b"flush_all\r\n") == b"OK\r\n"
-    for i in range(10):
-        assert c.call(b"set l%d 0 0 %d\r\n%s\r\n" % (i, len(BIG), BIG)) == b"STORED\r\n"
+    _twenty_flushed_ten_live(c)
     assert c.call(b"lru_crawler tocrawl 5\r\n") == b"OK\r\n"
     for n in (1, 2):
         starts = int(stats_dict(c)["lru_crawler_starts"])
