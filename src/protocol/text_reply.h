@@ -65,6 +65,9 @@ inline constexpr std::string_view kSnapshotOverUdp =
     "CLIENT_ERROR snapshot not allowed over UDP\r\n";
 inline constexpr std::string_view kSnapshotFailed = "SERVER_ERROR snapshot failed\r\n";
 inline constexpr std::string_view kWatchNotAllowed = "CLIENT_ERROR watch commands not allowed\r\n";
+// memcached's WATCHER_LIMIT is 20; the refused client stays an ordinary connection.
+inline constexpr std::string_view kWatcherTooMany =
+    "WATCHER_TOO_MANY log watcher limit reached\r\n";
 inline constexpr std::string_view kWatchNotFirst =
     "ERROR cannot pipeline other commands before watch\r\n";
 // -Y, before the client authenticated.

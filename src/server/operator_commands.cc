@@ -271,6 +271,12 @@ CommandStep OperatorCommands::ExecuteWatch(const TextRequest& req, bool first, B
     out.Append(protocol::kWatchNotFirst);
     return CommandStep::kDone;
   }
+  // Each watcher costs the workers a copy of every line it wants: at most memcached's 20.
+  // (Counted when the socket is handed over, so two racing requests can make it 21.)
+  if (server_.watch().watchers() >= kMaxWatchers) {
+    out.Append(protocol::kWatcherTooMany);
+    return CommandStep::kDone;
+  }
   out.Append(protocol::kOk);
   watch_kinds_ = req.op.watch_kinds;
   return CommandStep::kWatch;

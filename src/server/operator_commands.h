@@ -23,6 +23,8 @@ namespace cachet::server {
 
 class OperatorCommands {
  public:
+  static constexpr uint64_t kMaxWatchers = 20;  // memcached's WATCHER_LIMIT
+
   OperatorCommands(ServerContext& server, WorkerContext& worker)
       : server_(server), worker_(worker) {}
 

@@ -10,7 +10,8 @@ import re
 import pytest
 
 from conftest import Conn
-from operator_helpers import WatchReader, conn_fd_by_port, fields, local_port
+from operator_helpers import (WatchReader, conn_fd_by_port, fields, local_port, stats_dict,
+                              wait_for)
 
 PREFIX = rb"^ts=\d+\.\d+ gid=\d+ "
 GET_FOUND = re.compile(PREFIX + rb"type=item_get key=(\S+) status=found clsid=(\d+) cfd=(\d+) "
@@ -244,3 +245,20 @@ def test_watch_refused_with_W(module_server_factory):
         assert c.call(b"watch" + args + b"\r\n") == b"CLIENT_ERROR watch commands not allowed\r\n"
     assert c.call(b"version\r\n") == b"VERSION 1.6.18\r\n"
     c.close()
+
+
+def test_at_most_twenty_watchers(server_factory):
+    server = server_factory()
+    watchers = [WatchReader(server, b"mutations") for _ in range(20)]
+    wait_for(lambda: stats_dict(server)["log_watchers"] == "20", what="20 watchers")
+    c = Conn(server)
+    assert c.call(b"watch\r\n") == b"WATCHER_TOO_MANY log watcher limit reached\r\n"
+    # Refused, it is still an ordinary connection.
+    assert c.call(b"set w21 0 0 1\r\nx\r\n") == b"STORED\r\n"
+    assert c.call(b"get w21\r\n", b"END\r\n") == b"VALUE w21 0 1\r\nx\r\nEND\r\n"
+    watchers.pop().conn.close()
+    wait_for(lambda: stats_dict(server)["log_watchers"] == "19", what="a watcher gone")
+    assert c.call(b"watch mutations\r\n") == b"OK\r\n"  # room again
+    c.close()
+    for w in watchers:
+        w.conn.close()
