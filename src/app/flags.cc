@@ -78,7 +78,7 @@ constexpr const char* kSubOptions[] = {
     "ssl_verify_mode", "ssl_ciphers", "ssl_ca_cert", "ssl_wbuf_size", "ssl_session_cache",
     "ssl_kernel_tls", "ssl_min_version", "debug_sanity", "unsafe_allow_lru_crawler",
     // cachet extensions
-    "metrics_port", "metrics_addr", "snapshot_interval", "restore_unclean",
+    "metrics_port", "metrics_addr", "snapshot_interval", "restore_unclean", "udp_amplification",
     "flush_prefix_max_rules"};
 
 // memcached's -h layout (tools and people grep it), with what cachet does differently.
@@ -152,6 +152,8 @@ void PrintUsage() {
       "                          valid values are 0(tlsv1.0), 1(tlsv1.1), 2(tlsv1.2), or "
       "3(tlsv1.3).\n"
       "   - snapshot_interval=<s>: with -e, also save online every <s> seconds (cachet)\n"
+      "   - udp_amplification=<n>: a datagram's replies total at most <n> times its size,\n"
+      "     at least 8 datagrams (default: 10; 0: no cap) (cachet)\n"
       "   - flush_prefix_max_rules=<n>: flush_prefix rules active at once (default: 64)\n"
       "     (cachet)\n"
       "   - restore_unclean=<max_age_s>: with -e, load a file not written at a clean stop\n"
@@ -382,6 +384,9 @@ bool ApplySubOption(const std::string& item, server::Settings* s) {
   } else if (name == "snapshot_interval") {
     if (!need_int(1, INT32_MAX)) return false;
     s->snapshot_interval = static_cast<int>(n);
+  } else if (name == "udp_amplification") {
+    if (!need_int(0, 1000000)) return false;
+    s->udp_amplification = static_cast<uint32_t>(n);
   } else if (name == "flush_prefix_max_rules") {
     if (!need_int(1, 65536)) return false;
     s->flush_prefix_max_rules = static_cast<size_t>(n);

@@ -43,6 +43,11 @@ void UdpHandler::Answer(int fd, const sockaddr* peer, unsigned peer_len, uint16_
   server::Session session(server_, worker_);
   session.set_client_fd(fd);
   session.set_response_marks(&marks_);
+  // A forged source address turns a small request with a big reply into an attack on that
+  // address (memcached's 2018 amplification attacks): the replies to one datagram are capped.
+  const size_t factor = server_.settings().udp_amplification;
+  size_t budget =
+      factor == 0 ? SIZE_MAX : std::max(kReplyFloor, factor * (payload.size() + kHeaderSize));
   // At most 16 rounds of the session's 256 KiB output: a reply to one datagram stays bounded.
   for (int round = 0; round < 16; ++round) {
     out_.Consume(out_.size());
@@ -51,8 +56,9 @@ void UdpHandler::Answer(int fd, const sockaddr* peer, unsigned peer_len, uint16_
     marks_.push_back(out_.size());
     size_t start = 0;
     for (const size_t mark : marks_) {
-      if (mark > start) {
-        SendSeries(fd, peer, peer_len, request_id, out_.readable().substr(start, mark - start));
+      if (mark > start && !SendSeries(fd, peer, peer_len, request_id,
+                                      out_.readable().substr(start, mark - start), &budget)) {
+        return;  // over the cap: this response and the rest are dropped
       }
       start = std::max(start, mark);
     }
@@ -62,10 +68,14 @@ void UdpHandler::Answer(int fd, const sockaddr* peer, unsigned peer_len, uint16_
   }
 }
 
-void UdpHandler::SendSeries(int fd, const sockaddr* peer, unsigned peer_len, uint16_t request_id,
-                            std::string_view response) {
+bool UdpHandler::SendSeries(int fd, const sockaddr* peer, unsigned peer_len, uint16_t request_id,
+                            std::string_view response, size_t* budget) {
   constexpr size_t kPayload = kMaxDatagram - kHeaderSize;
   const size_t total = (response.size() + kPayload - 1) / kPayload;
+  const size_t bytes = response.size() + total * kHeaderSize;
+  // A series too long to number (over 91 MB) is dropped rather than wrapped.
+  if (bytes > *budget || total > kMaxSeries) return false;
+  *budget -= bytes;
   for (size_t seq = 0; seq < total; ++seq) {
     uint8_t header[kHeaderSize] = {};
     StoreBe16(request_id, header);
@@ -81,6 +91,7 @@ void UdpHandler::SendSeries(int fd, const sockaddr* peer, unsigned peer_len, uin
     const ssize_t sent = ::sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (sent > 0) worker_.stats.bytes_written.Add(static_cast<uint64_t>(sent));
   }
+  return true;
 }
 
 }  // namespace cachet::net

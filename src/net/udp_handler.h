@@ -18,6 +18,10 @@ class UdpHandler {
  public:
   static constexpr size_t kHeaderSize = 8;
   static constexpr size_t kMaxDatagram = 1400;
+  // The least a request may be answered with under -o udp_amplification: a stats reply, a
+  // value of ~10 KB.
+  static constexpr size_t kReplyFloor = 8 * kMaxDatagram;
+  static constexpr size_t kMaxSeries = 0xFFFF;  // a series' datagram count is 16 bits
 
   UdpHandler(server::ServerContext& server, server::WorkerContext& worker)
       : server_(server), worker_(worker) {}
@@ -28,8 +32,9 @@ class UdpHandler {
  private:
   void Answer(int fd, const sockaddr* peer, unsigned peer_len, uint16_t request_id,
               std::string_view payload);
-  void SendSeries(int fd, const sockaddr* peer, unsigned peer_len, uint16_t request_id,
-                  std::string_view response);
+  // False (nothing sent) when the series does not fit in *budget bytes; else takes its size.
+  bool SendSeries(int fd, const sockaddr* peer, unsigned peer_len, uint16_t request_id,
+                  std::string_view response, size_t* budget);
 
   server::ServerContext& server_;
   server::WorkerContext& worker_;

@@ -32,6 +32,9 @@ struct Settings {
   // Network (memcached's -p -l -s -a -c -t -U -b).
   int tcp_port = 11211;  // 0 disables TCP; -1 picks an ephemeral port
   int udp_port = 0;
+  // -o udp_amplification: one datagram's replies may total at most this many times its size,
+  // and never less than UdpHandler's floor of 8 datagrams (0: no cap, as memcached).
+  uint32_t udp_amplification = 10;
   std::vector<std::string> listen_addresses;  // empty: all interfaces; "notls:" keeps one plain
   std::string unix_socket;                    // non-empty disables TCP and UDP
   unsigned unix_mask = 0700;

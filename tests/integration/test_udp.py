@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from conftest import CACHET_BIN, Conn
+from conftest import CACHET_BIN, Conn, memcached_only_difference
 
 HEADER = struct.Struct("!HHHH")
 MAX_DATAGRAM = 1400
@@ -401,4 +401,30 @@ def test_R_does_not_drop_requests_over_udp(server_factory):
     u = Udp(s)
     payload = b"".join(b"set r%d 0 0 1 noreply\r\nx\r\n" % i for i in range(5)) + b"get r4\r\n"
     assert u.call(3, payload) == b"VALUE r4 0 1\r\nx\r\nEND\r\n"
+    u.close()
+
+
+@memcached_only_difference("cachet caps what one UDP datagram can make it send")
+@pytest.mark.parametrize("factor, expected", [(None, 10), ("0", 20), ("1000", 20)])
+def test_replies_to_one_datagram_are_capped(server_factory, factor, expected):
+    port = free_udp_port()
+    args = ["-U", str(port), "-t", "1"] + (["-o", f"udp_amplification={factor}"] if factor else [])
+    s = server_factory(*args)
+    s.udp_port = port
+    u = Udp(s)
+    value = b"v" * 1000
+    keys = [b"amp%02d" % i for i in range(20)]
+    for i, k in enumerate(keys):
+        assert u.call(100 + i, b"set %s 0 0 1000\r\n%s\r\n" % (k, value)) == b"STORED\r\n"
+    # A 133-byte datagram: the default cap is its 10x or 8 datagrams (11,200 bytes), whichever
+    # is more: 10 of the 1,030-byte hit datagrams, the rest dropped.
+    u.send(200, b"get " + b" ".join(keys) + b"\r\n")
+    series = []
+    for _ in range(expected):
+        hdr, payload, _ = u.recv()
+        assert hdr[0] == 200
+        series.append(payload)
+    assert series[0] == b"VALUE amp00 0 1000\r\n" + value + b"\r\n"
+    assert series[-1].endswith(b"END\r\n") == (expected == 20)
+    u.assert_no_reply_before_probe()
     u.close()
