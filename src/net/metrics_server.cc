@@ -7,17 +7,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <vector>
 
 #include "server/prometheus_format.h"
 
 namespace cachet::net {
-namespace {
-constexpr size_t kMaxRequest = 8192;
-constexpr int kRequestTimeoutMs = 2000;
-}  // namespace
 
 MetricsServer::~MetricsServer() {
   if (thread_.joinable()) {
@@ -58,61 +56,82 @@ void MetricsServer::Start() {
 }
 
 void MetricsServer::Run() {
+  std::vector<Client> clients;
+  std::vector<pollfd> fds;
   while (true) {
-    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      return;
+    // The stop event and the listener first, then one entry per client.
+    const bool accepting = clients.size() < kMaxClients;
+    fds.assign({{stop_fd_, POLLIN, 0}, {accepting ? listen_fd_ : -1, POLLIN, 0}});
+    const auto now = Clock::now();
+    int timeout_ms = -1;
+    for (const Client& c : clients) {
+      fds.push_back({c.fd, static_cast<short>(c.out.empty() ? POLLIN : POLLOUT), 0});
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(c.deadline - now).count();
+      const int ms = static_cast<int>(std::max<int64_t>(0, left) + 1);
+      timeout_ms = timeout_ms < 0 ? ms : std::min(timeout_ms, ms);
     }
-    if (fds[1].revents != 0) return;
-    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) continue;
-    // A scraper that stops reading must not hold the endpoint (or shutdown) forever.
-    const timeval limit{kRequestTimeoutMs / 1000, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof(limit));
-    Serve(fd);
-    ::close(fd);
+    if (::poll(fds.data(), fds.size(), timeout_ms) < 0 && errno != EINTR) break;
+    if (fds[0].revents != 0) break;
+    if (accepting && (fds[1].revents & POLLIN) != 0) {
+      const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      // The deadline runs from accept: a client that drips its request gets no more time.
+      if (fd >= 0) clients.push_back(Client{fd, Clock::now() + kRequestTime, {}, {}, 0});
+    }
+    const auto after = Clock::now();
+    for (size_t i = 0; i < clients.size(); ++i) {
+      const short revents =
+          i + 2 < fds.size() && fds[i + 2].fd == clients[i].fd ? fds[i + 2].revents : 0;
+      if (!Step(clients[i], revents) || after >= clients[i].deadline) {
+        ::close(clients[i].fd);
+        clients[i].fd = -1;
+      }
+    }
+    std::erase_if(clients, [](const Client& c) { return c.fd < 0; });
   }
+  for (const Client& c : clients) ::close(c.fd);
 }
 
-void MetricsServer::Serve(int fd) {
-  std::string request;
-  char buf[2048];
-  while (request.find("\r\n\r\n") == std::string::npos &&
-         request.find("\n\n") == std::string::npos) {
-    pollfd p{fd, POLLIN, 0};
-    if (request.size() >= kMaxRequest || ::poll(&p, 1, kRequestTimeoutMs) <= 0) return;
-    const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
-    if (n <= 0) return;
-    request.append(buf, static_cast<size_t>(n));
+bool MetricsServer::Step(Client& c, short revents) {
+  if (revents == 0) return true;
+  if (c.out.empty()) {
+    char buf[2048];
+    const ssize_t n = ::recv(c.fd, buf, sizeof(buf), 0);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return false;
+    if (n > 0) c.in.append(buf, static_cast<size_t>(n));
+    if (c.in.find("\r\n\r\n") != std::string::npos || c.in.find("\n\n") != std::string::npos) {
+      c.out = Respond(c.in);
+    } else if (c.in.size() > kMaxRequest) {
+      c.out = Response("431 Request Header Fields Too Large", "request too large\n", false);
+    }
+    return true;
   }
-  std::string body;
-  const char* status = "200 OK";
+  const ssize_t n = ::send(c.fd, c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL);
+  if (n < 0) return errno == EAGAIN || errno == EINTR;
+  c.sent += static_cast<size_t>(n);
+  return c.sent < c.out.size();  // all sent: close (one request per connection)
+}
+
+std::string MetricsServer::Respond(const std::string& request) const {
   const bool head = request.starts_with("HEAD ");
   if (!request.starts_with("GET ") && !head) {
-    status = "405 Method Not Allowed";
-    body = "only GET /metrics\n";
-  } else {
-    const size_t path_start = request.find(' ') + 1;
-    const std::string path = request.substr(path_start, request.find(' ', path_start) - path_start);
-    if (path == "/metrics" || path.starts_with("/metrics?")) {
-      body = server::FormatPrometheus(server_);
-    } else {
-      status = "404 Not Found";
-      body = "try /metrics\n";
-    }
+    return Response("405 Method Not Allowed", "only GET /metrics\n", false);
   }
-  std::string response = std::string("HTTP/1.0 ") + status +
-                         "\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
-                         "Content-Length: " +
-                         std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n";
-  if (!head) response += body;
-  size_t sent = 0;
-  while (sent < response.size()) {
-    const ssize_t n = ::send(fd, response.data() + sent, response.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) return;
-    sent += static_cast<size_t>(n);
+  const size_t path_start = request.find(' ') + 1;
+  const std::string path = request.substr(path_start, request.find(' ', path_start) - path_start);
+  if (path != "/metrics" && !path.starts_with("/metrics?")) {
+    return Response("404 Not Found", "try /metrics\n", head);
   }
+  return Response("200 OK", server::FormatPrometheus(server_), head);
+}
+
+std::string MetricsServer::Response(const char* status, const std::string& body, bool head) {
+  std::string out = std::string("HTTP/1.0 ") + status +
+                    "\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+                    "Content-Length: " +
+                    std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n";
+  if (!head) out += body;
+  return out;
 }
 
 }  // namespace cachet::net

@@ -1,8 +1,11 @@
 #pragma once
 // The opt-in Prometheus endpoint (-o metrics_port=N[,metrics_addr=IP], loopback by default): a
-// small HTTP/1.0 server on a thread of its own answering GET /metrics. One request per
-// connection, bounded request size and time, so a bad scraper cannot hold it or grow it.
+// small HTTP/1.0 server on a thread of its own answering GET and HEAD /metrics. One poll loop
+// serves up to kMaxClients connections at once, one request each, within kRequestTime from
+// accept and kMaxRequest bytes (431 past it), so slow or hostile clients can neither hold the
+// endpoint nor grow it, and a stop is never kept waiting by them.
 #include <atomic>
+#include <chrono>
 #include <string>
 #include <thread>
 
@@ -23,8 +26,23 @@ class MetricsServer {
   void Start();
 
  private:
+  using Clock = std::chrono::steady_clock;
+  static constexpr size_t kMaxClients = 64;
+  static constexpr size_t kMaxRequest = 8192;
+  static constexpr std::chrono::milliseconds kRequestTime{2000};
+  struct Client {
+    int fd;
+    Clock::time_point deadline;  // the whole exchange, from accept
+    std::string in;
+    std::string out;  // the response once the request is complete
+    size_t sent;
+  };
+
   void Run();
-  void Serve(int fd);
+  // Reads or writes what `revents` allows; false when the connection is done.
+  bool Step(Client& c, short revents);
+  std::string Respond(const std::string& request) const;
+  static std::string Response(const char* status, const std::string& body, bool head);
 
   server::ServerContext& server_;
   int listen_fd_ = -1;

@@ -100,3 +100,69 @@ def test_off_by_default(server_factory):
     s = server_factory()
     with open(os.path.join(s.tmpdir, "ports")) as f:
         assert "METRICS" not in f.read()
+
+
+def test_slow_clients_do_not_hold_up_a_scrape(metrics_server):
+    import socket
+    drippers = []
+    for _ in range(20):
+        d = socket.create_connection(("127.0.0.1", metrics_port(metrics_server)))
+        d.sendall(b"G")  # and nothing more for now
+        drippers.append(d)
+    for d in drippers:
+        d.sendall(b"E")
+    # Served beside them (one at a time, each dripper could hold the endpoint 2 s).
+    assert scrape(metrics_server)[0] == 200
+    for d in drippers:
+        d.close()
+
+
+def test_oversized_request_gets_431(metrics_server):
+    import socket
+    c = socket.create_connection(("127.0.0.1", metrics_port(metrics_server)), timeout=5)
+    c.sendall(b"GET /metrics HTTP/1.0\r\nX-Junk: " + b"j" * 9000)
+    reply = b""
+    while True:
+        chunk = c.recv(4096)
+        if not chunk:
+            break
+        reply += chunk
+    assert reply.startswith(b"HTTP/1.0 431 Request Header Fields Too Large\r\n")
+    c.close()
+
+
+def test_head_has_headers_only(metrics_server):
+    conn = http.client.HTTPConnection("127.0.0.1", metrics_port(metrics_server), timeout=5)
+    conn.request("HEAD", "/metrics")
+    resp = conn.getresponse()
+    assert resp.status == 200 and int(resp.getheader("Content-Length")) > 0
+    assert resp.read() == b""
+    conn.close()
+
+
+def test_sigterm_is_not_held_by_a_dripping_metrics_client(server_factory):
+    import signal
+    import socket
+    import threading
+    import time
+    s = server_factory("-o", "metrics_port=-1")
+    d = socket.create_connection(("127.0.0.1", metrics_port(s)))
+    stop = threading.Event()
+
+    def drip():  # a byte now and then, so no per-read timeout ever fires
+        try:
+            while not stop.is_set():
+                d.sendall(b"x")
+                time.sleep(0.2)
+        except OSError:
+            pass
+
+    t = threading.Thread(target=drip)
+    t.start()
+    s.proc.send_signal(signal.SIGTERM)
+    try:
+        assert s.proc.wait(timeout=10) == 0
+    finally:
+        stop.set()
+        t.join()
+        d.close()
