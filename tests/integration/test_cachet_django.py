@@ -30,7 +30,8 @@ if not settings.configured:
     django.setup()
 
 from cachet_django import CachetCache, NodeError  # noqa: E402
-from client_helpers import flush  # noqa: E402
+from django.core.cache.backends.memcached import PyMemcacheCache  # noqa: E402
+from client_helpers import flush, raw_get  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -160,4 +161,77 @@ def test_get_or_set_computes_a_missing_value_once(servers):
     assert cache.get("hot") == {"answer": 42}  # readable by the stock path too
     assert cache.get_or_set("hot", lambda: 1 / 0) == {"answer": 42}  # a hit computes nothing
     assert cache.get_or_set("none", None) is None and cache.get("none") is None
+    cache.close()
+
+
+def test_set_nx_xx_and_incr_create(servers):
+    cache = make(servers, KEY_PREFIX="x")
+    assert cache.set("a", 1, nx=True) is True
+    assert cache.set("a", 2, nx=True) is False
+    assert cache.get("a") == 1
+    assert cache.set("a", 3, xx=True) is True
+    assert cache.set("missing", 3, xx=True) is False
+    assert cache.get_many(["a", "missing"]) == {"a": 3}
+    with pytest.raises(ValueError):
+        cache.set("a", 1, nx=True, xx=True)
+    with pytest.raises(ValueError):
+        cache.incr("counter")  # Django's behaviour without create
+    assert cache.incr("counter", 5, create=True) == 5
+    cache.touch("counter", 100)
+    assert cache.incr("counter", 2, create=True) == 7
+    assert cache.ttl("counter") in (99, 100)  # incr keeps the TTL
+    cache.close()
+
+
+def test_lock_is_held_by_one_and_released_by_its_holder(servers):
+    cache = make(servers, KEY_PREFIX="l")
+    other = make(servers, KEY_PREFIX="l")
+    first = cache.lock("job", timeout=30)
+    assert first.acquire(blocking=False) is True
+    second = other.lock("job", timeout=30)
+    assert second.acquire(blocking=False) is False
+    assert second.acquire(blocking_timeout=0.1) is False
+    assert second.release() is False  # never held
+    assert first.locked() is True
+    assert first.release() is True
+    with second:
+        assert cache.lock("job").acquire(blocking=False) is False
+    assert first.acquire(blocking=False) is True
+    cache.delete("job")  # evicted or flushed under its holder
+    assert first.release() is False
+    cache.close()
+    other.close()
+
+
+@pytest.mark.parametrize("options", [
+    {"SERIALIZER": "json"}, {"COMPRESSOR": "zlib", "COMPRESS_MIN_LEN": 10},
+    {"SERIALIZER": "json", "COMPRESSOR": "lzma", "COMPRESS_MIN_LEN": 0}])
+def test_serializers_and_compressors(servers, options):
+    cache = make(servers, KEY_PREFIX="z", OPTIONS=dict(options))
+    doc = {"name": "x" * 2000, "n": [1, 2, 3]}
+    cache.set("doc", doc)
+    assert cache.get("doc") == doc
+    cache.set("n", 41)
+    assert cache.incr("n") == 42  # integers stay incr-able
+    stock = PyMemcacheCache(cache._servers, {"KEY_PREFIX": "z"})
+    assert stock.get("n") == 42
+    full = cache.make_key("doc").encode()
+    (flags, raw), = [h for h in (raw_get(s, full) for s in servers) if h is not None]
+    assert raw.startswith(b"{") != ("COMPRESSOR" in options)  # compressed: not JSON text
+    if "COMPRESSOR" in options:
+        assert len(raw) < 500 and flags & (1 << 12 | 1 << 13)
+    stock.close()
+    cache.close()
+
+
+def test_defaults_stay_readable_by_the_stock_backend(servers):
+    cache = make(servers, KEY_PREFIX="d")
+    stock = PyMemcacheCache(cache._servers, {"KEY_PREFIX": "d"})
+    cache.set("obj", {"a": [1, 2]})
+    stock.set("s", "text")
+    assert stock.get("obj") == {"a": [1, 2]}
+    assert cache.get("s") == "text"
+    with pytest.raises(ValueError):
+        make(servers, OPTIONS={"SERIALIZER": "yaml"})
+    stock.close()
     cache.close()

@@ -3,16 +3,20 @@
 `CachetCache` is Django's PyMemcacheCache (so every stock method behaves as Django's, over TCP,
 Unix sockets and lists of servers) plus what cachet adds, with django-redis's names where they
 exist: `delete_prefix`, `delete_pattern`, `keys`, `iter_keys`, `ttl`, `expire`, `persist`,
-`clear(prefix_only=True)`, and a stampede-safe `get_or_set` (one caller computes a missing value,
-the others wait for it). The extras speak cachet's commands over pymemcache's own sockets, one
+`clear(prefix_only=True)`, `set(nx=, xx=)`, `incr(create=True)`, `lock()`, a stampede-safe
+`get_or_set` (one caller computes a missing value, the others wait for it), and OPTIONS
+`SERIALIZER` (pickle, json, msgpack) / `COMPRESSOR` (zlib, lzma, zstd) / `COMPRESS_MIN_LEN`. The extras speak cachet's commands over pymemcache's own sockets, one
 node at a time; prefix deletes, key listings and clears fan out to every node.
 """
 import fnmatch
 import time
 import urllib.parse
+import uuid
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.memcached import PyMemcacheCache
+
+from . import serde as _serde
 
 __all__ = ["CachetCache", "NodeError"]
 
@@ -29,6 +33,12 @@ def _is_prefix_glob(pattern):
 
 class CachetCache(PyMemcacheCache):
     """Django's PyMemcacheCache with cachet's extras (see the module docstring)."""
+
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        serde = _serde.from_options(self._options)  # takes cachet_django's own OPTIONS out
+        if serde is not None:
+            self._options["serde"] = serde
 
     # ----------------------------------------------------------------- nodes and raw commands
 
@@ -190,3 +200,85 @@ class CachetCache(PyMemcacheCache):
                 return value
             if time.monotonic() > deadline:
                 return super().get_or_set(key, default, timeout, version)
+
+    # ------------------------------------------------------------- django-redis's set/incr
+
+    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None, nx=False, xx=False):
+        """Django's set; nx: only if missing (add), xx: only if present (replace); with either,
+        True when stored."""
+        if nx and xx:
+            raise ValueError("nx and xx exclude each other")
+        if nx:
+            return self.add(key, value, timeout, version)
+        if xx:
+            full = self.make_key(key, version=version)
+            self.validate_key(full)
+            return bool(self._cache.replace(full, value, self.get_backend_timeout(timeout),
+                                            noreply=False))
+        return super().set(key, value, timeout, version)
+
+    def incr(self, key, delta=1, version=None, create=False):
+        """Django's incr; with create, a missing key starts at `delta` (with the default
+        timeout) instead of raising. An existing key keeps its TTL either way."""
+        try:
+            return super().incr(key, delta, version)
+        except ValueError:
+            if not create:
+                raise
+        if self.add(key, delta, version=version):
+            return delta
+        return super().incr(key, delta, version)  # someone else created it meanwhile
+
+    # -------------------------------------------------------------------------------- locks
+
+    def lock(self, key, timeout=None, sleep=0.05, blocking_timeout=None, version=None):
+        """A lock held in the cache under `key` (django-redis's lock()). Acquired with an add,
+        released only by its holder (a delete compared on the CAS the holder saw). A cache can
+        evict or flush it: use it against stampedes, not for correctness."""
+        return Lock(self, key, timeout, sleep, blocking_timeout, version)
+
+
+class Lock:
+    """See CachetCache.lock; a context manager too."""
+
+    def __init__(self, cache, key, timeout, sleep, blocking_timeout, version):
+        self.cache, self.key, self.version = cache, key, version
+        self.timeout, self.sleep, self.blocking_timeout = timeout, sleep, blocking_timeout
+        self.token = None
+
+    def acquire(self, blocking=True, blocking_timeout=None):
+        token = uuid.uuid4().hex
+        wait = self.blocking_timeout if blocking_timeout is None else blocking_timeout
+        deadline = None if wait is None else time.monotonic() + wait
+        while True:
+            if self.cache.add(self.key, token, self.timeout, self.version):
+                self.token = token
+                return True
+            if not blocking or (deadline is not None and time.monotonic() >= deadline):
+                return False
+            time.sleep(self.sleep)  # polling the holder's release
+
+    def release(self):
+        """False when the lock was not ours any more (expired, evicted or taken over)."""
+        if self.token is None:
+            return False
+        token, self.token = self.token, None
+        full = self.cache.make_key(self.key, version=self.version)
+        client = self.cache._client_for(full)
+        value, cas = client.gets(full)
+        if value != token or cas is None:
+            return False
+        line = self.cache._command(str(client.server), client,
+                                   b"md " + full.encode() + b" C" + cas + b"\r\n")
+        return line == b"HD"
+
+    def locked(self):
+        return self.cache.get(self.key, version=self.version) is not None
+
+    def __enter__(self):
+        if not self.acquire():
+            raise TimeoutError(f"lock {self.key!r} not acquired")
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
