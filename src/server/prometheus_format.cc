@@ -43,7 +43,9 @@ bool IsGauge(std::string_view name) {
                              "restart_expired_items",
                              "restart_load_ms",
                              "snapshot_last_ms",
-                             "snapshot_last_bytes"}) {
+                             "snapshot_last_bytes",
+                             "flush_prefix_rules_active",
+                             "flush_prefix_max_rules"}) {
     if (name == g) return true;
   }
   return false;

@@ -166,3 +166,17 @@ def test_sigterm_is_not_held_by_a_dripping_metrics_client(server_factory):
         stop.set()
         t.join()
         d.close()
+
+
+def test_flush_prefix_counters_are_exported(metrics_server):
+    c = Conn(metrics_server)
+    assert c.call(b"set fpm:1 0 0 1\r\nx\r\n") == b"STORED\r\n"
+    assert c.call(b"flush_prefix fpm:\r\n") == b"OK\r\n"
+    body = scrape(metrics_server)[2]
+    s = samples(body)
+    assert s[("cachet_cmd_flush_prefix_total", ())] >= 1
+    assert ("cachet_flush_prefix_items_total", ()) in s
+    types = {f.name: f.type for f in text_string_to_metric_families(body)}
+    assert types["cachet_flush_prefix_rules_active"] == "gauge"
+    assert s[("cachet_flush_prefix_max_rules", ())] == 64
+    c.close()
