@@ -45,7 +45,7 @@ enum class TextCommand : uint8_t {
   kMetaDelete,
   kMetaArith,
   kMetaNoop,
-  kMetaPrefix,  // cachet: mp <prefix> [b] [q] [O<opaque>] [k], meta's flush_prefix
+  kMetaPrefix,  // cachet: mp <prefix> [b] [I] [q] [O<opaque>] [k], meta's flush_prefix
   kMetaDebug,
 };
 

@@ -278,7 +278,7 @@ void MetaCommands::Prefix(const TextRequest& req, ByteBuffer& out) {
     return;
   }
   worker_.stats.cmd_flush_prefix.Add();
-  const bool ok = server_.FlushPrefix(req.key);
+  const bool ok = server_.FlushPrefix(req.key, req.meta.invalidate);
   WatchFlushPrefix(server_, client_fd_, req.key, ok);
   if (!ok) {
     out.Append(protocol::kTooManyPrefixRules);

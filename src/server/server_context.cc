@@ -58,8 +58,8 @@ bool ServerContext::RequestCrawl(bool all, const protocol::SlabClassSet& classes
   return !lru_crawler_ || lru_crawler_->Request(all, classes);
 }
 
-bool ServerContext::FlushPrefix(std::string_view prefix) {
-  if (!store_->FlushPrefix(prefix)) return false;
+bool ServerContext::FlushPrefix(std::string_view prefix, bool stale) {
+  if (!store_->FlushPrefix(prefix, stale)) return false;
   if (lru_crawler_) lru_crawler_->RequestSweep();
   return true;
 }

@@ -96,11 +96,7 @@ Store::Found Store::FindLocked(Shard& shard, uint64_t hash, std::string_view key
     EraseLocked(shard, f);
     return Found{};
   }
-  if (InvalidatedLocked(shard, f.item, f.location)) {
-    flush_prefix_items_.fetch_add(1, std::memory_order_relaxed);
-    EraseLocked(shard, f);
-    return Found{};
-  }
+  if (ApplyRulesLocked(shard, f.slot, f.item, f.location)) return Found{};
   if (Expired(LoadExptime(f.item), now)) {
     if (expired) *expired = true;
     if (!shard.index.HasBits(f.slot, shard.index.fetched_bit())) {
@@ -601,12 +597,7 @@ size_t Store::CrawlShard(size_t shard_id, size_t from, size_t max_slots, uint32_
     ++c.crawler_items_checked;
     crawler_items_checked_.fetch_add(1, std::memory_order_relaxed);
     const bool flushed = FlushedAt(location);
-    if (!flushed && InvalidatedLocked(shard, item, location)) {
-      flush_prefix_items_.fetch_add(1, std::memory_order_relaxed);
-      RemoveItemLocked(shard, location, item);
-      ix.EraseAt(i);
-      continue;
-    }
+    if (!flushed && ApplyRulesLocked(shard, i, item, location)) continue;  // i holds another
     if (!flushed && !Expired(LoadExptime(item), now)) {
       ++i;
       continue;
@@ -669,7 +660,8 @@ size_t Store::ListShard(size_t shard_id, size_t from, size_t max_items, uint32_t
     const uint64_t location = ix.Location(e);
     const ItemRef item = DecodeItem(pool_.At(location));
     const uint32_t exptime = LoadExptime(item);
-    if (Expired(exptime, now) || FlushedAt(location) || InvalidatedLocked(shard, item, location)) {
+    if (Expired(exptime, now) || FlushedAt(location) ||
+        RuleLocked(shard, item, location) == RuleEffect::kDrop) {
       continue;
     }
     const size_t requested = RequestedSize(item);

@@ -267,8 +267,10 @@ class Store {
   // written before this call is gone for every command; items written after it stay. O(1)
   // whatever the cache holds: a rule records where writing stood (the next segment epoch and
   // the open segments' fill) and lookups, listings and eviction apply it until a full crawl
-  // retires it. False when config's max_prefix_rules rules are active.
-  bool FlushPrefix(std::string_view prefix);
+  // retires it. False when config's max_prefix_rules rules are active. With `stale` (mp I) the
+  // items are not dropped but marked stale once, as md I marks one (meta readers then see X
+  // and one of them W), without a new CAS.
+  bool FlushPrefix(std::string_view prefix, bool stale = false);
 
   StoreStats Stats() const;
   // cache_memlimit (see SegmentPool::SetMemoryLimit).
@@ -343,6 +345,7 @@ class Store {
     };
     std::vector<Open> open;  // ...except those open then: only below their fill
     uint64_t seq = 0;
+    bool stale = false;                          // mark the items stale instead of dropping them
     mutable std::atomic<size_t> shards_left{0};  // shards that still hold it
     bool Predates(uint64_t epoch, uint32_t offset) const {
       if (epoch >= boundary) return false;
@@ -430,17 +433,23 @@ class Store {
   }
   void InsertLocked(Shard& shard, uint64_t hash, uint64_t location, uint64_t bits = 0)
       CACHET_REQUIRES(shard.mu);
-  // Covered by one of the shard's prefix rules (store_prefix.cc).
-  bool InvalidatedLocked(const Shard& shard, const ItemRef& item, uint64_t location) const
+  // What the shard's prefix rules make of the item (store_prefix.cc): a drop rule wins.
+  enum class RuleEffect : uint8_t { kNone, kStale, kDrop };
+  RuleEffect RuleLocked(const Shard& shard, const ItemRef& item, uint64_t location) const
       CACHET_REQUIRES(shard.mu) {
     if (rules_version_.load(std::memory_order_acquire) != shard.rules_version) {
       SyncRulesLocked(shard);
     }
-    return !shard.rules.empty() && MatchesRuleLocked(shard, item, location);
+    return shard.rules.empty() ? RuleEffect::kNone : MatchRulesLocked(shard, item, location);
   }
   // Copies the store's rules into the shard (the ones it has not retired).
   void SyncRulesLocked(const Shard& shard) const CACHET_REQUIRES(shard.mu);
-  bool MatchesRuleLocked(const Shard& shard, const ItemRef& item, uint64_t location) const
+  RuleEffect MatchRulesLocked(const Shard& shard, const ItemRef& item, uint64_t location) const
+      CACHET_REQUIRES(shard.mu);
+  // Applies the rules to the item in `slot`: true when one dropped it (the slot is erased); a
+  // stale rule marks it stale and clears its token, once (an item already stale keeps its
+  // token: a reader may hold the win).
+  bool ApplyRulesLocked(Shard& shard, size_t slot, const ItemRef& item, uint64_t location)
       CACHET_REQUIRES(shard.mu);
   // Drops the rules of seq <= `upto` from the shard.
   void RetireRulesLocked(Shard& shard, uint64_t upto) CACHET_REQUIRES(shard.mu);

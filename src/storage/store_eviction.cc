@@ -205,12 +205,7 @@ bool Store::KeepIfReadLocked(Shard& shard, size_t slot, uint64_t location, const
     ReclaimLocked(shard, slot, location, item);
     return false;
   }
-  if (InvalidatedLocked(shard, item, location)) {  // never moved past its rule
-    flush_prefix_items_.fetch_add(1, std::memory_order_relaxed);
-    RemoveItemLocked(shard, location, item);
-    shard.index.EraseAt(slot);
-    return false;
-  }
+  if (ApplyRulesLocked(shard, slot, item, location)) return false;  // never moved past its rule
   if (shard.index.HasBits(slot, shard.index.accessed_bit())) return true;
   EvictLocked(shard, slot, location, item, now);
   return false;

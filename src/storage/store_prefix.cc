@@ -14,11 +14,12 @@
 
 namespace cachet::storage {
 
-bool Store::FlushPrefix(std::string_view prefix) {
+bool Store::FlushPrefix(std::string_view prefix, bool stale) {
   common::MutexLock evict_lock(evict_mu_);
   if (rules_active_.load(std::memory_order_relaxed) >= config_.max_prefix_rules) return false;
   auto rule = std::make_shared<PrefixRule>();
   rule->prefix = std::string(prefix);
+  rule->stale = stale;
   rule->boundary = pool_.next_epoch();
   const auto note_open = [&](uint32_t segment, uint32_t used) {
     if (segment != SegmentPool::kNoSegment) rule->open.push_back({pool_.epoch(segment), used});
@@ -51,12 +52,37 @@ void Store::SyncRulesLocked(const Shard& shard) const {
   shard.rules_version = rules_version_.load(std::memory_order_relaxed);
 }
 
-bool Store::MatchesRuleLocked(const Shard& shard, const ItemRef& item, uint64_t location) const {
+Store::RuleEffect Store::MatchRulesLocked(const Shard& shard, const ItemRef& item,
+                                          uint64_t location) const {
   const uint32_t segment = pool_.SegmentOf(location);
   const uint64_t epoch = pool_.epoch(segment);
   const auto offset = static_cast<uint32_t>(location - pool_.SegmentStart(segment));
+  RuleEffect effect = RuleEffect::kNone;
   for (const auto& rule : shard.rules) {
-    if (item.key.starts_with(rule->prefix) && rule->Predates(epoch, offset)) return true;
+    if (item.key.starts_with(rule->prefix) && rule->Predates(epoch, offset)) {
+      if (!rule->stale) return RuleEffect::kDrop;
+      effect = RuleEffect::kStale;
+    }
+  }
+  return effect;
+}
+
+bool Store::ApplyRulesLocked(Shard& shard, size_t slot, const ItemRef& item, uint64_t location) {
+  switch (RuleLocked(shard, item, location)) {
+    case RuleEffect::kNone:
+      return false;
+    case RuleEffect::kStale:
+      if (!shard.index.HasBits(slot, shard.index.stale_bit())) {
+        shard.index.SetBits(slot, shard.index.stale_bit());
+        shard.index.ClearBits(slot, shard.index.token_bit());
+        flush_prefix_items_.fetch_add(1, std::memory_order_relaxed);
+      }
+      return false;
+    case RuleEffect::kDrop:
+      flush_prefix_items_.fetch_add(1, std::memory_order_relaxed);
+      RemoveItemLocked(shard, location, item);
+      shard.index.EraseAt(slot);
+      return true;
   }
   return false;
 }

@@ -147,7 +147,7 @@ bool Store::ExportGroup(const ExportSegment* group, size_t n, uint32_t now, Segm
         const uint32_t shard_id = static_cast<uint32_t>(v >> kStateBits) & ((1u << kShardBits) - 1);
         const uint8_t state = static_cast<uint8_t>(v & ((1u << kStateBits) - 1));
         const ItemRef item = DecodeItem(pool_.At(start + offset));
-        const ExportedItem out{offset, item.base, item.total_size(), state, shard_id};
+        ExportedItem out{offset, item.base, item.total_size(), state, shard_id};
         const bool rules = rules_active_.load(std::memory_order_relaxed) != 0;
         if (item.exptime_offset == 0 && !rules) {
           // Nothing writes into an item without an exptime field: no lock needed.
@@ -157,9 +157,20 @@ bool Store::ExportGroup(const ExportSegment* group, size_t n, uint32_t now, Segm
         // touch rewrites the exptime in place, and the prefix rules change, under the shard lock.
         const Shard& shard = *shards_[shard_id];
         common::MutexLock shard_lock(shard.mu);
-        if (!Expired(LoadExptime(item), now) && !InvalidatedLocked(shard, item, start + offset)) {
-          sink.AddItem(out);
+        if (Expired(LoadExptime(item), now)) continue;
+        switch (RuleLocked(shard, item, start + offset)) {
+          case RuleEffect::kDrop:
+            continue;
+          case RuleEffect::kStale:  // what the rule would mark on a read comes back stale
+            if ((out.state & item_state::kStale) == 0) {
+              out.state =
+                  static_cast<uint8_t>((out.state | item_state::kStale) & ~item_state::kToken);
+            }
+            break;
+          case RuleEffect::kNone:
+            break;
         }
+        sink.AddItem(out);
       }
     }
     scratch.exported.insert(seg.epoch);

@@ -7,6 +7,7 @@ import pytest
 
 from binary_helpers import GET, KEY_ENOENT, BinConn
 from conftest import IS_MEMCACHED, Conn
+from test_meta_protocol import meta
 from operator_helpers import WatchReader, conn_fd_by_port, fields, local_port, stats_dict, wait_for
 
 pytestmark = pytest.mark.skipif(IS_MEMCACHED, reason="cachet extension")
@@ -40,7 +41,7 @@ def test_flush_prefix_hides_older_items_from_every_command(server_factory):
     assert c.call(b"cas user:2 0 0 1 1\r\nc\r\n") == b"NOT_FOUND\r\n"
     assert c.call(b"incr user:3 1\r\n") == b"NOT_FOUND\r\n"
     assert c.call(b"touch user:4 10\r\n") == b"NOT_FOUND\r\n"
-    assert c.call(b"mg user:5 N30 v\r\n", b"\r\n\r\n") == b"VA 0 W\r\n\r\n"  # vivified, won
+    assert meta(c, b"mg user:5 N30 v") == b"VA 0 W\r\n\r\n"  # vivified, won
     assert c.call(b"mg user:6 v\r\n") == b"EN\r\n"
     b = BinConn(server)
     r = b.get(b"user:7")
@@ -189,4 +190,42 @@ def test_flush_prefix_is_a_watched_mutation(server_factory):
     got = [(fields(line)["type"], fields(line)["prefix"], fields(line)["status"],
             fields(line)["cfd"]) for line in lines]
     assert got == [("flush_prefix", "a%2520b", "ok", cfd), ("flush_prefix", "z", "too_many_rules", cfd)]
+    c.close()
+
+
+def test_mp_stale_mode_marks_items_stale_without_a_miss_storm(server_factory):
+    """mp I: the covered items stay readable but stale, as after md I: the first meta reader
+    gets X and W (it recomputes), the others X and Z (they keep serving the old value)."""
+    server = server_factory("-o", "no_lru_crawler")  # lookups, not the sweep, apply it here
+    c = Conn(server)
+    for key in (b"page:1", b"page:2", b"other"):
+        assert store(c, key) == b"STORED\r\n"
+    assert c.call(b"mp page: I\r\n") == b"HD\r\n"
+    assert meta(c, b"mg page:1 v") == b"VA 1 X W\r\nv\r\n"
+    assert meta(c, b"mg page:1 v") == b"VA 1 Z X\r\nv\r\n"
+    assert get(c, b"page:2") == value_of(b"page:2")  # a classic get still hits
+    assert meta(c, b"mg page:2 v") == b"VA 1 X W\r\nv\r\n"
+    assert meta(c, b"mg other v") == b"VA 1\r\nv\r\n"
+    # The winner's new value is fresh; the rule does not touch what was written after it.
+    assert c.call(b"ms page:1 1\r\nn\r\n") == b"HD\r\n"
+    assert meta(c, b"mg page:1 v") == b"VA 1\r\nn\r\n"
+    assert int(stats_dict(c)["flush_prefix_items"]) == 2
+    # Listings keep stale items.
+    assert c.call(b"lru_crawler enable\r\n") == b"OK\r\n"
+    dump = c.call(b"lru_crawler metadump all\r\n", b"END\r\n")
+    assert dump.count(b"key=") == 3
+    c.close()
+
+
+def test_mp_stale_mode_sweep_marks_and_retires(server_factory):
+    c = Conn(server_factory())
+    c.send(b"".join(b"set s:%d 0 0 1 noreply\r\nv\r\n" % i for i in range(300)) + b"mn\r\n")
+    assert c.read_until(b"MN\r\n") == b"MN\r\n"
+    assert c.call(b"mp s: I\r\n") == b"HD\r\n"
+    wait_for(lambda: stats_dict(c)["flush_prefix_rules_active"] == "0", what="the rule retired")
+    assert stats_dict(c)["flush_prefix_items"] == "300"
+    # Retired, the rule is gone but the marks stay: each item hands out one win.
+    assert meta(c, b"mg s:7 v") == b"VA 1 X W\r\nv\r\n"
+    assert meta(c, b"mg s:7 v") == b"VA 1 Z X\r\nv\r\n"
+    assert int(stats_dict(c)["curr_items"]) == 300
     c.close()

@@ -641,3 +641,19 @@ def test_flushed_and_prefix_flushed_items_stay_gone_after_a_restart(restarts, sw
         b"VALUE gone:2 0 1\r\nx\r\nVALUE kept:1 0 1\r\nw\r\nEND\r\n")
     assert stats_dict(s)["curr_items"] == "2"
     c.close()
+
+
+@cachet_only("mp is cachet's")
+def test_items_a_stale_rule_covers_come_back_stale(restarts):
+    s = restarts.start("-o", "no_lru_crawler")  # the rule is still active at the save
+    c = Conn(s)
+    for key in (b"st:1", b"st:2", b"fresh"):
+        assert c.call(b"set %s 0 0 1\r\nv\r\n" % key) == b"STORED\r\n"
+    assert c.call(b"mp st: I\r\n") == b"HD\r\n"
+    c.close()
+    restarts.stop(s)
+    s = restarts.start()
+    c = Conn(s)
+    c.send(b"mg st:1 v\r\nmg st:2 v\r\nmg fresh v\r\nmn\r\n")
+    assert c.read_until(b"MN\r\n") == (b"VA 1 X W\r\nv\r\nVA 1 X W\r\nv\r\nVA 1\r\nv\r\nMN\r\n")
+    c.close()
