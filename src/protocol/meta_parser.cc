@@ -99,6 +99,13 @@ void ParseFlags(const Tokens& tk, size_t first, TextRequest* req) {
       case 'I':
         m.invalidate = true;
         break;
+      case 'w':  // cachet's mp only; memcached knows no w
+        if (req->command != TextCommand::kMetaPrefix) {
+          Fail(req, "CLIENT_ERROR invalid flag");
+          return;
+        }
+        m.wait = true;
+        break;
       case 'F': {
         uint64_t v;
         // memcached truncates flags to 32 bits; cachet refuses them (README).
@@ -209,7 +216,7 @@ void ParseMetaLine(const Tokens& tk, TextRequest* req) {
     // mp takes only base64 (b), stale mode (I), quiet (q), opaque (O) and the key echo (k).
     for (size_t i = 0; i < req->meta.count; ++i) {
       const char f = req->meta.tokens[i][0];
-      if (f != 'b' && f != 'I' && f != 'q' && f != 'O' && f != 'k') {
+      if (f != 'b' && f != 'I' && f != 'w' && f != 'q' && f != 'O' && f != 'k') {
         Fail(req, "CLIENT_ERROR invalid flag");
       }
     }

@@ -45,7 +45,7 @@ enum class TextCommand : uint8_t {
   kMetaDelete,
   kMetaArith,
   kMetaNoop,
-  kMetaPrefix,  // cachet: mp <prefix> [b] [I] [q] [O<opaque>] [k], meta's flush_prefix
+  kMetaPrefix,  // cachet: mp <prefix> [b] [I] [w] [q] [O<opaque>] [k], meta's flush_prefix
   kMetaDebug,
 };
 
@@ -70,6 +70,7 @@ struct MetaFlags {
   bool value = false;       // v
   bool no_bump = false;     // u
   bool invalidate = false;  // I
+  bool wait = false;        // w (mp only: answer once the sweep is done)
   bool has_ttl = false;     // T<ttl>
   int32_t ttl = 0;
   bool has_vivify = false;  // N<ttl>

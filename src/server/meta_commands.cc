@@ -1,6 +1,8 @@
 #include "server/meta_commands.h"
 
 #include <cstdio>
+#include <functional>
+#include <optional>
 
 #include "common/numbers.h"
 #include "protocol/meta_parser.h"
@@ -24,33 +26,35 @@ void AppendU64(ByteBuffer& out, uint64_t v) {
 
 }  // namespace
 
-void MetaCommands::Execute(const TextRequest& req, ByteBuffer& out) {
+CommandStep MetaCommands::Execute(const TextRequest& req, ByteBuffer& out) {
+  if (req.command == TextCommand::kMetaPrefix) {
+    if (waiting_rule_ == 0) worker_.stats.cmd_meta.Add();  // once, not at every wake-up
+    return Prefix(req, out);
+  }
   worker_.stats.cmd_meta.Add();
   switch (req.command) {
     case TextCommand::kMetaGet:
       Get(req, out);
-      return;
+      break;
     case TextCommand::kMetaSet:
       Set(req, out);
-      return;
+      break;
     case TextCommand::kMetaDelete:
       Delete(req, out);
-      return;
+      break;
     case TextCommand::kMetaArith:
       Arith(req, out);
-      return;
+      break;
     case TextCommand::kMetaNoop:
       out.Append(protocol::kMetaNoop);
-      return;
+      break;
     case TextCommand::kMetaDebug:
       Debug(req, out);
-      return;
-    case TextCommand::kMetaPrefix:
-      Prefix(req, out);
-      return;
+      break;
     default:
-      return;
+      break;
   }
+  return CommandStep::kDone;
 }
 
 void MetaCommands::Get(const TextRequest& req, ByteBuffer& out) {
@@ -271,23 +275,45 @@ void MetaCommands::Delete(const TextRequest& req, ByteBuffer& out) {
   out.Append("\r\n");
 }
 
-// mp: flush_prefix in the meta protocol, with its errors as flush_prefix's.
-void MetaCommands::Prefix(const TextRequest& req, ByteBuffer& out) {
-  if (!server_.settings().flush_enabled) {
-    out.Append(protocol::kFlushPrefixNotAllowed);
-    return;
+// mp: flush_prefix in the meta protocol, with its errors as flush_prefix's. With w the reply
+// waits for the rule's sweep (the worker serves others meanwhile) and says what it took.
+CommandStep MetaCommands::Prefix(const TextRequest& req, ByteBuffer& out) {
+  std::optional<uint64_t> items;
+  bool first = false;
+  if (waiting_rule_ == 0) {
+    if (!server_.settings().flush_enabled) {
+      out.Append(protocol::kFlushPrefixNotAllowed);
+      return CommandStep::kDone;
+    }
+    if (req.meta.wait && (udp_ || worker_.waker == nullptr)) {
+      out.Append("CLIENT_ERROR mp w needs a stream connection\r\n");
+      return CommandStep::kDone;
+    }
+    worker_.stats.cmd_flush_prefix.Add();
+    const uint64_t rule = server_.FlushPrefix(req.key, req.meta.invalidate);
+    WatchFlushPrefix(server_, client_fd_, req.key, rule != 0);
+    if (rule == 0) {
+      out.Append(protocol::kTooManyPrefixRules);
+      return CommandStep::kDone;
+    }
+    if (req.meta.wait) waiting_rule_ = rule;
+    first = true;
   }
-  worker_.stats.cmd_flush_prefix.Add();
-  const bool ok = server_.FlushPrefix(req.key, req.meta.invalidate);
-  WatchFlushPrefix(server_, client_fd_, req.key, ok);
-  if (!ok) {
-    out.Append(protocol::kTooManyPrefixRules);
-    return;
+  if (waiting_rule_ != 0) {
+    // The waker is registered once: the line runs again at every read while it waits.
+    Waker* waker = worker_.waker;
+    std::function<void()> wake;
+    if (first) wake = [waker] { waker->Wake(); };
+    items = server_.store().PrefixRuleResult(waiting_rule_, std::move(wake));
+    if (!items) return CommandStep::kWaiting;
+    waiting_rule_ = 0;
   }
-  if (req.meta.quiet) return;
+  if (req.meta.quiet) return CommandStep::kDone;
   out.Append("HD");
+  if (items) protocol::AppendMetaFlag(out, 'n', *items);
   protocol::AppendMetaEchoFlags(out, req.meta, req.key);
   out.Append("\r\n");
+  return CommandStep::kDone;
 }
 
 void MetaCommands::Arith(const TextRequest& req, ByteBuffer& out) {

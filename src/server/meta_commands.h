@@ -5,6 +5,7 @@
 #include "common/byte_buffer.h"
 #include "protocol/text_request.h"
 #include "server/server_context.h"
+#include "server/session_action.h"
 
 namespace cachet::server {
 
@@ -12,8 +13,10 @@ class MetaCommands {
  public:
   MetaCommands(ServerContext& server, WorkerContext& worker) : server_(server), worker_(worker) {}
 
-  void Execute(const protocol::TextRequest& req, common::ByteBuffer& out);
+  // kWaiting: `mp w` waits for its sweep; run the same line again once the worker is woken.
+  CommandStep Execute(const protocol::TextRequest& req, common::ByteBuffer& out);
   void set_client_fd(int fd) { client_fd_ = fd; }
+  void set_udp(bool udp) { udp_ = udp; }  // nothing would drive a waiting reply
 
  private:
   void Get(const protocol::TextRequest& req, common::ByteBuffer& out);
@@ -21,11 +24,13 @@ class MetaCommands {
   void Delete(const protocol::TextRequest& req, common::ByteBuffer& out);
   void Arith(const protocol::TextRequest& req, common::ByteBuffer& out);
   void Debug(const protocol::TextRequest& req, common::ByteBuffer& out);
-  void Prefix(const protocol::TextRequest& req, common::ByteBuffer& out);
+  CommandStep Prefix(const protocol::TextRequest& req, common::ByteBuffer& out);
 
   ServerContext& server_;
   WorkerContext& worker_;
   int client_fd_ = 0;
+  bool udp_ = false;
+  uint64_t waiting_rule_ = 0;  // mp w: the rule whose sweep this connection waits for
 };
 
 }  // namespace cachet::server

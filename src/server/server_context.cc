@@ -58,10 +58,10 @@ bool ServerContext::RequestCrawl(bool all, const protocol::SlabClassSet& classes
   return !lru_crawler_ || lru_crawler_->Request(all, classes);
 }
 
-bool ServerContext::FlushPrefix(std::string_view prefix, bool stale) {
-  if (!store_->FlushPrefix(prefix, stale)) return false;
-  if (lru_crawler_) lru_crawler_->RequestSweep();
-  return true;
+uint64_t ServerContext::FlushPrefix(std::string_view prefix, bool stale) {
+  const uint64_t rule = store_->FlushPrefix(prefix, stale);
+  if (rule != 0 && lru_crawler_) lru_crawler_->RequestSweep();
+  return rule;
 }
 
 bool ServerContext::crawler_running() const { return lru_crawler_ && lru_crawler_->running(); }

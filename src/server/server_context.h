@@ -107,8 +107,9 @@ class ServerContext {
   void StopCrawler() { lru_crawler_.reset(); }
   bool RequestCrawl(bool all, const protocol::SlabClassSet& classes);
   // flush_prefix: false when the rule table is full. The crawler sweeps what it covers.
-  // `stale` (mp I): the items are marked stale rather than dropped.
-  bool FlushPrefix(std::string_view prefix, bool stale = false);
+  // `stale` (mp I): the items are marked stale rather than dropped. Returns the rule's number
+  // (0: the table is full).
+  uint64_t FlushPrefix(std::string_view prefix, bool stale = false);
   // `lru_crawler enable`: sweeps the rules left while the crawler was off.
   void ResumeSweeps() {
     if (lru_crawler_) lru_crawler_->RequestSweep();

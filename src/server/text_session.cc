@@ -258,7 +258,7 @@ TextSession::Step TextSession::ExecuteLine(const TextRequest& req, ByteBuffer& o
       }
       stats.cmd_flush_prefix.Add();
       {
-        const bool ok = server_.FlushPrefix(req.key);
+        const bool ok = server_.FlushPrefix(req.key) != 0;
         WatchFlushPrefix(server_, client_fd_, req.key, ok);
         Reply(out, ok ? protocol::kOk : protocol::kTooManyPrefixRules, req.noreply);
       }
@@ -275,8 +275,7 @@ TextSession::Step TextSession::ExecuteLine(const TextRequest& req, ByteBuffer& o
     case TextCommand::kMetaNoop:
     case TextCommand::kMetaPrefix:
     case TextCommand::kMetaDebug:
-      meta_.Execute(req, out);
-      return Step::kDone;
+      return meta_.Execute(req, out);
     default:
       // Operator commands: the first line of what the client sent at once may be a metadump
       // or a watch.

@@ -42,6 +42,7 @@ class TextSession {
   void set_response_marks(std::vector<size_t>* marks) {
     marks_ = marks;
     ops_.set_udp(marks != nullptr);
+    meta_.set_udp(marks != nullptr);
   }
   void set_client_fd(int fd) {
     client_fd_ = fd;

@@ -548,6 +548,7 @@ void Store::Flush() {
   LeaveFlushedSegment(main_tail_);
   // Every item a prefix rule covers is older than the flush: the rules have nothing left to do.
   common::MutexLock rules_lock(rules_mu_);
+  for (const auto& rule : rules_) EndRuleLocked(*rule);
   rules_.clear();
   rules_active_.store(0, std::memory_order_relaxed);
   rules_version_.fetch_add(1, std::memory_order_release);

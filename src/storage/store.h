@@ -16,6 +16,8 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -270,7 +272,12 @@ class Store {
   // retires it. False when config's max_prefix_rules rules are active. With `stale` (mp I) the
   // items are not dropped but marked stale once, as md I marks one (meta readers then see X
   // and one of them W), without a new CAS.
-  bool FlushPrefix(std::string_view prefix, bool stale = false);
+  // Returns the rule's sequence number, 0 when the table is full.
+  uint64_t FlushPrefix(std::string_view prefix, bool stale = false);
+  // mp w: how many items rule `seq` dropped or marked, once it has retired; nullopt while it is
+  // active, and `wake` (if any) is called from whichever thread retires it when it does. A rule
+  // retired long ago (past the last 4096) reports 0.
+  std::optional<uint64_t> PrefixRuleResult(uint64_t seq, std::function<void()> wake);
 
   StoreStats Stats() const;
   // cache_memlimit (see SegmentPool::SetMemoryLimit).
@@ -347,6 +354,7 @@ class Store {
     uint64_t seq = 0;
     bool stale = false;                          // mark the items stale instead of dropping them
     mutable std::atomic<size_t> shards_left{0};  // shards that still hold it
+    mutable std::atomic<uint64_t> items{0};      // dropped or marked by it
     bool Predates(uint64_t epoch, uint32_t offset) const {
       if (epoch >= boundary) return false;
       for (const Open& o : open) {
@@ -444,8 +452,11 @@ class Store {
   }
   // Copies the store's rules into the shard (the ones it has not retired).
   void SyncRulesLocked(const Shard& shard) const CACHET_REQUIRES(shard.mu);
-  RuleEffect MatchRulesLocked(const Shard& shard, const ItemRef& item, uint64_t location) const
-      CACHET_REQUIRES(shard.mu);
+  // The effect, and in *rule the rule that has it.
+  RuleEffect MatchRulesLocked(const Shard& shard, const ItemRef& item, uint64_t location,
+                              const PrefixRule** rule = nullptr) const CACHET_REQUIRES(shard.mu);
+  // Takes a retired rule out of the table, keeping its count for mp w and waking its waiters.
+  void EndRuleLocked(const PrefixRule& rule) CACHET_REQUIRES(rules_mu_);
   // Applies the rules to the item in `slot`: true when one dropped it (the slot is erased); a
   // stale rule marks it stale and clears its token, once (an item already stale keeps its
   // token: a reader may hold the win).
@@ -576,6 +587,9 @@ class Store {
   mutable common::Mutex rules_mu_;
   std::vector<std::shared_ptr<const PrefixRule>> rules_ CACHET_GUARDED_BY(rules_mu_);
   uint64_t rule_seq_ CACHET_GUARDED_BY(rules_mu_) = 0;
+  std::vector<std::pair<uint64_t, std::function<void()>>> rule_waiters_
+      CACHET_GUARDED_BY(rules_mu_);
+  std::deque<std::pair<uint64_t, uint64_t>> rule_results_ CACHET_GUARDED_BY(rules_mu_);
   std::atomic<uint64_t> rules_version_{0};
   std::atomic<uint64_t> rules_active_{0};
   // Segments with a lower epoch hold only flushed items (set under evict_mu_, see Flush).

@@ -14,9 +14,9 @@
 
 namespace cachet::storage {
 
-bool Store::FlushPrefix(std::string_view prefix, bool stale) {
+uint64_t Store::FlushPrefix(std::string_view prefix, bool stale) {
   common::MutexLock evict_lock(evict_mu_);
-  if (rules_active_.load(std::memory_order_relaxed) >= config_.max_prefix_rules) return false;
+  if (rules_active_.load(std::memory_order_relaxed) >= config_.max_prefix_rules) return 0;
   auto rule = std::make_shared<PrefixRule>();
   rule->prefix = std::string(prefix);
   rule->stale = stale;
@@ -34,13 +34,38 @@ bool Store::FlushPrefix(std::string_view prefix, bool stale) {
   }
   rule->shards_left.store(shards_.size(), std::memory_order_relaxed);
   common::MutexLock rules_lock(rules_mu_);
-  if (rules_.size() >= config_.max_prefix_rules) return false;
-  rule->seq = ++rule_seq_;
+  if (rules_.size() >= config_.max_prefix_rules) return 0;
+  const uint64_t seq = rule->seq = ++rule_seq_;
   rules_.push_back(std::move(rule));
   rules_active_.store(rules_.size(), std::memory_order_relaxed);
   // Every lookup from here on copies the rule into its shard before it looks.
   rules_version_.fetch_add(1, std::memory_order_release);
-  return true;
+  return seq;
+}
+
+std::optional<uint64_t> Store::PrefixRuleResult(uint64_t seq, std::function<void()> wake) {
+  common::MutexLock rules_lock(rules_mu_);
+  for (const auto& rule : rules_) {
+    if (rule->seq == seq) {
+      if (wake) rule_waiters_.emplace_back(seq, std::move(wake));
+      return std::nullopt;
+    }
+  }
+  for (const auto& [done, items] : rule_results_) {
+    if (done == seq) return items;
+  }
+  return 0;
+}
+
+void Store::EndRuleLocked(const PrefixRule& rule) {
+  constexpr size_t kResultsKept = 4096;
+  rule_results_.emplace_back(rule.seq, rule.items.load(std::memory_order_relaxed));
+  if (rule_results_.size() > kResultsKept) rule_results_.pop_front();
+  std::erase_if(rule_waiters_, [&](auto& waiter) {
+    if (waiter.first != rule.seq) return false;
+    waiter.second();  // a worker's Waker: an eventfd write, fine under the lock
+    return true;
+  });
 }
 
 void Store::SyncRulesLocked(const Shard& shard) const {
@@ -53,13 +78,16 @@ void Store::SyncRulesLocked(const Shard& shard) const {
 }
 
 Store::RuleEffect Store::MatchRulesLocked(const Shard& shard, const ItemRef& item,
-                                          uint64_t location) const {
+                                          uint64_t location, const PrefixRule** matched) const {
   const uint32_t segment = pool_.SegmentOf(location);
   const uint64_t epoch = pool_.epoch(segment);
   const auto offset = static_cast<uint32_t>(location - pool_.SegmentStart(segment));
   RuleEffect effect = RuleEffect::kNone;
   for (const auto& rule : shard.rules) {
     if (item.key.starts_with(rule->prefix) && rule->Predates(epoch, offset)) {
+      if (matched != nullptr && (effect == RuleEffect::kNone || !rule->stale)) {
+        *matched = rule.get();
+      }
       if (!rule->stale) return RuleEffect::kDrop;
       effect = RuleEffect::kStale;
     }
@@ -68,7 +96,9 @@ Store::RuleEffect Store::MatchRulesLocked(const Shard& shard, const ItemRef& ite
 }
 
 bool Store::ApplyRulesLocked(Shard& shard, size_t slot, const ItemRef& item, uint64_t location) {
-  switch (RuleLocked(shard, item, location)) {
+  if (RuleLocked(shard, item, location) == RuleEffect::kNone) return false;  // synced too
+  const PrefixRule* rule = nullptr;
+  switch (MatchRulesLocked(shard, item, location, &rule)) {
     case RuleEffect::kNone:
       return false;
     case RuleEffect::kStale:
@@ -76,10 +106,12 @@ bool Store::ApplyRulesLocked(Shard& shard, size_t slot, const ItemRef& item, uin
         shard.index.SetBits(slot, shard.index.stale_bit());
         shard.index.ClearBits(slot, shard.index.token_bit());
         flush_prefix_items_.fetch_add(1, std::memory_order_relaxed);
+        rule->items.fetch_add(1, std::memory_order_relaxed);
       }
       return false;
     case RuleEffect::kDrop:
       flush_prefix_items_.fetch_add(1, std::memory_order_relaxed);
+      rule->items.fetch_add(1, std::memory_order_relaxed);
       RemoveItemLocked(shard, location, item);
       shard.index.EraseAt(slot);
       return true;
@@ -94,6 +126,7 @@ void Store::RetireRulesLocked(Shard& shard, uint64_t upto) {
     if (rule->shards_left.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       // Every shard is through: the rule leaves the table (unless a flush_all took it).
       common::MutexLock rules_lock(rules_mu_);
+      if (std::find(rules_.begin(), rules_.end(), rule) != rules_.end()) EndRuleLocked(*rule);
       std::erase(rules_, rule);
       rules_active_.store(rules_.size(), std::memory_order_relaxed);
       rules_version_.fetch_add(1, std::memory_order_release);

@@ -229,3 +229,33 @@ def test_mp_stale_mode_sweep_marks_and_retires(server_factory):
     assert meta(c, b"mg s:7 v") == b"VA 1 Z X\r\nv\r\n"
     assert int(stats_dict(c)["curr_items"]) == 300
     c.close()
+
+
+def test_mp_w_answers_once_the_sweep_is_done_with_the_count(server_factory):
+    server = server_factory()
+    c = Conn(server)
+    c.send(b"".join(b"set doc:%d 0 0 1 noreply\r\nv\r\n" % i for i in range(2000))
+           + b"set keep 0 0 1 noreply\r\nv\r\nmn\r\n")
+    assert c.read_until(b"MN\r\n") == b"MN\r\n"
+    # Pipelined: the replies keep their order while mp waits.
+    c.send(b"mp doc: w O9 k\r\nmn\r\n")
+    assert c.read_until(b"MN\r\n") == b"HD n2000 O9 kdoc:\r\nMN\r\n"
+    assert stats_dict(c)["flush_prefix_rules_active"] == "0"
+    assert c.call(b"mp none: w\r\n") == b"HD n0\r\n"
+    assert c.call(b"mp keep w q\r\nmn\r\n", b"MN\r\n") == b"MN\r\n"
+    assert c.call(b"mg doc:1 w\r\n") == b"CLIENT_ERROR invalid flag\r\n"  # w is mp's alone
+    c.close()
+
+
+def test_mp_w_waits_for_a_switched_off_crawler(server_factory):
+    server = server_factory("-o", "no_lru_crawler")
+    c, other = Conn(server), Conn(server)
+    for i in range(5):
+        assert store(c, b"w:%d" % i) == b"STORED\r\n"
+    c.send(b"mp w: w\r\n")
+    # Served meanwhile, on its connection and on others.
+    assert other.call(b"get w:1\r\n", b"END\r\n") == b"END\r\n"
+    assert other.call(b"lru_crawler enable\r\n") == b"OK\r\n"  # the sweep runs, mp answers
+    assert c.read_line() == b"HD n5\r\n"
+    c.close()
+    other.close()

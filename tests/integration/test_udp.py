@@ -428,3 +428,9 @@ def test_replies_to_one_datagram_are_capped(server_factory, factor, expected):
     assert series[-1].endswith(b"END\r\n") == (expected == 20)
     u.assert_no_reply_before_probe()
     u.close()
+
+
+@memcached_only_difference("mp is cachet's")
+def test_mp_over_udp_but_not_its_wait(udp):
+    assert udp.call(300, b"mp udpx:\r\n") == b"HD\r\n"
+    assert udp.call(301, b"mp udpx: w\r\n") == b"CLIENT_ERROR mp w needs a stream connection\r\n"

@@ -86,22 +86,29 @@ class CachetCache(PyMemcacheCache):
 
     # ----------------------------------------------------------------------- prefix deletes
 
-    def delete_prefix(self, prefix, version=None):
+    def delete_prefix(self, prefix, version=None, stale=False, wait=True):
         """Drops every key that starts with `prefix` (after KEY_PREFIX and version, as
-        make_key builds them) on every node, in O(1) per node (cachet's flush_prefix)."""
-        return self._flush_prefix(self.make_key(prefix, version=version))
+        make_key builds them) on every node, in O(1) per node (cachet's `mp`); with `stale`
+        marks them stale instead (meta readers recompute one at a time). With `wait` (the
+        default) each node answers once its sweep is done and the count of keys is returned
+        (a node whose crawler is off only answers at its next flush_all); without, the keys
+        are gone at once all the same and the count of nodes is returned."""
+        return self._flush_prefix(self.make_key(prefix, version=version), stale, wait)
 
-    def _flush_prefix(self, full):
-        done = 0
+    def _flush_prefix(self, full, stale=False, wait=True):
+        line = b"mp " + full.encode() + (b" I" if stale else b"") + (b" w" if wait else b"")
+        total = 0
         for name, client in self._nodes():
-            if self._command(name, client, b"flush_prefix " + full.encode() + b"\r\n") == b"OK":
-                done += 1
-        return done
+            reply = self._command(name, client, line + b"\r\n")
+            if reply is None or not reply.startswith(b"HD"):
+                continue
+            counts = [int(t[1:]) for t in reply.split()[1:] if t.startswith(b"n")]
+            total += counts[0] if wait and counts else 1
+        return total
 
     def delete_pattern(self, pattern, version=None):
         """django-redis's delete_pattern: a prefix glob ('user:*') becomes delete_prefix; any
-        other glob lists the keys and deletes each. Returns how many nodes flushed (prefix
-        globs) or keys were deleted (other globs)."""
+        other glob lists the keys and deletes each. Returns how many keys were deleted."""
         if _is_prefix_glob(pattern):
             return self.delete_prefix(pattern[:-1], version=version)
         keys = list(self.iter_keys(pattern, version=version))
@@ -113,7 +120,7 @@ class CachetCache(PyMemcacheCache):
         """Django's clear() flushes every node; with prefix_only only this cache's KEY_PREFIX
         (and every version) goes."""
         if prefix_only and self.key_prefix:
-            return self._flush_prefix(self.key_prefix + ":")
+            return self._flush_prefix(self.key_prefix + ":", wait=False)
         return super().clear()
 
     # ------------------------------------------------------------------------- key listing
