@@ -2,11 +2,12 @@
 
 `CachetCache` is Django's PyMemcacheCache (so every stock method behaves as Django's, over TCP,
 Unix sockets and lists of servers) plus what cachet adds, with django-redis's names where they
-exist: `delete_prefix`, `delete_pattern`, `keys`, `iter_keys`, `ttl`, `expire`, `persist`,
-`clear(prefix_only=True)`, `set(nx=, xx=)`, `incr(create=True)`, `lock()`, a stampede-safe
-`get_or_set` (one caller computes a missing value, the others wait for it), and OPTIONS
-`SERIALIZER` (pickle, json, msgpack) / `COMPRESSOR` (zlib, lzma, zstd) / `COMPRESS_MIN_LEN`. The extras speak cachet's commands over pymemcache's own sockets, one
-node at a time; prefix deletes, key listings and clears fan out to every node.
+exist: `delete_prefix`, `delete_pattern`, `keys`, `iter_keys`, `ttl`, `expire`, `expire_at`,
+`persist`, `clear(prefix_only=True)`, `set(nx=, xx=)`, `incr(create=True)`, `lock()`, a
+stampede-safe `get_or_set` (one caller computes a missing value, the others wait for it), and
+OPTIONS `SERIALIZER` (pickle, json, msgpack), `COMPRESSOR` (zlib, lzma, zstd),
+`COMPRESS_MIN_LEN` and `IGNORE_EXCEPTIONS`. The extras speak cachet's commands over pymemcache's
+own sockets, one node at a time; prefix deletes, key listings and clears fan out to every node.
 """
 import fnmatch
 import time
@@ -39,6 +40,8 @@ class CachetCache(PyMemcacheCache):
         serde = _serde.from_options(self._options)  # takes cachet_django's own OPTIONS out
         if serde is not None:
             self._options["serde"] = serde
+        if self._options.pop("IGNORE_EXCEPTIONS", False):  # django-redis's name for it
+            self._options["ignore_exc"] = True
 
     # ----------------------------------------------------------------- nodes and raw commands
 
@@ -161,6 +164,15 @@ class CachetCache(PyMemcacheCache):
     def expire(self, key, timeout, version=None):
         """Sets a new timeout (Django's rules: 0 expires now, None never); False if missing."""
         return self.touch(key, timeout, version=version)
+
+    def expire_at(self, key, when, version=None):
+        """Expires the key at `when` (a datetime, aware or local, or a Unix time); False if
+        missing. A time already past deletes it."""
+        at = when.timestamp() if hasattr(when, "timestamp") else float(when)
+        left = int(at - time.time())
+        if left <= 0:
+            return bool(self.delete(key, version=version))
+        return self.expire(key, left, version=version)
 
     def persist(self, key, version=None):
         """Removes the key's expiry; False if missing."""
