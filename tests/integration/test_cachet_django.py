@@ -238,3 +238,28 @@ def test_defaults_stay_readable_by_the_stock_backend(servers):
         make(servers, OPTIONS={"SERIALIZER": "yaml"})
     stock.close()
     cache.close()
+
+
+def test_get_or_set_stale_ttl_recomputes_early_once(servers):
+    cache = make(servers, KEY_PREFIX="r")
+    others = [make(servers, KEY_PREFIX="r") for _ in range(3)]
+    cache.set("page", "v1", timeout=100)
+    calls, meanwhile = [], []
+
+    def recompute():
+        calls.append(1)
+        # While the winner recomputes, the others are served the current value.
+        meanwhile.extend(c.get_or_set("page", recompute, 100, stale_ttl=30) for c in others)
+        return "v2"
+
+    # 100 s left, more than stale_ttl: nobody recomputes.
+    assert [c.get_or_set("page", recompute, 100, stale_ttl=30) for c in others] == ["v1"] * 3
+    assert calls == []
+    for s in servers:
+        debugtime(s, 80)  # 20 s left: the first caller wins the recache
+    assert cache.get_or_set("page", recompute, 100, stale_ttl=30) == "v2"
+    assert calls == [1] and meanwhile == ["v1"] * 3
+    assert [c.get_or_set("page", recompute, 100, stale_ttl=30) for c in others] == ["v2"] * 3
+    assert cache.ttl("page") in (99, 100) and calls == [1]
+    for c in [cache] + others:
+        c.close()

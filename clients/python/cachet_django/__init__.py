@@ -183,15 +183,20 @@ class CachetCache(PyMemcacheCache):
 
     # -------------------------------------------------------------- stampede-safe get_or_set
 
-    def get_or_set(self, key, default, timeout=DEFAULT_TIMEOUT, version=None, wait=5.0,
-                   lock_ttl=30):
+    def get_or_set(self, key, default, timeout=DEFAULT_TIMEOUT, version=None, stale_ttl=None,
+                   wait=5.0, lock_ttl=30):
         """Django's get_or_set, without a stampede: on a miss exactly one caller computes
         `default` (the one whose `add` of a lock key beside the key, on the key's node,
         succeeds); the others poll for its value, up to `wait` seconds, then compute it
         themselves. Readers of the key never see a placeholder. A winner that dies holds the
-        lock `lock_ttl` seconds at most."""
+        lock `lock_ttl` seconds at most. With `stale_ttl`, once the value has less than that
+        left to live, one caller (meta's recache win, R/W) recomputes it early while the
+        others keep getting the current value."""
         missing = self._missing_key
-        value = self.get(key, missing, version=version)
+        if stale_ttl:
+            value = self._get_or_recache(key, default, timeout, version, stale_ttl)
+        else:
+            value = self.get(key, missing, version=version)
         if value is not missing:
             return value
         full = self.make_key(key, version=version)
@@ -219,6 +224,45 @@ class CachetCache(PyMemcacheCache):
                 return value
             if time.monotonic() > deadline:
                 return super().get_or_set(key, default, timeout, version)
+
+    def _get_or_recache(self, key, default, timeout, version, stale_ttl):
+        """mg with R: the current value, or `default` computed and stored by the one caller the
+        server hands the recache win; _missing_key on a miss."""
+        full = self.make_key(key, version=version)
+        self.validate_key(full)
+        client = self._client_for(full)
+        tokens, data = self._meta(client, b"mg %s v f R%d\r\n" % (full.encode(), stale_ttl))
+        if tokens[0] != b"VA":
+            return self._missing_key
+        flags = {t[:1]: t[1:] for t in tokens[2:]}
+        if b"W" not in flags:
+            return client.serde.deserialize(full, data, int(flags.get(b"f") or 0))
+        value = default() if callable(default) else default
+        self.set(key, value, timeout, version)
+        return value
+
+    def _meta(self, client, line):
+        """One meta command on `client`'s socket: (the reply line's tokens, its value or None)."""
+        try:
+            if client.sock is None:
+                client._connect()
+            client.sock.sendall(line)
+            buf = b""
+            while b"\r\n" not in buf:
+                buf += _recv(client.sock)
+            head, buf = buf.split(b"\r\n", 1)
+            tokens = head.split() or [b""]
+            if tokens[0] == b"VA":
+                need = int(tokens[1]) + 2
+                while len(buf) < need:
+                    buf += _recv(client.sock)
+                return tokens, buf[:need - 2]
+            if tokens[0] in (b"CLIENT_ERROR", b"SERVER_ERROR", b"ERROR", b""):
+                raise ConnectionError(head.decode(errors="replace"))
+            return tokens, None
+        except Exception as e:  # noqa: BLE001
+            client.close()
+            raise NodeError(f"cachet node {client.server}: {e}") from e
 
     # ------------------------------------------------------------- django-redis's set/incr
 
@@ -255,6 +299,13 @@ class CachetCache(PyMemcacheCache):
         released only by its holder (a delete compared on the CAS the holder saw). A cache can
         evict or flush it: use it against stampedes, not for correctness."""
         return Lock(self, key, timeout, sleep, blocking_timeout, version)
+
+
+def _recv(sock):
+    chunk = sock.recv(1 << 16)
+    if not chunk:
+        raise ConnectionError("connection closed")
+    return chunk
 
 
 class Lock:
