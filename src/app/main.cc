@@ -217,9 +217,10 @@ int main(int argc, char** argv) {
       !cachet::net::WritePortFile(settings.port_file, net->listeners(), metrics.port())) {
     return EXIT_FAILURE;
   }
+  // The crawler before the metrics thread, which reads its state (after -d: no fork after).
+  context.StartCrawler();
   if (settings.metrics_port != 0) metrics.Start();
   if (memory_file != nullptr) memory_file->StartOnline();  // after -d: threads do not fork
-  context.StartCrawler();
   net->Run(stop_fd, [&](uint32_t signo) {
     if (signo == SIGHUP) {
       Reload(context);

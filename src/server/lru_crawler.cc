@@ -9,13 +9,13 @@ namespace cachet::server {
 LruCrawler::LruCrawler(ServerContext& server, bool auto_crawl)
     : server_(server), auto_crawl_(auto_crawl), thread_([this] { Run(); }) {}
 
-LruCrawler::~LruCrawler() {
+void LruCrawler::Stop() {
   {
     common::MutexLock lock(mu_);
     stop_ = true;
   }
   cv_.NotifyAll();
-  thread_.join();
+  if (thread_.joinable()) thread_.join();  // called by the main thread only
 }
 
 bool LruCrawler::Request(bool all, const protocol::SlabClassSet& classes) {

@@ -26,7 +26,9 @@ class LruCrawler {
   static constexpr size_t kSliceSlots = 1000;
 
   LruCrawler(ServerContext& server, bool auto_crawl);
-  ~LruCrawler();  // stops the thread (a pass under way ends at its next slice)
+  ~LruCrawler() { Stop(); }
+  // Stops the thread (a pass under way ends at its next slice); the state stays readable.
+  void Stop();
   LruCrawler(const LruCrawler&) = delete;
   LruCrawler& operator=(const LruCrawler&) = delete;
 

@@ -100,11 +100,14 @@ class ServerContext {
   }
   CrawlerSettings& crawler() { return crawler_; }
   const CrawlerSettings& crawler() const { return crawler_; }
-  // The crawler's thread runs from StartCrawler (after a restore and after -d) to StopCrawler
-  // or destruction. `lru_crawler crawl`: false while a pass is asked for or under way (BUSY);
-  // before StartCrawler (unit tests) nothing runs.
+  // The crawler's thread runs from StartCrawler (after a restore and after -d, before any
+  // thread that reads stats starts) to StopCrawler or destruction; the object stays until then,
+  // so stats keep reading it. `lru_crawler crawl`: false while a pass is asked for or under way
+  // (BUSY); before StartCrawler (unit tests) nothing runs.
   void StartCrawler();
-  void StopCrawler() { lru_crawler_.reset(); }
+  void StopCrawler() {
+    if (lru_crawler_) lru_crawler_->Stop();
+  }
   bool RequestCrawl(bool all, const protocol::SlabClassSet& classes);
   // flush_prefix: false when the rule table is full. The crawler sweeps what it covers.
   // `stale` (mp I): the items are marked stale rather than dropped. Returns the rule's number
