@@ -253,7 +253,10 @@ def test_mp_w_waits_for_a_switched_off_crawler(server_factory):
     for i in range(5):
         assert store(c, b"w:%d" % i) == b"STORED\r\n"
     c.send(b"mp w: w\r\n")
-    # Served meanwhile, on its connection and on others.
+    # Sent on another connection: wait until it took effect.
+    wait_for(lambda: stats_dict(other).get("flush_prefix_rules_active") == "1",
+             what="the rule in place")
+    # Others are served meanwhile.
     assert other.call(b"get w:1\r\n", b"END\r\n") == b"END\r\n"
     assert other.call(b"lru_crawler enable\r\n") == b"OK\r\n"  # the sweep runs, mp answers
     assert c.read_line() == b"HD n5\r\n"
