@@ -373,6 +373,10 @@ class Store {
     // brings them up to date: mutable, so that const readers can).
     mutable std::vector<std::shared_ptr<const PrefixRule>> rules CACHET_GUARDED_BY(mu);
     mutable uint64_t rules_version CACHET_GUARDED_BY(mu) = 0;
+    // The same rules for lookups: their distinct prefix lengths (ascending), and (hash of the
+    // prefix, rule) sorted by hash, so a key costs one probe per distinct length.
+    mutable std::vector<uint32_t> rule_lengths CACHET_GUARDED_BY(mu);
+    mutable std::vector<std::pair<uint64_t, const PrefixRule*>> rule_hashes CACHET_GUARDED_BY(mu);
     uint64_t retired_upto CACHET_GUARDED_BY(mu) = 0;  // rules of lower seq are done here
     // A full crawl of this shard: the last rule it will retire and the index size it began with.
     uint64_t sweep_seq CACHET_GUARDED_BY(mu) = 0;
@@ -452,6 +456,8 @@ class Store {
   }
   // Copies the store's rules into the shard (the ones it has not retired).
   void SyncRulesLocked(const Shard& shard) const CACHET_REQUIRES(shard.mu);
+  // Rebuilds rule_lengths and rule_hashes from shard.rules.
+  static void IndexRulesLocked(const Shard& shard) CACHET_REQUIRES(shard.mu);
   // The effect, and in *rule the rule that has it.
   RuleEffect MatchRulesLocked(const Shard& shard, const ItemRef& item, uint64_t location,
                               const PrefixRule** rule = nullptr) const CACHET_REQUIRES(shard.mu);

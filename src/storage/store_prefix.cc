@@ -8,6 +8,8 @@
 // renewed segment, so no item crosses a rule by being moved. The rule goes into one table with a
 // version; a shard copies the table when the version moved (a relaxed compare per lookup
 // otherwise), and holds the rule until a full crawl of that shard has met every item it covers.
+#include <xxhash.h>
+
 #include <algorithm>
 
 #include "storage/store.h"
@@ -75,6 +77,27 @@ void Store::SyncRulesLocked(const Shard& shard) const {
     if (rule->seq > shard.retired_upto) shard.rules.push_back(rule);
   }
   shard.rules_version = rules_version_.load(std::memory_order_relaxed);
+  IndexRulesLocked(shard);
+}
+
+namespace {
+uint64_t PrefixHash(std::string_view key, size_t len) { return XXH3_64bits(key.data(), len); }
+}  // namespace
+
+void Store::IndexRulesLocked(const Shard& shard) {
+  shard.rule_lengths.clear();
+  shard.rule_hashes.clear();
+  for (const auto& rule : shard.rules) {
+    shard.rule_lengths.push_back(static_cast<uint32_t>(rule->prefix.size()));
+    shard.rule_hashes.emplace_back(PrefixHash(rule->prefix, rule->prefix.size()), rule.get());
+  }
+  std::sort(shard.rule_lengths.begin(), shard.rule_lengths.end());
+  shard.rule_lengths.erase(std::unique(shard.rule_lengths.begin(), shard.rule_lengths.end()),
+                           shard.rule_lengths.end());
+  // By hash, then by seq: equal prefixes keep their order.
+  std::sort(shard.rule_hashes.begin(), shard.rule_hashes.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first < b.first : a.second->seq < b.second->seq;
+  });
 }
 
 Store::RuleEffect Store::MatchRulesLocked(const Shard& shard, const ItemRef& item,
@@ -83,11 +106,18 @@ Store::RuleEffect Store::MatchRulesLocked(const Shard& shard, const ItemRef& ite
   const uint64_t epoch = pool_.epoch(segment);
   const auto offset = static_cast<uint32_t>(location - pool_.SegmentStart(segment));
   RuleEffect effect = RuleEffect::kNone;
-  for (const auto& rule : shard.rules) {
-    if (item.key.starts_with(rule->prefix) && rule->Predates(epoch, offset)) {
-      if (matched != nullptr && (effect == RuleEffect::kNone || !rule->stale)) {
-        *matched = rule.get();
+  for (const uint32_t len : shard.rule_lengths) {
+    if (len > item.key.size()) break;
+    const uint64_t h = PrefixHash(item.key, len);
+    auto it = std::lower_bound(shard.rule_hashes.begin(), shard.rule_hashes.end(), h,
+                               [](const auto& e, uint64_t v) { return e.first < v; });
+    for (; it != shard.rule_hashes.end() && it->first == h; ++it) {
+      const PrefixRule* rule = it->second;
+      if (rule->prefix.size() != len || !item.key.starts_with(rule->prefix) ||
+          !rule->Predates(epoch, offset)) {
+        continue;
       }
+      if (matched != nullptr && (effect == RuleEffect::kNone || !rule->stale)) *matched = rule;
       if (!rule->stale) return RuleEffect::kDrop;
       effect = RuleEffect::kStale;
     }
@@ -121,6 +151,7 @@ bool Store::ApplyRulesLocked(Shard& shard, size_t slot, const ItemRef& item, uin
 
 void Store::RetireRulesLocked(Shard& shard, uint64_t upto) {
   shard.retired_upto = std::max(shard.retired_upto, upto);
+  // The lookup index points into these rules: rebuilt below, before the lock is released.
   std::erase_if(shard.rules, [&](const std::shared_ptr<const PrefixRule>& rule) {
     if (rule->seq > upto) return false;
     if (rule->shards_left.fetch_sub(1, std::memory_order_acq_rel) == 1) {
@@ -133,6 +164,7 @@ void Store::RetireRulesLocked(Shard& shard, uint64_t upto) {
     }
     return true;
   });
+  IndexRulesLocked(shard);
 }
 
 }  // namespace cachet::storage

@@ -223,6 +223,28 @@ TEST(StorePrefix, EvictionNeverCarriesACoveredItemPastItsRule) {
   EXPECT_GT(store.Stats().flush_prefix_items, 0u);
 }
 
+TEST(StorePrefix, RulesOfSeveralLengthsEachMatchTheirOwnPrefix) {
+  Store store(SmallConfig());
+  Store::Writer w(store);
+  const char* keys[] = {"a", "ab", "ab:1", "abc", "abd", "b:1", "x"};
+  for (const char* k : keys) store.Put(w, StoreMode::kSet, k, "v", 0, 0, 0, 10);
+  ASSERT_TRUE(store.FlushPrefix("ab:"));
+  ASSERT_TRUE(store.FlushPrefix("abc"));
+  ASSERT_TRUE(store.FlushPrefix("b", /*stale=*/true));
+  ASSERT_TRUE(store.FlushPrefix("abcdef"));  // longer than every key: matches none
+  std::set<std::string> hits;
+  bool b1_stale = false;
+  for (const char* k : keys) {
+    store.Get(k, 10, [&](const ItemView& v) {
+      hits.insert(std::string(v.key));
+      if (v.key == "b:1") b1_stale = v.stale;
+    });
+  }
+  EXPECT_EQ(hits, (std::set<std::string>{"a", "ab", "abd", "b:1", "x"}));
+  EXPECT_TRUE(b1_stale);  // the stale rule marks, the others drop
+  EXPECT_EQ(store.Stats().flush_prefix_items, 3u);
+}
+
 TEST(StorePrefix, RuleTableIsBoundedAndAFlushClearsIt) {
   StoreConfig c = SmallConfig();
   c.max_prefix_rules = 2;
