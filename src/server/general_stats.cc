@@ -138,7 +138,7 @@ void VisitGeneralStats(ServerContext& server, StatVisitor visit) {
   }
   // cachet's flush_prefix, after memcached's keys once it has been used (a client that never
   // sends it sees memcached's list).
-  if (t.cmd_flush_prefix != 0 || s.flush_prefix_rules_active != 0 || s.flush_prefix_items != 0) {
+  if (server.prefix_used()) {
     w.U("cmd_flush_prefix", t.cmd_flush_prefix);
     w.U("flush_prefix_items", s.flush_prefix_items);
     w.U("flush_prefix_rules_active", s.flush_prefix_rules_active);

@@ -59,6 +59,7 @@ bool ServerContext::RequestCrawl(bool all, const protocol::SlabClassSet& classes
 }
 
 uint64_t ServerContext::FlushPrefix(std::string_view prefix, bool stale) {
+  prefix_used_.store(true, std::memory_order_relaxed);
   const uint64_t rule = store_->FlushPrefix(prefix, stale);
   if (rule != 0 && lru_crawler_) lru_crawler_->RequestSweep();
   return rule;

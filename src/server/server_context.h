@@ -113,6 +113,9 @@ class ServerContext {
   // `stale` (mp I): the items are marked stale rather than dropped. Returns the rule's number
   // (0: the table is full).
   uint64_t FlushPrefix(std::string_view prefix, bool stale = false);
+  // Whether flush_prefix/mp was ever asked for: its stats keys appear only then, so a client
+  // that never uses it sees memcached's lists.
+  bool prefix_used() const { return prefix_used_.load(std::memory_order_relaxed); }
   // `lru_crawler enable`: sweeps the rules left while the crawler was off.
   void ResumeSweeps() {
     if (lru_crawler_) lru_crawler_->RequestSweep();
@@ -176,6 +179,7 @@ class ServerContext {
   std::vector<std::unique_ptr<WorkerContext>> workers_;  // fixed once workers start
   void Flush(uint32_t at);                               // `at`: server time, 0 = now
   std::atomic<uint32_t> flush_at_{0};
+  std::atomic<bool> prefix_used_{false};
   std::atomic<uint32_t> oldest_live_{0};
   std::atomic<int> verbosity_;
   ConnectionRegistry registry_;

@@ -117,6 +117,8 @@ void VisitSettings(ServerContext& server, StatWriter& w) {
   w.S("ssl_min_version", kVersions[tls.min_version]);
   w.S("num_napi_ids", "(null)");
   w.S("memory_file", s.memory_file.empty() ? "(null)" : s.memory_file);
+  // cachet's flush_prefix, after memcached's keys once it has been used.
+  if (server.prefix_used()) w.U("flush_prefix_max_rules", s.flush_prefix_max_rules);
 }
 
 uint64_t OldestAge(ServerContext& server) {

@@ -78,12 +78,14 @@ def test_flush_prefix_sweep_frees_the_items_and_retires_the_rule(server_factory)
 
 def test_flush_prefix_stats_appear_once_used(server_factory):
     c = Conn(server_factory())
-    assert "cmd_flush_prefix" not in stats_dict(c)  # memcached's key list until then
+    assert "cmd_flush_prefix" not in stats_dict(c)  # memcached's key lists until then
+    assert "flush_prefix_max_rules" not in stats_dict(c, b"settings")
     assert c.call(b"flush_prefix x\r\n") == b"OK\r\n"
     s = stats_dict(c)
     assert (s["cmd_flush_prefix"], s["flush_prefix_max_rules"]) == ("1", "64")
     assert list(s)[-4:] == ["cmd_flush_prefix", "flush_prefix_items", "flush_prefix_rules_active",
                             "flush_prefix_max_rules"]
+    assert list(stats_dict(c, b"settings"))[-2:] == ["memory_file", "flush_prefix_max_rules"]
     c.close()
 
 
