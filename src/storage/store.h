@@ -447,12 +447,12 @@ class Store {
       CACHET_REQUIRES(shard.mu);
   // What the shard's prefix rules make of the item (store_prefix.cc): a drop rule wins.
   enum class RuleEffect : uint8_t { kNone, kStale, kDrop };
-  RuleEffect RuleLocked(const Shard& shard, const ItemRef& item, uint64_t location) const
-      CACHET_REQUIRES(shard.mu) {
+  RuleEffect RuleLocked(const Shard& shard, const ItemRef& item, uint64_t location,
+                        const PrefixRule** rule = nullptr) const CACHET_REQUIRES(shard.mu) {
     if (rules_version_.load(std::memory_order_acquire) != shard.rules_version) {
       SyncRulesLocked(shard);
     }
-    return shard.rules.empty() ? RuleEffect::kNone : MatchRulesLocked(shard, item, location);
+    return shard.rules.empty() ? RuleEffect::kNone : MatchRulesLocked(shard, item, location, rule);
   }
   // Copies the store's rules into the shard (the ones it has not retired).
   void SyncRulesLocked(const Shard& shard) const CACHET_REQUIRES(shard.mu);

@@ -126,9 +126,8 @@ Store::RuleEffect Store::MatchRulesLocked(const Shard& shard, const ItemRef& ite
 }
 
 bool Store::ApplyRulesLocked(Shard& shard, size_t slot, const ItemRef& item, uint64_t location) {
-  if (RuleLocked(shard, item, location) == RuleEffect::kNone) return false;  // synced too
   const PrefixRule* rule = nullptr;
-  switch (MatchRulesLocked(shard, item, location, &rule)) {
+  switch (RuleLocked(shard, item, location, &rule)) {
     case RuleEffect::kNone:
       return false;
     case RuleEffect::kStale:
