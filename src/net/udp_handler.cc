@@ -58,7 +58,9 @@ void UdpHandler::Answer(int fd, const sockaddr* peer, unsigned peer_len, uint16_
     for (const size_t mark : marks_) {
       if (mark > start && !SendSeries(fd, peer, peer_len, request_id,
                                       out_.readable().substr(start, mark - start), &budget)) {
-        return;  // over the cap: this response and the rest are dropped
+        // Over the cap: this reply and the later ones are dropped, but the datagram's
+        // remaining requests still run in the next rounds (a set after a big get is not lost).
+        budget = 0;
       }
       start = std::max(start, mark);
     }

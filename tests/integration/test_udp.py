@@ -434,3 +434,16 @@ def test_replies_to_one_datagram_are_capped(server_factory, factor, expected):
 def test_mp_over_udp_but_not_its_wait(udp):
     assert udp.call(300, b"mp udpx:\r\n") == b"HD\r\n"
     assert udp.call(301, b"mp udpx: w\r\n") == b"CLIENT_ERROR mp w needs a stream connection\r\n"
+
+
+@memcached_only_difference("cachet caps what one UDP datagram can make it send")
+def test_requests_after_a_capped_reply_still_run(udp_server, udp):
+    # Over the session's 256 KiB output mark: the get's reply fills one round of the datagram's
+    # answer, and the set runs in the next.
+    value = b"w" * 300000
+    c = Conn(udp_server)
+    assert c.call(b"set capbig 0 0 300000\r\n" + value + b"\r\n") == b"STORED\r\n"
+    udp.send(401, b"get capbig\r\nset capafter 0 0 1\r\nx\r\n")
+    udp.assert_no_reply_before_probe()  # both replies dropped...
+    assert c.call(b"get capafter\r\n", b"END\r\n") == b"VALUE capafter 0 1\r\nx\r\nEND\r\n"
+    c.close()  # ...but the set ran
