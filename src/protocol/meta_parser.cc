@@ -213,10 +213,11 @@ void ParseMetaLine(const Tokens& tk, TextRequest* req) {
     ParseFlags(tk, first_flag, req);
   }
   if (req->command == TextCommand::kMetaPrefix) {
-    // mp takes only base64 (b), stale mode (I), quiet (q), opaque (O) and the key echo (k).
+    // mp takes only base64 (b), stale mode (I) and its TTL (T), the wait (w), quiet (q),
+    // opaque (O) and the key echo (k).
     for (size_t i = 0; i < req->meta.count; ++i) {
       const char f = req->meta.tokens[i][0];
-      if (f != 'b' && f != 'I' && f != 'w' && f != 'q' && f != 'O' && f != 'k') {
+      if (f != 'b' && f != 'I' && f != 'T' && f != 'w' && f != 'q' && f != 'O' && f != 'k') {
         Fail(req, "CLIENT_ERROR invalid flag");
       }
     }

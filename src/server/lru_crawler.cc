@@ -86,13 +86,15 @@ void LruCrawler::Crawl(const Pass& pass) {
   std::vector<uint64_t> budget(classes, tocrawl != 0 ? tocrawl : ~uint64_t{0});
   // A pass that meets every item retires the prefix rules it has seen through.
   const bool full = pass.all && tocrawl == 0;
+  // Writes again the items that mp I T marked without an exptime field (none otherwise).
+  storage::Store::Writer writer(store);
   size_t since_pause = 0;
   for (size_t shard = 0; shard < store.shard_count(); ++shard) {
     for (size_t from = 0; from != storage::Store::kListDone;) {
       // `lru_crawler disable` ends a pass under way, as it stops memcached's crawler thread.
       if (!settings.enabled.load(std::memory_order_relaxed)) return;
-      const size_t next =
-          store.CrawlShard(shard, from, kSliceSlots, server_.time().Now(), wanted, &budget, full);
+      const size_t next = store.CrawlShard(shard, from, kSliceSlots, server_.time().Now(), wanted,
+                                           &budget, full, full ? &writer : nullptr);
       since_pause += (next == storage::Store::kListDone ? kSliceSlots : next - from);
       from = next;
       // Like memcached (every 1000 items), pause once per kSliceSlots slots: a small cache is

@@ -290,7 +290,11 @@ CommandStep MetaCommands::Prefix(const TextRequest& req, ByteBuffer& out) {
       return CommandStep::kDone;
     }
     worker_.stats.cmd_flush_prefix.Add();
-    const uint64_t rule = server_.FlushPrefix(req.key, req.meta.invalidate);
+    // T, as md's, only with I: the TTL the stale items keep.
+    const ServerTime& time = server_.time();
+    std::optional<uint32_t> stale_exptime;
+    if (req.meta.invalidate && req.meta.has_ttl) stale_exptime = time.ToServerTime(req.meta.ttl);
+    const uint64_t rule = server_.FlushPrefix(req.key, req.meta.invalidate, stale_exptime);
     WatchFlushPrefix(server_, client_fd_, req.key, rule != 0);
     if (rule == 0) {
       out.Append(protocol::kTooManyPrefixRules);

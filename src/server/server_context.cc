@@ -58,9 +58,10 @@ bool ServerContext::RequestCrawl(bool all, const protocol::SlabClassSet& classes
   return !lru_crawler_ || lru_crawler_->Request(all, classes);
 }
 
-uint64_t ServerContext::FlushPrefix(std::string_view prefix, bool stale) {
+uint64_t ServerContext::FlushPrefix(std::string_view prefix, bool stale,
+                                    std::optional<uint32_t> stale_exptime) {
   prefix_used_.store(true, std::memory_order_relaxed);
-  const uint64_t rule = store_->FlushPrefix(prefix, stale);
+  const uint64_t rule = store_->FlushPrefix(prefix, stale, stale_exptime);
   if (rule != 0 && lru_crawler_) lru_crawler_->RequestSweep();
   return rule;
 }

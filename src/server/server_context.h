@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "common/clock.h"
@@ -112,7 +113,8 @@ class ServerContext {
   // flush_prefix: false when the rule table is full. The crawler sweeps what it covers.
   // `stale` (mp I): the items are marked stale rather than dropped. Returns the rule's number
   // (0: the table is full).
-  uint64_t FlushPrefix(std::string_view prefix, bool stale = false);
+  uint64_t FlushPrefix(std::string_view prefix, bool stale = false,
+                       std::optional<uint32_t> stale_exptime = std::nullopt);
   // Whether flush_prefix/mp was ever asked for: its stats keys appear only then, so a client
   // that never uses it sees memcached's lists.
   bool prefix_used() const { return prefix_used_.load(std::memory_order_relaxed); }

@@ -555,8 +555,20 @@ void Store::Flush() {
 }
 
 size_t Store::CrawlShard(size_t shard_id, size_t from, size_t max_slots, uint32_t now,
-                         const std::vector<bool>& wanted, std::vector<uint64_t>* budget,
-                         bool full) {
+                         const std::vector<bool>& wanted, std::vector<uint64_t>* budget, bool full,
+                         Writer* w) {
+  // Items a stale rule gave an exptime they have no field for: written again once the shard
+  // lock is released, as the same version (a client's write since then wins).
+  RetimeList retimes;
+  const size_t next = CrawlShardLocked(shard_id, from, max_slots, now, wanted, budget, full,
+                                       w != nullptr ? &retimes : nullptr);
+  for (const auto& [key, cas, exptime] : retimes) RewriteExptime(*w, key, exptime, cas, now);
+  return next;
+}
+
+size_t Store::CrawlShardLocked(size_t shard_id, size_t from, size_t max_slots, uint32_t now,
+                               const std::vector<bool>& wanted, std::vector<uint64_t>* budget,
+                               bool full, RetimeList* retimes) {
   Shard& shard = *shards_[shard_id];
   common::MutexLock lock(shard.mu);
   HashIndex& ix = shard.index;
@@ -598,7 +610,12 @@ size_t Store::CrawlShard(size_t shard_id, size_t from, size_t max_slots, uint32_
     ++c.crawler_items_checked;
     crawler_items_checked_.fetch_add(1, std::memory_order_relaxed);
     const bool flushed = FlushedAt(location);
-    if (!flushed && ApplyRulesLocked(shard, i, item, location)) continue;  // i holds another
+    uint32_t retime = 0;
+    if (!flushed &&
+        ApplyRulesLocked(shard, i, item, location, retimes != nullptr ? &retime : nullptr)) {
+      continue;  // i holds another item now
+    }
+    if (retime != 0) retimes->emplace_back(std::string(item.key), CasOf(item, location), retime);
     if (!flushed && !Expired(LoadExptime(item), now)) {
       ++i;
       continue;

@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <unordered_set>
 #include <vector>
 
@@ -261,9 +262,11 @@ class Store {
   // A pass that checks every item (all classes, no budget) is `full`: when it reaches the end
   // of a shard whose index did not grow meanwhile, the prefix rules that existed when it began
   // that shard are retired there (it met every item they cover).
+  // `w` writes again what a stale rule with an exptime marked without room for it (null: not
+  // done, as by a pass that is not full).
   size_t CrawlShard(size_t shard, size_t from, size_t max_slots, uint32_t now,
                     const std::vector<bool>& wanted, std::vector<uint64_t>* budget,
-                    bool full = false);
+                    bool full = false, Writer* w = nullptr);
 
   // flush_prefix (store_prefix.cc): every item whose key starts with `prefix` and that was
   // written before this call is gone for every command; items written after it stay. O(1)
@@ -271,9 +274,12 @@ class Store {
   // the open segments' fill) and lookups, listings and eviction apply it until a full crawl
   // retires it. False when config's max_prefix_rules rules are active. With `stale` (mp I) the
   // items are not dropped but marked stale once, as md I marks one (meta readers then see X
-  // and one of them W), without a new CAS.
+  // and one of them W), without a new CAS; a `stale_exptime` (mp I T) becomes their
+  // exptime as they are marked (an item stored without an exptime field gets it from the
+  // sweep, which writes the same version again: until then it is stale without expiry).
   // Returns the rule's sequence number, 0 when the table is full.
-  uint64_t FlushPrefix(std::string_view prefix, bool stale = false);
+  uint64_t FlushPrefix(std::string_view prefix, bool stale = false,
+                       std::optional<uint32_t> stale_exptime = std::nullopt);
   // mp w: how many items rule `seq` dropped or marked, once it has retired; nullopt while it is
   // active, and `wake` (if any) is called from whichever thread retires it when it does. A rule
   // retired long ago (past the last 4096) reports 0.
@@ -353,6 +359,7 @@ class Store {
     std::vector<Open> open;  // ...except those open then: only below their fill
     uint64_t seq = 0;
     bool stale = false;                          // mark the items stale instead of dropping them
+    std::optional<uint32_t> exptime;             // with stale: their new exptime
     mutable std::atomic<size_t> shards_left{0};  // shards that still hold it
     mutable std::atomic<uint64_t> items{0};      // dropped or marked by it
     bool Predates(uint64_t epoch, uint32_t offset) const {
@@ -461,13 +468,19 @@ class Store {
   // The effect, and in *rule the rule that has it.
   RuleEffect MatchRulesLocked(const Shard& shard, const ItemRef& item, uint64_t location,
                               const PrefixRule** rule = nullptr) const CACHET_REQUIRES(shard.mu);
+  // (key, cas, exptime) of the items CrawlShard writes again.
+  using RetimeList = std::vector<std::tuple<std::string, uint64_t, uint32_t>>;
+  size_t CrawlShardLocked(size_t shard, size_t from, size_t max_slots, uint32_t now,
+                          const std::vector<bool>& wanted, std::vector<uint64_t>* budget, bool full,
+                          RetimeList* retimes);
   // Takes a retired rule out of the table, keeping its count for mp w and waking its waiters.
   void EndRuleLocked(const PrefixRule& rule) CACHET_REQUIRES(rules_mu_);
   // Applies the rules to the item in `slot`: true when one dropped it (the slot is erased); a
   // stale rule marks it stale and clears its token, once (an item already stale keeps its
-  // token: a reader may hold the win).
-  bool ApplyRulesLocked(Shard& shard, size_t slot, const ItemRef& item, uint64_t location)
-      CACHET_REQUIRES(shard.mu);
+  // token: a reader may hold the win). A stale rule's exptime that the item has no field for
+  // goes to *retime (if given).
+  bool ApplyRulesLocked(Shard& shard, size_t slot, const ItemRef& item, uint64_t location,
+                        uint32_t* retime = nullptr) CACHET_REQUIRES(shard.mu);
   // Drops the rules of seq <= `upto` from the shard.
   void RetireRulesLocked(Shard& shard, uint64_t upto) CACHET_REQUIRES(shard.mu);
   // Written before the last flush (see Flush).

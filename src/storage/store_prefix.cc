@@ -16,12 +16,14 @@
 
 namespace cachet::storage {
 
-uint64_t Store::FlushPrefix(std::string_view prefix, bool stale) {
+uint64_t Store::FlushPrefix(std::string_view prefix, bool stale,
+                            std::optional<uint32_t> stale_exptime) {
   common::MutexLock evict_lock(evict_mu_);
   if (rules_active_.load(std::memory_order_relaxed) >= config_.max_prefix_rules) return 0;
   auto rule = std::make_shared<PrefixRule>();
   rule->prefix = std::string(prefix);
   rule->stale = stale;
+  if (stale) rule->exptime = stale_exptime;
   rule->boundary = pool_.next_epoch();
   const auto note_open = [&](uint32_t segment, uint32_t used) {
     if (segment != SegmentPool::kNoSegment) rule->open.push_back({pool_.epoch(segment), used});
@@ -125,7 +127,8 @@ Store::RuleEffect Store::MatchRulesLocked(const Shard& shard, const ItemRef& ite
   return effect;
 }
 
-bool Store::ApplyRulesLocked(Shard& shard, size_t slot, const ItemRef& item, uint64_t location) {
+bool Store::ApplyRulesLocked(Shard& shard, size_t slot, const ItemRef& item, uint64_t location,
+                             uint32_t* retime) {
   const PrefixRule* rule = nullptr;
   switch (RuleLocked(shard, item, location, &rule)) {
     case RuleEffect::kNone:
@@ -134,8 +137,14 @@ bool Store::ApplyRulesLocked(Shard& shard, size_t slot, const ItemRef& item, uin
       if (!shard.index.HasBits(slot, shard.index.stale_bit())) {
         shard.index.SetBits(slot, shard.index.stale_bit());
         shard.index.ClearBits(slot, shard.index.token_bit());
+        // In place when the item has the field (as touch); otherwise CrawlShard rewrites it.
+        if (rule->exptime && item.exptime_offset != 0) StoreExptime(item, *rule->exptime);
         flush_prefix_items_.fetch_add(1, std::memory_order_relaxed);
         rule->items.fetch_add(1, std::memory_order_relaxed);
+      }
+      // Without the field the item never expires: only a TTL needs writing again.
+      if (retime != nullptr && rule->exptime.value_or(0) != 0 && item.exptime_offset == 0) {
+        *retime = *rule->exptime;
       }
       return false;
     case RuleEffect::kDrop:

@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from binary_helpers import GET, KEY_ENOENT, BinConn
-from conftest import IS_MEMCACHED, Conn
+from conftest import IS_MEMCACHED, Conn, debugtime
 from test_meta_protocol import meta
 from operator_helpers import WatchReader, conn_fd_by_port, fields, local_port, stats_dict, wait_for
 
@@ -169,7 +169,8 @@ def test_mp_is_flush_prefix_in_the_meta_protocol(server_factory):
     assert c.call(b"mp YmluOg== b q\r\nmn\r\n", b"MN\r\n") == b"MN\r\n"  # base64 "bin:"
     assert get(c, b"bin:1") == b"END\r\n"
     assert c.call(b"mp m: v\r\n") == b"CLIENT_ERROR invalid flag\r\n"
-    assert c.call(b"mp m: T10\r\n") == b"CLIENT_ERROR invalid flag\r\n"
+    assert c.call(b"mp m: N10\r\n") == b"CLIENT_ERROR invalid flag\r\n"
+    assert c.call(b"mp m: I Tx\r\n") == b"CLIENT_ERROR bad token in command line format\r\n"
     assert c.call(b"mp\r\n") == b"ERROR\r\n"
     assert int(stats_dict(c)["cmd_flush_prefix"]) == 2
     c.close()
@@ -230,6 +231,45 @@ def test_mp_stale_mode_sweep_marks_and_retires(server_factory):
     assert meta(c, b"mg s:7 v") == b"VA 1 X W\r\nv\r\n"
     assert meta(c, b"mg s:7 v") == b"VA 1 Z X\r\nv\r\n"
     assert int(stats_dict(c)["curr_items"]) == 300
+    c.close()
+
+
+def ttl_of(c, key):
+    reply = meta(c, b"mg " + key + b" t")
+    assert reply.startswith(b"HD"), reply
+    return int(reply.split(b" t")[1].split()[0])
+
+
+def test_mp_stale_ttl_applies_to_items_with_and_without_an_expiry(server_factory):
+    """mp I T<ttl>: as md I T, the stale items get that TTL: in place for an item stored with
+    one, by the sweep (which writes the same version again) for one stored without expiry."""
+    server = server_factory("-o", "no_lru_crawler")
+    c = Conn(server)
+    assert store(c, b"t:ttl", exptime=1000) == b"STORED\r\n"
+    assert store(c, b"t:never") == b"STORED\r\n"
+    assert store(c, b"t:later", exptime=1000) == b"STORED\r\n"
+    cas_before = meta(c, b"mg t:never c").split(b" c")[1].strip()
+    assert c.call(b"mp t: I T30\r\n") == b"HD\r\n"
+    assert meta(c, b"mg t:ttl v t") == b"VA 1 t30 X W\r\nv\r\n"
+    # Marked by a lookup: stale, but no field to hold a TTL until the sweep passes.
+    assert meta(c, b"mg t:never t v") == b"VA 1 t-1 X W\r\nv\r\n"
+    assert c.call(b"lru_crawler enable\r\n") == b"OK\r\n"
+    assert c.call(b"lru_crawler crawl all\r\n") == b"OK\r\n"
+    wait_for(lambda: stats_dict(c)["flush_prefix_rules_active"] == "0", what="the rule retired")
+    assert ttl_of(c, b"t:never") == 30
+    assert ttl_of(c, b"t:later") == 30  # marked by the sweep
+    # Same version: the CAS and the win already handed out are kept.
+    assert meta(c, b"mg t:never c v") == b"VA 1 c%s Z X\r\nv\r\n" % cas_before
+    # T without I changes no TTL (md's rule); T0 clears it.
+    assert c.call(b"mp t: T5\r\n") == b"HD\r\n"
+    assert store(c, b"t:zero", exptime=1000) == b"STORED\r\n"
+    assert c.call(b"mp t:zero I T0\r\n") == b"HD\r\n"
+    assert meta(c, b"mg t:zero t v") == b"VA 1 t-1 X W\r\nv\r\n"
+    # The TTL runs out: the stale items are gone.
+    debugtime(server, 31)
+    assert get(c, b"t:ttl") == b"END\r\n"
+    assert get(c, b"t:never") == b"END\r\n"
+    assert get(c, b"t:zero") == value_of(b"t:zero")
     c.close()
 
 
