@@ -11,9 +11,11 @@ build_pkgs=(g++ cmake make libgtest-dev libgmock-dev libxxhash-dev ccache libssl
 # memcached: its memcached-tool (and the reference binary); nutcracker: twemproxy scale-out tests;
 # clang-format and clang: the format and thread-safety gates of make test; openssl, sasl2-bin
 # (saslpasswd2), libsasl2-modules (PLAIN, CRAM-MD5, sasldb): the TLS and SASL tests make their
-# certificates and users; php-memcached: a SASL client in another language.
+# certificates and users; php-memcached: a SASL client in another language; python3-msgpack and
+# python3-zstandard: cachet_django's optional serializer and compressor.
 test_pkgs=(python3 python3-pytest python3-pymemcache python3-pylibmc python3-memcache
-           python3-binary-memcached python3-django libmemcached-tools memcached nutcracker
+           python3-binary-memcached python3-django python3-msgpack python3-zstandard
+           libmemcached-tools memcached nutcracker
            python3-prometheus-client clang-format clang openssl sasl2-bin libsasl2-modules
            php-cli php-memcached)
 

@@ -1,12 +1,18 @@
 """cachet_django's extras (clients/python): prefix deletes, key listing, TTLs, prefix-only clear,
 over one server, a Unix socket and three servers. The stock methods run in test_django.py, where
 cachet_django is one more backend. A cachet extension: skipped against memcached."""
+import json
+import lzma
 import os
+import pickle
 import sys
 import threading
 import time
+import zlib
 
+import msgpack  # Debian's python3-msgpack and python3-zstandard, installed by make test
 import pytest
+import zstandard
 
 from conftest import IS_MEMCACHED, debugtime
 
@@ -208,7 +214,9 @@ def test_lock_is_held_by_one_and_released_by_its_holder(servers):
 
 @pytest.mark.parametrize("options", [
     {"SERIALIZER": "json"}, {"COMPRESSOR": "zlib", "COMPRESS_MIN_LEN": 10},
-    {"SERIALIZER": "json", "COMPRESSOR": "lzma", "COMPRESS_MIN_LEN": 0}])
+    {"SERIALIZER": "json", "COMPRESSOR": "lzma", "COMPRESS_MIN_LEN": 0},
+    {"SERIALIZER": "msgpack"}, {"SERIALIZER": "msgpack", "COMPRESSOR": "zstd"},
+    {"COMPRESSOR": "zstd", "COMPRESS_MIN_LEN": 100}])
 def test_serializers_and_compressors(servers, options):
     cache = make(servers, KEY_PREFIX="z", OPTIONS=dict(options))
     doc = {"name": "x" * 2000, "n": [1, 2, 3]}
@@ -220,9 +228,20 @@ def test_serializers_and_compressors(servers, options):
     assert stock.get("n") == 42
     full = cache.make_key("doc").encode()
     (flags, raw), = [h for h in (raw_get(s, full) for s in servers) if h is not None]
-    assert raw.startswith(b"{") != ("COMPRESSOR" in options)  # compressed: not JSON text
+    serializer = options.get("SERIALIZER", "pickle")
+    expected = {"json": json.dumps(doc, separators=(",", ":")).encode(),
+                "pickle": pickle.dumps(doc, pickle.HIGHEST_PROTOCOL),
+                "msgpack": msgpack.packb(doc, use_bin_type=True)}[serializer]
+    decompress = {"zlib": zlib.decompress, "lzma": lzma.decompress,
+                  "zstd": lambda b: zstandard.ZstdDecompressor().decompress(b),
+                  None: lambda b: b}[options.get("COMPRESSOR")]
+    # On the wire: the serializer's bytes, compressed when asked (2 KB of x: well under 500 B).
+    assert decompress(raw) == expected
+    assert (len(raw) < 500) == ("COMPRESSOR" in options)
+    bit = {"json": 8, "msgpack": 9, "pickle": 10}[serializer]
+    assert flags & (1 << bit)
     if "COMPRESSOR" in options:
-        assert len(raw) < 500 and flags & (1 << 12 | 1 << 13)
+        assert flags & {"zlib": 1 << 12, "lzma": 1 << 13, "zstd": 1 << 14}[options["COMPRESSOR"]]
     stock.close()
     cache.close()
 
