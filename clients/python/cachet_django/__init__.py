@@ -213,9 +213,9 @@ class CachetCache(PyMemcacheCache):
                     if value is not missing:
                         return value
                     value = default() if callable(default) else default
-                    if value is not None:
-                        self.set(key, value, timeout, version)
-                    return value
+                    # As Django's: None is stored too, and a value added meanwhile wins.
+                    self.add(key, value, timeout, version)
+                    return self.get(key, value, version=version)
                 finally:
                     client.delete(lock, noreply=False)
             time.sleep(0.005)  # someone else computes: poll for its value
