@@ -32,8 +32,11 @@ integration:
 deps:
 	@scripts/install-deps.sh build
 
+# Django's own cache tests come from Debian's source package of python3-django (not shipped in
+# the binary one): test_django_own_suite.py runs them.
 deps-test:
 	@scripts/install-deps.sh test
+	@/usr/bin/python3 scripts/fetch-django-tests.py >/dev/null
 
 # Sanitizer builds: make asan / make tsan (then run ctest or the integration suite with CACHET_BIN).
 asan:
