@@ -15,9 +15,16 @@ SizeClasses::SizeClasses(size_t smallest, double factor, size_t largest) {
     size = static_cast<unsigned>(size * factor);
   }
   sizes_.push_back(static_cast<uint32_t>(largest));
+  // Every chunk size but the last is 8-byte aligned, and the last class takes every size past
+  // the others: rounding a size up to 8 keeps its class.
+  constexpr size_t kSmallSlots = 16 * 1024 / 8;
+  small_.resize(kSmallSlots);
+  for (size_t slot = 0; slot < kSmallSlots; ++slot) {
+    small_[slot] = static_cast<uint8_t>(ClassOfLarge(slot * 8));
+  }
 }
 
-int SizeClasses::ClassOf(size_t size) const {
+int SizeClasses::ClassOfLarge(size_t size) const {
   const auto it = std::lower_bound(sizes_.begin(), sizes_.end(), size);
   if (it == sizes_.end()) return count();
   return static_cast<int>(it - sizes_.begin()) + 1;
