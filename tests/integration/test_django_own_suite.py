@@ -63,7 +63,7 @@ def test_django_own_cache_tests_pass(server_factory, django_tests):
     for name, proc in runs.items():
         out, _ = proc.communicate(timeout=600)
         ran = re.search(r"^Ran (\d+) tests", out, re.M)
-        # Django's memcached classes have 58 tests or more; fewer means the backend was not configured.
+        # Django's memcached classes have 58 tests or more: fewer, the backend was not set up.
         if proc.returncode != 0 or ran is None or int(ran.group(1)) < 50:
             failed.append(f"--- {name} (rc {proc.returncode}):\n{out[-6000:]}")
     assert not failed, "\n".join(failed)
