@@ -301,8 +301,11 @@ void ParseCommandLine(std::string_view line, TextRequest* req) {
   }
 }
 
-ParseStatus ParseTextRequest(std::string_view input, TextRequest* req, size_t* consumed) {
-  const size_t nl = input.find('\n');
+ParseStatus ParseTextRequest(std::string_view input, TextRequest* req, size_t* consumed,
+                             size_t* scanned) {
+  const size_t from = scanned != nullptr && *scanned <= input.size() ? *scanned : 0;
+  const size_t nl = input.find('\n', from);
+  if (scanned != nullptr) *scanned = nl == std::string_view::npos ? input.size() : 0;
   if (nl == std::string_view::npos) {
     if (input.size() <= kMaxPlainLine) return ParseStatus::kNeedMore;
     // Only a multiget may be this long (memcached allows up to 100 leading spaces).

@@ -25,7 +25,11 @@ enum class ParseStatus : uint8_t {
 
 // Parses one request from the front of `input`. On kDone, kBadDataChunk and kNeedData,
 // *consumed is set (for kNeedData it is the line's length, for information only).
-ParseStatus ParseTextRequest(std::string_view input, TextRequest* req, size_t* consumed);
+// `scanned`, if given, is how many leading bytes of `input` are known to hold no newline: the
+// search starts there, and on kNeedMore it becomes input.size() (a line arriving 16 KiB at a
+// time is scanned once, not once per read).
+ParseStatus ParseTextRequest(std::string_view input, TextRequest* req, size_t* consumed,
+                             size_t* scanned = nullptr);
 
 // Parses one command line (without its line terminator).
 void ParseCommandLine(std::string_view line, TextRequest* req);

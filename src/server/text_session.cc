@@ -104,7 +104,8 @@ TextSession::Action TextSession::Process(ByteBuffer& in, ByteBuffer& out) {
     }
 
     size_t consumed = 0;
-    const ParseStatus status = protocol::ParseTextRequest(in.readable(), &req, &consumed);
+    const ParseStatus status =
+        protocol::ParseTextRequest(in.readable(), &req, &consumed, &newline_scanned_);
     switch (status) {
       case ParseStatus::kNeedMore:
         return Action::kContinue;

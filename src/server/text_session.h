@@ -87,6 +87,9 @@ class TextSession {
   std::string_view swallow_reply_;  // sent when the discarding ends (a static string)
   size_t get_resume_ = 0;           // bytes of a paused multiget's key list already answered
   size_t input_wanted_ = 0;
+  // Leading input bytes known to hold no newline (the line is still arriving); only this
+  // session consumes its input, so they stay at the front until it does.
+  size_t newline_scanned_ = 0;
   int client_fd_ = 0;
   // Commands taken from the input in the current Process() call: like memcached, metadump and
   // watch must come first in what a client sent at once.

@@ -267,5 +267,24 @@ TEST(TextParser, LongLines) {
             ParseStatus::kLineTooLong);
 }
 
+TEST(TextParser, ScannedPrefixIsNotSearchedAgain) {
+  TextRequest r;
+  size_t consumed = 0;
+  size_t scanned = 0;
+  std::string line = "get " + std::string(3000, 'k');
+  EXPECT_EQ(ParseTextRequest(line, &r, &consumed, &scanned), ParseStatus::kNeedMore);
+  EXPECT_EQ(scanned, line.size());
+  line += " k2\r\n";
+  EXPECT_EQ(ParseTextRequest(line, &r, &consumed, &scanned), ParseStatus::kDone);
+  EXPECT_EQ(consumed, line.size());
+  EXPECT_EQ(scanned, 0u);
+  // The hint is trusted: a newline inside the scanned part is not looked for again.
+  scanned = 5;
+  EXPECT_EQ(ParseTextRequest("get\r\nk", &r, &consumed, &scanned), ParseStatus::kNeedMore);
+  // A hint past the input (a different buffer) is ignored.
+  scanned = 100;
+  EXPECT_EQ(ParseTextRequest("get k\r\n", &r, &consumed, &scanned), ParseStatus::kDone);
+}
+
 }  // namespace
 }  // namespace cachet::protocol
