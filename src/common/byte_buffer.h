@@ -30,6 +30,24 @@ class ByteBuffer {
     return data_.get() + write_;
   }
   void Commit(size_t n) { write_ += n; }
+  // The capacity Reserve(n) would leave (it grows by doubling unless compacting makes room).
+  size_t CapacityFor(size_t n) const {
+    if (capacity_ - write_ >= n) return capacity_;
+    const size_t used = write_ - read_;
+    if (read_ > 0 && capacity_ - used >= n && used <= capacity_ / 2) return capacity_;
+    size_t cap = capacity_ * 2;
+    while (cap < used + n) cap *= 2;
+    return cap;
+  }
+  // Moves unread bytes to the front: room for capacity() - size() more without growing.
+  char* ReserveInPlace() {
+    if (read_ > 0) {
+      std::memmove(data_.get(), data_.get() + read_, write_ - read_);
+      write_ -= read_;
+      read_ = 0;
+    }
+    return data_.get() + write_;
+  }
 
   void Append(std::string_view s) {
     if (s.empty()) return;  // an empty view may carry a null pointer, which memcpy must not get

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <string>
 
 namespace cachet::common {
@@ -32,6 +33,33 @@ TEST(ByteBuffer, EmptyAppendAndShrink) {
   b.Consume(100000);
   b.ShrinkIfEmpty(64 * 1024, 4096);
   EXPECT_EQ(b.capacity(), 4096u);
+}
+
+TEST(ByteBuffer, CapacityForPredictsReserve) {
+  // Every combination of fill, consumed prefix and request on a small buffer.
+  for (size_t used = 0; used <= 16; ++used) {
+    for (size_t consumed = 0; consumed <= used; ++consumed) {
+      for (size_t n = 0; n <= 40; ++n) {
+        ByteBuffer b(16);
+        b.Append(std::string(used, 'x'));
+        b.Consume(consumed);
+        const size_t predicted = b.CapacityFor(n);
+        b.Reserve(n);
+        ASSERT_EQ(b.capacity(), predicted) << used << " " << consumed << " " << n;
+      }
+    }
+  }
+}
+
+TEST(ByteBuffer, ReserveInPlaceCompactsWithoutGrowing) {
+  ByteBuffer b(16);
+  b.Append("0123456789abcdef");
+  b.Consume(10);
+  char* dst = b.ReserveInPlace();
+  EXPECT_EQ(b.capacity(), 16u);
+  std::memcpy(dst, "ghijklmnop", 10);
+  b.Commit(10);
+  EXPECT_EQ(b.readable(), "abcdefghijklmnop");
 }
 
 }  // namespace
