@@ -2,6 +2,7 @@
 // the network front until SIGTERM, SIGINT or SIGUSR1 (with -e, saving the cache after it).
 #include <fcntl.h>
 #include <grp.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -140,6 +141,11 @@ void Reload(cachet::server::ServerContext& context) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Connection buffers past 128 KiB (large values, replies a client does not read) come from
+  // mmap and go back to the kernel when freed. glibc would otherwise raise this threshold after
+  // the first such free and serve them from its heap, which keeps the memory after a client is
+  // closed: RSS would not come back down after a burst of hostile clients.
+  ::mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   cachet::server::Settings settings;
   int exit_code = 0;
   switch (cachet::app::ParseFlags(argc, argv, &settings, &exit_code)) {
