@@ -116,7 +116,7 @@ void Worker::AdoptPending() {
     server::ConnInfo* info =
         server_.registry().Add(fd, unix_socket ? *listen_addr : SocketAddress(fd, true, false, ""),
                                *listen_addr, server::ConnState::kNewCmd, server_.time().Now());
-    server::WatchConnection(server_, true, fd, info->addr, false);
+    server::WatchConnection(server_, true, fd, info->addr);
     if (server_.verbosity() >= 2) {
       const server::Protocol p = server_.settings().protocol;
       std::fprintf(stderr,
@@ -125,7 +125,7 @@ void Worker::AdoptPending() {
                                                    : "<%d new binary client connection.\n",
                    fd);
     }
-    auto conn = std::make_unique<Connection>(std::move(transport), server_, context_, info);
+    auto conn = std::make_unique<Connection>(std::move(transport), server_, context_, info, this);
     Connection* c = conn.get();
     epoll_event ev{};
     ev.events = EPOLLIN;
@@ -145,11 +145,46 @@ void Worker::Close(Connection* c) {
   const bool released = c->released();
   if (released) c->HandOverToWatch(watch_);
   if (!released) {
-    server::WatchConnection(server_, false, c->fd(), c->address(), c->closed_on_error());
+    server::WatchConnection(server_, false, c->fd(), c->address(),
+                            c->closed_out_of_memory() ? "out_of_memory"
+                            : c->closed_on_error()    ? "error"
+                                                      : "normal");
     if (server_.verbosity() >= 2) std::fprintf(stderr, "<%d connection closed.\n", c->fd());
   }
   connections_.erase(c);
   if (!released) server_.connections().current.fetch_sub(1);
+}
+
+bool Worker::Reclaim(size_t need, const server::BufferCharge& requester) {
+  Connection* worst = nullptr;
+  for (const auto& entry : connections_) {
+    const server::BufferCharge& charge = entry.first->charge();
+    if (&charge == &requester || charge.doomed()) continue;
+    if (worst == nullptr || charge.input_charged() > worst->charge().input_charged()) {
+      worst = entry.first;
+    }
+  }
+  if (worst == nullptr || worst->charge().input_charged() < need) return false;
+  // Its buffers are freed when CloseDoomed runs, at the end of this loop turn: until then at
+  // most kMaxDoomedBytes of them may be promised to others, or RSS would pass the budget.
+  if (doomed_bytes_ + worst->charge().charged() > kMaxDoomedBytes && !doomed_.empty()) {
+    return false;
+  }
+  doomed_bytes_ += worst->charge().charged();
+  worst->Doom();
+  doomed_.push_back(worst);
+  return true;
+}
+
+void Worker::CloseDoomed() {
+  std::vector<Connection*> doomed;
+  doomed.swap(doomed_);
+  doomed_bytes_ = 0;
+  for (Connection* c : doomed) {
+    if (connections_.find(c) == connections_.end()) continue;  // closed meanwhile
+    c->OnEvent(0);  // sends what it can of the error, and says to close
+    Close(c);
+  }
 }
 
 void Worker::UpdateInterest(Connection* c, uint32_t current) {
@@ -229,6 +264,7 @@ void Worker::Run() {
       NoteAfterDrive(c);
     }
     again.clear();
+    CloseDoomed();
     if (idle_timeout > 0) CloseIdle();
   }
   while (!connections_.empty()) Close(connections_.begin()->first);

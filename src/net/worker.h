@@ -19,7 +19,9 @@ namespace cachet::net {
 
 // As the server's Waker, it wakes its own loop (through the eventfd new connections use), which
 // then drives the connections that wait for another thread.
-class Worker final : public server::Waker {
+// As the connections' BufferReclaimer, it closes its connection that holds the most of an
+// unfinished request when the budget has no room for a reply (buffer_charge.h).
+class Worker final : public server::Waker, public server::BufferReclaimer {
  public:
   // `watch`: where connections that ask to watch are handed over; `tls`: the TLS context of
   // -Z listeners (nullptr without -Z).
@@ -38,6 +40,7 @@ class Worker final : public server::Waker {
   // Asks the loop to close everything and exit, then joins it.
   void Stop();
   void Wake() override;
+  bool Reclaim(size_t need, const server::BufferCharge& requester) override;
 
  private:
   void Run();
@@ -49,6 +52,7 @@ class Worker final : public server::Waker {
   // After driving `c`: remember it if it must be driven again (yielded, or waiting).
   void NoteAfterDrive(Connection* c);
   void DriveWaiting();
+  void CloseDoomed();  // the connections Reclaim chose
 
   server::ServerContext& server_;
   server::WorkerContext& context_;
@@ -69,6 +73,9 @@ class Worker final : public server::Waker {
   }
   std::vector<Connection*> yielded_;  // to drive again before sleeping (-R)
   std::vector<Connection*> waiting_;  // to drive again when woken
+  std::vector<Connection*> doomed_;   // to close: their buffer memory went to another
+  size_t doomed_bytes_ = 0;           // what they held
+  static constexpr size_t kMaxDoomedBytes = 8 << 20;
   uint32_t last_idle_check_ = 0;
   int wake_fd_ = -1;
   std::thread thread_;

@@ -30,6 +30,7 @@ SessionAction BinarySession::Process(ByteBuffer& in, ByteBuffer& out) {
       swallow_reply_pending_ = false;
     }
     if (out.size() >= kOutputHighWater || in.empty()) return SessionAction::kContinue;
+    if (charge_ != nullptr && charge_->exhausted()) return SessionAction::kContinue;
 
     BinaryRequest req;
     switch (protocol::FrameBinaryRequest(in.readable(), &req)) {
@@ -202,6 +203,11 @@ void BinarySession::ExecuteGet(const BinaryRequest& req, ByteBuffer& out) {
   const uint32_t now = time.Now();
   ThreadStats& stats = worker_.stats;
   auto emit = [&](const storage::ItemView& item) {
+    // No room in the buffer budget: the reply is not built and the connection closes.
+    if (charge_ != nullptr && !charge_->AffordAppend(out, protocol::kBinaryHeaderSize + 4 +
+                                                              req.key.size() + item.value.size())) {
+      return;
+    }
     char flags[4];
     protocol::StoreBe32(item.flags, flags);
     protocol::AppendBinaryResponse(out, h, BinaryStatus::kOk, item.cas, std::string_view(flags, 4),

@@ -10,6 +10,7 @@
 #include "common/byte_buffer.h"
 #include "protocol/binary_protocol.h"
 #include "server/binary_auth.h"
+#include "server/buffer_charge.h"
 #include "server/server_context.h"
 #include "server/session_action.h"
 
@@ -22,6 +23,7 @@ class BinarySession {
 
   SessionAction Process(common::ByteBuffer& in, common::ByteBuffer& out);
   size_t input_wanted() const { return input_wanted_; }
+  void set_buffer_charge(BufferCharge* charge) { charge_ = charge; }
 
  private:
   enum class Step : uint8_t { kDone, kClose };
@@ -46,6 +48,7 @@ class BinarySession {
   protocol::BinaryHeader swallow_header_;
   protocol::BinaryStatus swallow_status_ = protocol::BinaryStatus::kOk;
   size_t input_wanted_ = 0;
+  BufferCharge* charge_ = nullptr;  // the connection's (none in unit tests)
 };
 
 }  // namespace cachet::server

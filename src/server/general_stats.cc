@@ -37,10 +37,11 @@ void VisitGeneralStats(ServerContext& server, StatVisitor visit) {
   w.U("response_obj_oom", 0);
   w.U("response_obj_count", 0);
   w.U("response_obj_bytes", 0);
-  w.U("read_buf_count", 0);
-  w.U("read_buf_bytes", 0);
-  w.U("read_buf_bytes_free", 0);
-  w.U("read_buf_oom", 0);
+  const ServerContext::BufferLevels buffers = server.BufferTotals();
+  w.U("read_buf_count", buffers.count);
+  w.U("read_buf_bytes", buffers.bytes);
+  w.U("read_buf_bytes_free", buffers.bytes_free);
+  w.U("read_buf_oom", t.read_buf_oom);
   w.U("reserved_fds", 20);
   w.U("cmd_get", t.cmd_get);
   w.U("cmd_set", t.cmd_set);

@@ -91,6 +91,12 @@ void MetaCommands::Get(const TextRequest& req, ByteBuffer& out) {
   const storage::MetaGetResult result = server_.store().MetaGet(
       worker_.writer, req.key, now, opts, [&](const storage::ItemView& item) {
         if (opaque_too_long) return;
+        // No room in the buffer budget: the reply is not built and the connection closes (the
+        // flags' part of the header is at most ~1 KiB).
+        if (charge_ != nullptr &&
+            !charge_->AffordAppend(out, 1024 + item.key.size() * 2 + item.value.size())) {
+          return;
+        }
         if (m.value) {
           out.Append("VA ");
           AppendU64(out, item.value.size());

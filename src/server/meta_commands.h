@@ -4,6 +4,7 @@
 // mg, HD for ms/md/ma) but never errors, W/X/Z carry the recache-token state.
 #include "common/byte_buffer.h"
 #include "protocol/text_request.h"
+#include "server/buffer_charge.h"
 #include "server/server_context.h"
 #include "server/session_action.h"
 
@@ -17,6 +18,7 @@ class MetaCommands {
   CommandStep Execute(const protocol::TextRequest& req, common::ByteBuffer& out);
   void set_client_fd(int fd) { client_fd_ = fd; }
   void set_udp(bool udp) { udp_ = udp; }  // nothing would drive a waiting reply
+  void set_buffer_charge(BufferCharge* charge) { charge_ = charge; }
 
  private:
   void Get(const protocol::TextRequest& req, common::ByteBuffer& out);
@@ -30,7 +32,8 @@ class MetaCommands {
   WorkerContext& worker_;
   int client_fd_ = 0;
   bool udp_ = false;
-  uint64_t waiting_rule_ = 0;  // mp w: the rule whose sweep this connection waits for
+  uint64_t waiting_rule_ = 0;       // mp w: the rule whose sweep this connection waits for
+  BufferCharge* charge_ = nullptr;  // the connection's (none in unit tests)
 };
 
 }  // namespace cachet::server

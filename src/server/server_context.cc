@@ -34,6 +34,7 @@ ServerContext::ServerContext(const Settings& settings, const common::Clock& cloc
       debug_clock_(clock),
       time_(debug_clock_),
       store_(std::make_unique<storage::Store>(StoreConfigFor(settings))),
+      buffer_budget_(settings.BufferBudgetBytes()),
       verbosity_(settings.verbose),
       eviction_watcher_(*this),
       prefix_stats_(settings.prefix_delimiter, settings.detail_enabled),
@@ -163,6 +164,16 @@ StatsTotals ServerContext::ThreadTotals() const {
   common::MutexLock lock(reset_mu_);
   t.Subtract(thread_base_);
   return t;
+}
+
+ServerContext::BufferLevels ServerContext::BufferTotals() const {
+  BufferLevels b;
+  for (const auto& w : workers_) {
+    b.count += w->gauges.read_buf_count.Get();
+    b.bytes += w->gauges.read_buf_bytes.Get();
+    b.bytes_free += w->gauges.read_buf_bytes_free.Get();
+  }
+  return b;
 }
 
 storage::StoreStats ServerContext::StoreTotals() const {

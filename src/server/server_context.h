@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "common/mutex.h"
 #include "server/auth_file.h"
+#include "server/buffer_budget.h"
 #include "server/certificates.h"
 #include "server/connection_registry.h"
 #include "server/lru_crawler.h"
@@ -61,6 +62,7 @@ struct CrawlerSettings {
 struct WorkerContext {
   explicit WorkerContext(storage::Store& store) : writer(store) {}
   ThreadStats stats;
+  ThreadGauges gauges;
   storage::Store::Writer writer;
   Waker* waker = nullptr;  // wakes this worker's loop (set by net/ before it starts)
 };
@@ -73,6 +75,7 @@ class ServerContext {
   storage::Store& store() { return *store_; }
   const ServerTime& time() const { return time_; }
   ConnectionCounters& connections() { return connections_; }
+  BufferBudget& buffer_budget() { return buffer_budget_; }
 
   // Creates the context of one worker; call before the workers start.
   WorkerContext& AddWorker();
@@ -167,6 +170,11 @@ class ServerContext {
 
   // Sums over all workers, less what `stats reset` recorded.
   StatsTotals ThreadTotals() const;
+  // The workers' ThreadGauges, summed: read_buf_count, read_buf_bytes, read_buf_bytes_free.
+  struct BufferLevels {
+    uint64_t count = 0, bytes = 0, bytes_free = 0;
+  };
+  BufferLevels BufferTotals() const;
   storage::StoreStats StoreTotals() const;
   uint64_t TotalConnections() const;
   uint64_t RejectedConnections() const;
@@ -178,6 +186,7 @@ class ServerContext {
   ServerTime time_;
   std::unique_ptr<storage::Store> store_;
   ConnectionCounters connections_;
+  BufferBudget buffer_budget_;
   std::vector<std::unique_ptr<WorkerContext>> workers_;  // fixed once workers start
   void Flush(uint32_t at);                               // `at`: server time, 0 = now
   std::atomic<uint32_t> flush_at_{0};

@@ -5,6 +5,7 @@
 
 #include "common/byte_buffer.h"
 #include "server/binary_session.h"
+#include "server/buffer_charge.h"
 #include "server/server_context.h"
 #include "server/session_action.h"
 #include "server/text_session.h"
@@ -25,6 +26,11 @@ class Session {
   uint32_t watch_kinds() const { return text_.watch_kinds(); }
   bool yielded() const { return kind_ == Kind::kText && text_.yielded(); }
   bool waiting() const { return kind_ == Kind::kText && text_.waiting(); }
+  // The connection's buffer charge: a reply the budget has no room for is not built.
+  void set_buffer_charge(BufferCharge* charge) {
+    text_.set_buffer_charge(charge);
+    binary_.set_buffer_charge(charge);
+  }
   void set_response_marks(std::vector<size_t>* marks) { text_.set_response_marks(marks); }
   size_t input_wanted() const {
     return kind_ == Kind::kBinary ? binary_.input_wanted() : text_.input_wanted();

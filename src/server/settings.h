@@ -88,7 +88,7 @@ struct Settings {
   uint32_t temporary_ttl = 61;
   uint32_t watcher_logbuf_size = 256 * 1024;
   uint32_t worker_logbuf_size = 64 * 1024;
-  uint32_t read_buf_mem_limit = 0;
+  uint32_t read_buf_mem_limit = 0;  // bytes; 0: BufferBudgetBytes() picks it
   bool slab_reassign = true;
   int slab_automove = 1;
   double slab_automove_ratio = 0.8;
@@ -118,6 +118,14 @@ struct Settings {
   // eviction needs sealed ones to take from, so the store keeps at least threads + 4 of them
   // whatever -m says (and flags.cc refuses an -I whose segments -m cannot hold that many of).
   size_t segment_size() const { return std::max(size_t{1} << 20, item_size_max); }
+  // The most a connection buffers of one request: the longest line and the largest value.
+  size_t input_limit() const { return std::max(item_size_max, size_t{1} << 20) + (4 << 20); }
+  // The connections' buffer budget (buffer_budget.h): -o read_buf_mem_limit, else 32 MiB, and
+  // room for two requests of the largest size.
+  size_t BufferBudgetBytes() const {
+    if (read_buf_mem_limit != 0) return read_buf_mem_limit;
+    return std::max(size_t{32} << 20, 2 * input_limit());
+  }
   size_t min_segments() const { return static_cast<size_t>(threads) + 4; }
 
   // memcached's default is half its 1 MiB page, whatever -I (larger items are chained).

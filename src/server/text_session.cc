@@ -90,6 +90,7 @@ TextSession::Action TextSession::Process(ByteBuffer& in, ByteBuffer& out) {
       swallow_reply_ = {};
     }
     if (out.size() >= kOutputHighWater || in.empty()) return Action::kContinue;
+    if (charge_ != nullptr && charge_->exhausted()) return Action::kContinue;  // closing
     // -R: after this many requests, let the worker serve other connections first.
     if (batch_commands_ >= static_cast<size_t>(server_.settings().reqs_per_event)) {
       worker_.stats.conn_yields.Add();
@@ -300,6 +301,7 @@ TextSession::Step TextSession::ExecuteGet(const TextRequest& req, ByteBuffer& ou
   }
 
   while (true) {
+    if (charge_ != nullptr && charge_->exhausted()) return Step::kDone;  // closing
     if (out.size() >= kOutputHighWater) {
       get_resume_ = total - keys.size();
       return Step::kPaused;
@@ -315,7 +317,10 @@ TextSession::Step TextSession::ExecuteGet(const TextRequest& req, ByteBuffer& ou
       if (marks_ != nullptr && out.size() > 0) marks_->push_back(out.size());
       last_len = item.value.size();
       last_flags = item.flags;
-      char* p = out.Reserve(protocol::kMaxValueHeader + item.value.size() + 2);
+      const size_t bound = protocol::kMaxValueHeader + item.value.size() + 2;
+      // No room in the buffer budget: the reply is not built and the connection closes.
+      if (charge_ != nullptr && !charge_->AffordAppend(out, bound)) return;
+      char* p = out.Reserve(bound);
       size_t n = protocol::FormatValueHeader(p, item.key, item.flags,
                                              static_cast<uint32_t>(item.value.size()), with_cas,
                                              cas_enabled ? item.cas : 0);

@@ -14,6 +14,7 @@
 #include "common/byte_buffer.h"
 #include "protocol/text_request.h"
 #include "server/ascii_auth.h"
+#include "server/buffer_charge.h"
 #include "server/meta_commands.h"
 #include "server/operator_commands.h"
 #include "server/server_context.h"
@@ -47,6 +48,10 @@ class TextSession {
   void set_client_fd(int fd) {
     client_fd_ = fd;
     meta_.set_client_fd(fd);
+  }
+  void set_buffer_charge(BufferCharge* charge) {
+    charge_ = charge;
+    meta_.set_buffer_charge(charge);
   }
   // After Process() returned kWatch: what the client asked to watch.
   uint32_t watch_kinds() const { return ops_.watch_kinds(); }
@@ -96,6 +101,7 @@ class TextSession {
   size_t batch_commands_ = 0;
   size_t prefetched_until_ = 0;  // batch_commands_ value up to which keys were prefetched
   std::vector<size_t>* marks_ = nullptr;
+  BufferCharge* charge_ = nullptr;  // the connection's (none in unit tests)
   bool yielded_ = false;
   bool waiting_ = false;
 };

@@ -14,6 +14,8 @@ class Counter {
   void Add(uint64_t n = 1) {
     v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
+  // For a level (a gauge): the sum over threads is right modulo 2^64 whatever each one holds.
+  void Sub(uint64_t n) { Add(~n + 1); }
   uint64_t Get() const { return v_.load(std::memory_order_relaxed); }
 
  private:
@@ -47,6 +49,7 @@ class Counter {
   X(bytes_read)                   \
   X(bytes_written)                \
   X(conn_yields)                  \
+  X(read_buf_oom)                 \
   X(auth_cmds)                    \
   X(auth_errors)                  \
   X(ssl_handshake_errors)         \
@@ -64,6 +67,14 @@ inline void CountCas(ThreadStats& stats, common::Outcome o) {
   if (o == common::Outcome::kExists) stats.cas_badval.Add();
   if (o == common::Outcome::kNotFound) stats.cas_misses.Add();
 }
+
+// Levels a worker keeps up to date (`stats reset` leaves them): its connections' input buffers,
+// their capacity, and the capacity of those that hold nothing.
+struct ThreadGauges {
+  Counter read_buf_count;
+  Counter read_buf_bytes;
+  Counter read_buf_bytes_free;
+};
 
 // A plain-value sum of ThreadStats.
 struct StatsTotals {

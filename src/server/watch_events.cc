@@ -78,7 +78,7 @@ void WatchFlushPrefix(ServerContext& server, int cfd, std::string_view prefix, b
 }
 
 void WatchConnection(ServerContext& server, bool opened, int cfd, std::string_view addr,
-                     bool error) {
+                     std::string_view reason) {
   if (!server.watch().Wants(protocol::kWatchConnEvents)) return;
   // addr is "tcp:1.2.3.4:5", "tcp6:[::1]:5" or "unix:/path".
   std::string rip = "unix";
@@ -94,7 +94,10 @@ void WatchConnection(ServerContext& server, bool opened, int cfd, std::string_vi
   }
   std::string line = opened ? "type=conn_new rip=" : "type=conn_close rip=";
   line += rip + " rport=" + rport + " transport=" + transport;
-  if (!opened) line += error ? " reason=error" : " reason=normal";
+  if (!opened) {
+    line += " reason=";
+    line += reason;
+  }
   line += " cfd=" + std::to_string(cfd);
   server.watch().Emit(protocol::kWatchConnEvents, line);
 }

@@ -25,8 +25,9 @@ void WatchStore(ServerContext& server, int cfd, std::string_view key, common::Ou
 // mutations (cachet): "type=flush_prefix prefix=<p> status=ok|too_many_rules cfd=<fd>"
 void WatchFlushPrefix(ServerContext& server, int cfd, std::string_view prefix, bool ok);
 // connevents: conn_new / conn_close for a client whose `stats conns` address is `addr`; a close
-// says reason=error when the client broke the protocol (`error`), reason=normal otherwise.
+// says why: memcached's reason=normal or reason=error (the client broke the protocol), or
+// cachet's reason=out_of_memory (the buffer budget had no room for it).
 void WatchConnection(ServerContext& server, bool opened, int cfd, std::string_view addr,
-                     bool error);
+                     std::string_view reason = "normal");
 
 }  // namespace cachet::server
