@@ -17,8 +17,8 @@ namespace cachet::net {
 
 NetServer::NetServer(server::ServerContext& server, TlsContext* tls)
     : server_(server),
-      watch_(server.registry(), server.connections().current,
-             server.settings().watcher_logbuf_size) {
+      watch_(server.registry(), server.connections().current, server.settings().watcher_logbuf_size,
+             server.settings().worker_logbuf_size) {
   server.set_watch_sink(&watch_);
   server.set_certificates(tls);
   reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);

@@ -5,7 +5,10 @@
 // A watching client's transport is handed over to this log: a thread of its own writes the lines
 // (non-blocking; a watcher that does not read loses lines past its buffer, counted in
 // log_watcher_skipped) and closes the socket when the client goes away. Emitting costs one
-// relaxed load while nobody watches.
+// relaxed load while nobody watches; otherwise the emitting thread appends one record to a
+// buffer of its own stripe (worker_logbuf_size) and wakes the log thread at most once per
+// drain, whatever the watchers do: formatting, the gid and copying to each watcher happen on
+// the log thread, which drains the stripes every millisecond while lines keep coming.
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -23,8 +26,10 @@ namespace cachet::net {
 
 class WatchLog final : public server::WatchSink {
  public:
+  // `buffer_limit`: each watcher's (watcher_logbuf_size); `stripe_limit`: each stripe's
+  // (worker_logbuf_size). 0 takes memcached's defaults.
   WatchLog(server::ConnectionRegistry& registry, std::atomic<int64_t>& current_connections,
-           size_t buffer_limit);
+           size_t buffer_limit, size_t stripe_limit = 0);
   ~WatchLog();
   WatchLog(const WatchLog&) = delete;
   WatchLog& operator=(const WatchLog&) = delete;
@@ -48,15 +53,35 @@ class WatchLog final : public server::WatchSink {
     std::string pending;
     uint64_t skipped = 0;  // lines lost since the last one delivered
   };
+  // Lines waiting for the log thread: records of (kind, seconds, microseconds, length, body).
+  struct alignas(64) Stripe {
+    common::Mutex mu;
+    std::string records CACHET_GUARDED_BY(mu);
+    uint64_t dropped CACHET_GUARDED_BY(mu) = 0;  // lines lost: the stripe was full
+  };
+  static constexpr size_t kStripes = 16;
   void Run();
   void Wake();
+  // Moves every stripe's records to the watchers; true if there were any.
+  bool DrainLocked() CACHET_REQUIRES(mu_);
+  void Deliver(uint32_t kind, std::string_view line, uint64_t* sent, uint64_t* skipped)
+      CACHET_REQUIRES(mu_);
+  // Whether a watcher of `kind` has room for a line this long; if none has, counts it skipped.
+  bool AnyRoomLocked(uint32_t kind, size_t line_size, uint64_t* skipped) CACHET_REQUIRES(mu_);
   void RemoveLocked(size_t i) CACHET_REQUIRES(mu_);
   void RecomputeKindsLocked() CACHET_REQUIRES(mu_);
 
   server::ConnectionRegistry& registry_;
   std::atomic<int64_t>& current_connections_;
   const size_t buffer_limit_;
-  std::atomic<uint64_t> gid_{0};
+  const size_t stripe_limit_;
+  Stripe stripes_[kStripes];
+  std::string drained_ CACHET_GUARDED_BY(mu_);  // what the log thread took from a stripe
+  std::string line_ CACHET_GUARDED_BY(mu_);     // one formatted line
+  uint64_t gid_ CACHET_GUARDED_BY(mu_) = 0;
+  // Set by the first Emit after a drain (which then wakes the log thread); the log thread keeps
+  // it set while lines keep coming, and polls the stripes every millisecond instead.
+  std::atomic<bool> wake_pending_{false};
   std::atomic<uint64_t> watcher_count_{0};
   std::atomic<uint64_t> sent_{0};
   std::atomic<uint64_t> skipped_{0};
