@@ -8,7 +8,8 @@ bool Unreserved(unsigned char c) {
          c == '.' || c == '_' || c == '~';
 }
 
-// Encodes into p (room for 3 bytes per key byte); returns the length written.
+}  // namespace
+
 size_t UriEncode(char* p, std::string_view key) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   size_t n = 0;
@@ -24,8 +25,6 @@ size_t UriEncode(char* p, std::string_view key) {
   }
   return n;
 }
-
-}  // namespace
 
 void AppendUriEncoded(common::ByteBuffer& out, std::string_view key) {
   out.Commit(UriEncode(out.Reserve(key.size() * 3), key));

@@ -8,6 +8,8 @@
 
 namespace cachet::protocol {
 
+// Encodes into p, which has room for 3 bytes per key byte; returns the length written.
+size_t UriEncode(char* p, std::string_view key);
 void AppendUriEncoded(common::ByteBuffer& out, std::string_view key);
 void AppendUriEncoded(std::string& out, std::string_view key);
 

@@ -1,8 +1,12 @@
 #include "server/watch_events.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <string>
 
+#include "common/numbers.h"
+#include "protocol/key_syntax.h"
 #include "protocol/uri_encode.h"
 #include "server/watch_sink.h"
 
@@ -24,6 +28,34 @@ std::string_view StoreStatusName(common::Outcome o) {
   }
 }
 
+// A fetch or store line, built on the stack: a watched worker makes one per request (with
+// snprintf and a heap string it was 12% of a set load's samples under 20 watchers).
+class Line {
+ public:
+  Line& Add(std::string_view s) {
+    s = s.substr(0, kRoom - n_);
+    std::memcpy(buf_ + n_, s.data(), s.size());
+    n_ += s.size();
+    return *this;
+  }
+  Line& Num(uint64_t v) {
+    if (kRoom - n_ >= 20) n_ += common::FormatU64(v, buf_ + n_);
+    return *this;
+  }
+  // URI-encoded, as memcached logs keys; a key is at most 250 bytes (longer: cut there).
+  Line& Key(std::string_view key) {
+    key = key.substr(0, std::min(protocol::kMaxKeyLength, (kRoom - n_) / 3));
+    n_ += protocol::UriEncode(buf_ + n_, key);
+    return *this;
+  }
+  std::string_view view() const { return {buf_, n_}; }
+
+ private:
+  static constexpr size_t kRoom = 3 * 250 + 256;
+  char buf_[kRoom];
+  size_t n_ = 0;
+};
+
 }  // namespace
 
 void WatchLookupSlow(ServerContext& server, int cfd, std::string_view key) {
@@ -41,31 +73,25 @@ void WatchLookupSlow(ServerContext& server, int cfd, std::string_view key) {
 void WatchFetch(ServerContext& server, int cfd, std::string_view key, bool found, size_t value_len,
                 uint32_t flags) {
   if (!server.watch().Wants(protocol::kWatchFetchers)) return;
-  std::string line = "type=item_get key=";
-  protocol::AppendUriEncoded(line, key);
-  char tail[96];
-  const int n = std::snprintf(
-      tail, sizeof(tail), " status=%s clsid=%d cfd=%d size=%zu", found ? "found" : "not_found",
-      found ? server.store().ClassOf(key.size(), flags, value_len) : 0, cfd, found ? value_len : 0);
-  line.append(tail, static_cast<size_t>(n));
-  server.watch().Emit(protocol::kWatchFetchers, line);
+  Line line;
+  line.Add("type=item_get key=").Key(key);
+  line.Add(found ? " status=found clsid=" : " status=not_found clsid=");
+  line.Num(found ? static_cast<uint64_t>(server.store().ClassOf(key.size(), flags, value_len)) : 0);
+  line.Add(" cfd=").Num(static_cast<uint64_t>(cfd)).Add(" size=").Num(found ? value_len : 0);
+  server.watch().Emit(protocol::kWatchFetchers, line.view());
 }
 
 void WatchStore(ServerContext& server, int cfd, std::string_view key, common::Outcome outcome,
                 std::string_view cmd, uint32_t exptime, size_t value_len, uint32_t flags) {
   if (!server.watch().Wants(protocol::kWatchMutations)) return;
-  const std::string_view status = StoreStatusName(outcome);
   const uint32_t now = server.time().Now();
-  std::string line = "type=item_store key=";
-  protocol::AppendUriEncoded(line, key);
-  char tail[160];
-  const int n =
-      std::snprintf(tail, sizeof(tail), " status=%.*s cmd=%.*s ttl=%u clsid=%d cfd=%d size=%zu",
-                    static_cast<int>(status.size()), status.data(), static_cast<int>(cmd.size()),
-                    cmd.data(), exptime > now ? exptime - now : 0,
-                    server.store().ClassOf(key.size(), flags, value_len), cfd, value_len);
-  line.append(tail, static_cast<size_t>(n));
-  server.watch().Emit(protocol::kWatchMutations, line);
+  Line line;
+  line.Add("type=item_store key=").Key(key).Add(" status=").Add(StoreStatusName(outcome));
+  line.Add(" cmd=").Add(cmd).Add(" ttl=").Num(exptime > now ? exptime - now : 0);
+  line.Add(" clsid=").Num(
+      static_cast<uint64_t>(server.store().ClassOf(key.size(), flags, value_len)));
+  line.Add(" cfd=").Num(static_cast<uint64_t>(cfd)).Add(" size=").Num(value_len);
+  server.watch().Emit(protocol::kWatchMutations, line.view());
 }
 
 void WatchFlushPrefix(ServerContext& server, int cfd, std::string_view prefix, bool ok) {
