@@ -10,7 +10,7 @@ BENCH ?= OFF
 BENCH_QUICK ?=
 BENCH_ARGS ?=
 
-.PHONY: build run test unit integration deps deps-test bench clean format format-check headers \
+.PHONY: build run test unit integration deps deps-test bench soak clean format format-check headers \
         thread-safety asan tsan fuzz install
 
 build: deps
@@ -70,6 +70,13 @@ bench:
 	@scripts/install-deps.sh bench
 	$(MAKE) build BENCH=ON
 	$(PYTHON) bench/run_bench.py $(if $(BENCH_QUICK),--quick,) $(BENCH_ARGS)
+
+# Issue 17's hostile patterns together under a normal load, cachet then memcached, 10 minutes
+# each (SOAK_ARGS="--minutes 2" for a short one); not part of make test.
+soak:
+	@scripts/install-deps.sh bench
+	$(MAKE) build BENCH=ON
+	$(PYTHON) bench/soak.py $(SOAK_ARGS)
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')
