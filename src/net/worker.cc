@@ -164,7 +164,11 @@ bool Worker::Reclaim(size_t need, const server::BufferCharge& requester) {
       worst = entry.first;
     }
   }
-  if (worst == nullptr || worst->charge().input_charged() < need) return false;
+  // What it gives back is its whole charge.
+  if (worst == nullptr || worst->charge().input_charged() == 0 ||
+      worst->charge().charged() < need) {
+    return false;
+  }
   // Its buffers are freed when CloseDoomed runs, at the end of this loop turn: until then at
   // most kMaxDoomedBytes of them may be promised to others, or RSS would pass the budget.
   if (doomed_bytes_ + worst->charge().charged() > kMaxDoomedBytes && !doomed_.empty()) {

@@ -1,12 +1,15 @@
 #pragma once
 // The process-wide budget for what connections buffer (-o read_buf_mem_limit): input that waits
 // for the rest of its request, and replies that wait for the client to read them. An input
-// buffer is charged whole while it holds part of a request (as memcached charges a read buffer
-// while a connection holds one), nothing once the requests in it are done; an output buffer is
-// charged past kFreePerBuffer. A buffer grows only if the budget has room, and a connection
-// that cannot get it is closed (read_buf_oom), as memcached closes one that cannot get a read
-// buffer. So whatever clients send or fail to read, buffers cost at most the limit plus
-// 2 x kFreePerBuffer per connection (an empty input buffer is kept at most that large).
+// buffer is charged while it holds part of a request, nothing once the requests in it are done;
+// an output buffer is charged past kFreePerBuffer. By default an input buffer too is charged
+// only past kFreePerBuffer, so that clients which only leave a request unfinished cannot fill
+// the budget and get other clients' unfinished requests refused; with -o read_buf_mem_limit it
+// is charged whole, as memcached charges every read buffer a connection holds. A buffer grows only
+// if the budget has room, and a connection that cannot get it is closed (read_buf_oom), as
+// memcached closes one that cannot get a read buffer. So whatever clients send or fail to read,
+// buffers cost at most the limit plus 2 x kFreePerBuffer per connection (an empty input buffer is
+// kept at most that large).
 #include <atomic>
 #include <cstddef>
 
@@ -16,14 +19,15 @@ class BufferBudget {
  public:
   static constexpr size_t kFreePerBuffer = 16 * 1024;
 
-  explicit BufferBudget(size_t limit) : limit_(limit) {}
+  // `strict_input`: charge an input buffer whole (-o read_buf_mem_limit was given).
+  BufferBudget(size_t limit, bool strict_input) : limit_(limit), strict_input_(strict_input) {}
   BufferBudget(const BufferBudget&) = delete;
   BufferBudget& operator=(const BufferBudget&) = delete;
 
   // What buffers of these capacities are charged.
-  static size_t Cost(size_t in_capacity, bool in_holds_data, size_t out_capacity) {
-    return (in_holds_data ? in_capacity : 0) +
-           (out_capacity > kFreePerBuffer ? out_capacity - kFreePerBuffer : 0);
+  size_t Cost(size_t in_capacity, bool in_holds_data, size_t out_capacity) const {
+    const size_t in = !in_holds_data ? 0 : strict_input_ ? in_capacity : Beyond(in_capacity);
+    return in + Beyond(out_capacity);
   }
   bool TryCharge(size_t n) {
     size_t used = used_.load(std::memory_order_relaxed);
@@ -37,7 +41,11 @@ class BufferBudget {
   size_t limit() const { return limit_; }
 
  private:
+  static size_t Beyond(size_t capacity) {
+    return capacity > kFreePerBuffer ? capacity - kFreePerBuffer : 0;
+  }
   const size_t limit_;
+  const bool strict_input_;
   std::atomic<size_t> used_{0};
 };
 

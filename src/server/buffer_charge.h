@@ -39,7 +39,7 @@ class BufferCharge {
   // after a reclaim when `reclaim` allows one.
   bool Afford(size_t in_capacity, bool in_holds_data, size_t out_capacity, bool reclaim = false) {
     if (doomed_) return false;
-    const size_t cost = BufferBudget::Cost(in_capacity, in_holds_data, out_capacity);
+    const size_t cost = budget_.Cost(in_capacity, in_holds_data, out_capacity);
     if (cost > charged_) {
       const size_t need = cost - charged_;
       if (!budget_.TryCharge(need) &&

@@ -34,7 +34,7 @@ ServerContext::ServerContext(const Settings& settings, const common::Clock& cloc
       debug_clock_(clock),
       time_(debug_clock_),
       store_(std::make_unique<storage::Store>(StoreConfigFor(settings))),
-      buffer_budget_(settings.BufferBudgetBytes()),
+      buffer_budget_(settings.BufferBudgetBytes(), settings.read_buf_mem_limit != 0),
       verbosity_(settings.verbose),
       eviction_watcher_(*this),
       prefix_stats_(settings.prefix_delimiter, settings.detail_enabled),
