@@ -79,7 +79,7 @@ constexpr const char* kSubOptions[] = {
     "ssl_kernel_tls", "ssl_min_version", "debug_sanity", "unsafe_allow_lru_crawler",
     // cachet extensions
     "metrics_port", "metrics_addr", "snapshot_interval", "restore_unclean", "udp_amplification",
-    "flush_prefix_max_rules"};
+    "flush_prefix_max_rules", "conn_sndbuf"};
 
 // memcached's -h layout (tools and people grep it), with what cachet does differently.
 void PrintUsage() {
@@ -156,6 +156,8 @@ void PrintUsage() {
       "     at least 8 datagrams (default: 10; 0: no cap) (cachet)\n"
       "   - flush_prefix_max_rules=<n>: flush_prefix rules active at once (default: 64)\n"
       "     (cachet)\n"
+      "   - conn_sndbuf=<KiB>: a TCP client's kernel send buffer (default: 256; 0: the\n"
+      "     kernel's autotuning, as memcached) (cachet)\n"
       "   - restore_unclean=<max_age_s>: with -e, load a file not written at a clean stop\n"
       "     (an online snapshot after a crash) when at most this old (cachet)\n"
       "   memcached's slab allocator, LRU and extstore tuning options are accepted and\n"
@@ -387,6 +389,9 @@ bool ApplySubOption(const std::string& item, server::Settings* s) {
   } else if (name == "udp_amplification") {
     if (!need_int(0, 1000000)) return false;
     s->udp_amplification = static_cast<uint32_t>(n);
+  } else if (name == "conn_sndbuf") {
+    if (!need_int(0, 1 << 20)) return false;
+    s->conn_sndbuf_kib = static_cast<uint32_t>(n);
   } else if (name == "flush_prefix_max_rules") {
     if (!need_int(1, 65536)) return false;
     s->flush_prefix_max_rules = static_cast<size_t>(n);

@@ -129,6 +129,11 @@ void NetServer::Accept(const ListenSocket& listener) {
     }
     const int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));  // fails harmlessly on Unix
+    if (const uint32_t kib = server_.settings().conn_sndbuf_kib;
+        kib != 0 && !listener.address.starts_with("unix:")) {
+      const int bytes = static_cast<int>(kib * 1024);
+      ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes));
+    }
     conns.current.fetch_add(1);
     conns.total.fetch_add(1);
     workers_[next_worker_]->Hand(fd, &listener.address, listener.tls);

@@ -154,3 +154,33 @@ def test_read_buf_stats_follow_the_connections_input_buffers(server_factory):
     for k in others:
         k.close()
     c.close()
+
+
+@memcached_only_difference("memcached leaves the send buffer to the kernel's autotuning")
+def test_conn_sndbuf_bounds_what_a_client_that_does_not_read_is_sent(server_factory):
+    """A client that pipelines gets of a 1 MB value and never reads is sent what its socket
+    buffers hold: with -o conn_sndbuf=64 (KiB) that is ~128 KiB on the server's side plus the
+    client's own receive buffer, not the ~4 MiB the kernel would let the server queue."""
+    server = server_factory("-o", "conn_sndbuf=64")
+    c = Conn(server)
+    big = b"x" * hl.VALUE_1MB
+    assert c.call(b"set big 0 0 %d\r\n%s\r\n" % (len(big), big)) == b"STORED\r\n"
+    before = int(stats_dict(c)["bytes_written"])
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)  # before connecting
+    s.connect(server.address)
+    s.sendall(b"get big\r\n" * 20)
+    # The server stops at a full socket: the counter settles.
+    wait_for(lambda: int(stats_dict(c)["bytes_written"]) - before > 64 * 1024, what="sending")
+    last = [None]
+
+    def settled():
+        # Less than one more stats reply (which bytes_written counts too) since the last poll.
+        now = int(stats_dict(c)["bytes_written"])
+        done, last[0] = last[0] is not None and now - last[0] < 16 * 1024, now
+        return done
+
+    wait_for(settled, what="a full socket")
+    assert last[0] - before < 1536 * 1024
+    s.close()
+    c.close()
