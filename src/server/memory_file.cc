@@ -135,7 +135,8 @@ bool MemoryFile::SaveLocked(bool clean) {
   const Clock::time_point t0 = Clock::now();
   const storage::SaveResult r =
       storage::SaveSnapshot(server_.store(), server_.SnapshotMetaNow(clean), server_.time().Now(),
-                            path_, clean ? nullptr : &cancel_);
+                            path_, clean ? nullptr : &cancel_,
+                            clean ? storage::ExportMode::kFinal : storage::ExportMode::kServing);
   const uint64_t ms = MillisSince(t0);
   if (r.ok && replaced_memcached_file_) {
     ::unlink((path_ + ".meta").c_str());

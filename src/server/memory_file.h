@@ -48,7 +48,8 @@ class MemoryFile {
   // why not otherwise ("[restart] starting with an empty cache: <reason>").
   void Load() CACHET_EXCLUDES(mu_, save_mu_);
   // Saves the cache now; `clean` at a graceful stop, once nothing is served any more (the file
-  // is then an exact copy). Logs the outcome; true when written.
+  // is then an exact copy), as the store's last use: its memory goes back to the kernel as it
+  // is written, and nothing may read the store after. Logs the outcome; true when written.
   bool Save(bool clean) CACHET_EXCLUDES(mu_, save_mu_);
 
   // The online snapshot thread (for -o snapshot_interval and `snapshot`).

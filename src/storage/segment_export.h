@@ -32,6 +32,19 @@ struct ExportedItem {
   uint32_t shard;  // the index shard it belongs to (for sizing the index on restore)
 };
 
+// What else goes on while a store is exported.
+enum class ExportMode {
+  kServing,  // workers read and write meanwhile (an online snapshot)
+  // Nothing else uses the store until the export returns (the save at a stop): fewer, larger
+  // index passes (about 64 MiB of scratch instead of 16), and an item's bytes stay valid after
+  // AddItem until the export ends, so a sink may keep pointers instead of copying.
+  kStopped,
+  // As kStopped, and the store is destroyed after: each segment's memory goes back to the
+  // kernel once its EndSegment returned, so a save to tmpfs fills its file with the cache's own
+  // pages instead of as much memory again.
+  kFinal,
+};
+
 // Receives a Store::Export().
 class SegmentSink {
  public:

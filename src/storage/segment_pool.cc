@@ -181,9 +181,13 @@ void SegmentPool::Renew(uint32_t segment) {
 }
 
 void SegmentPool::Release(uint32_t segment) {
-  ::madvise(base_ + SegmentStart(segment), segment_size_, MADV_DONTNEED);
+  DiscardBytes(segment);
   common::MutexLock lock(mu_);
   free_.push_back(segment);
+}
+
+void SegmentPool::DiscardBytes(uint32_t segment) {
+  ::madvise(base_ + SegmentStart(segment), segment_size_, MADV_DONTNEED);
 }
 
 std::vector<SegmentPool::SealedEntry> SegmentPool::SealedList(Queue queue) const {

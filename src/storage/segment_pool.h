@@ -90,6 +90,9 @@ class SegmentPool {
   void Renew(uint32_t segment);
   // Returns a segment to the free list and its pages to the kernel.
   void Release(uint32_t segment);
+  // Returns its pages to the kernel and nothing else: its bytes read as zeros after (for a
+  // store about to be destroyed, storage::ExportMode::kFinal).
+  void DiscardBytes(uint32_t segment);
 
   // Snapshots (storage/store_snapshot.cc). A sealed segment's bytes stay as they are until
   // eviction takes it, which the store's eviction mutex excludes.

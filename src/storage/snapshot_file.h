@@ -48,9 +48,11 @@ struct SaveResult {
 };
 
 // Exports `store` (store.h: Export, safe while serving) to `path`. `now` is server time (items
-// expired by then are left out); `cancel`, when it becomes true, stops the save (a failure).
+// expired by then are left out); `cancel`, when it becomes true, stops the save (a failure);
+// `mode` says what else uses the store meanwhile (segment_export.h).
 SaveResult SaveSnapshot(Store& store, const SnapshotMeta& meta, uint32_t now,
-                        const std::string& path, const std::atomic<bool>* cancel = nullptr);
+                        const std::string& path, const std::atomic<bool>* cancel = nullptr,
+                        ExportMode mode = ExportMode::kServing);
 
 // Where a snapshot is read from: a file (FileSource) or memory (tests, the fuzz target).
 class ByteSource {

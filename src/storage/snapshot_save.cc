@@ -1,13 +1,16 @@
 // Writing a snapshot: the store exports segment by segment into a ChunkWriter, which turns each
 // into a chunk (its live items packed, with a table of where they lay) and writes it out while
 // the store is already walking the next. Only one segment's bytes are buffered at a time, so a
-// save while serving costs about one segment of memory.
+// save while serving costs about one segment of memory. The save at a clean stop, when nothing
+// else runs, buffers nothing: the chunk is written from the segment's own bytes.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <vector>
 
@@ -22,10 +25,10 @@ using namespace snapshot_layout;
 
 std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
 
-// Writes all of the iovecs (advancing them on a short write).
-bool WriteAll(int fd, iovec* iov, int n) {
+// Writes all of the iovecs (advancing them on a short write), IOV_MAX at a time.
+bool WriteAll(int fd, iovec* iov, size_t n) {
   while (n > 0) {
-    const ssize_t w = ::writev(fd, iov, n);
+    const ssize_t w = ::writev(fd, iov, static_cast<int>(std::min<size_t>(n, IOV_MAX)));
     if (w < 0) {
       if (errno == EINTR) continue;
       return false;
@@ -46,13 +49,20 @@ bool WriteAll(int fd, iovec* iov, int n) {
 
 class ChunkWriter final : public SegmentSink {
  public:
-  ChunkWriter(int fd, size_t segment_size, size_t shards, const std::atomic<bool>* cancel)
-      : fd_(fd), data_(new uint8_t[segment_size]), shard_items_(shards, 0), cancel_(cancel) {}
+  // `in_place`: items' bytes stay valid until the export ends (not ExportMode::kServing), so
+  // they are written from where they lie instead of being copied first.
+  ChunkWriter(int fd, size_t segment_size, size_t shards, const std::atomic<bool>* cancel,
+              bool in_place)
+      : fd_(fd),
+        data_(in_place ? nullptr : new uint8_t[segment_size]),
+        shard_items_(shards, 0),
+        cancel_(cancel) {}
 
   void BeginSegment(const ExportedSegment& segment) override {
     segment_ = segment;
     runs_.clear();
     states_.clear();
+    pieces_.clear();
     data_bytes_ = 0;
     items_ = 0;
     end_ = 0;
@@ -66,7 +76,15 @@ class ChunkWriter final : public SegmentSink {
       runs_.emplace_back(item.offset - end_, item.size);
     }
     end_ = item.offset + item.size;
-    std::memcpy(data_.get() + data_bytes_, item.bytes, item.size);
+    if (data_ != nullptr) {
+      std::memcpy(data_.get() + data_bytes_, item.bytes, item.size);
+    } else if (!pieces_.empty() &&
+               static_cast<const uint8_t*>(pieces_.back().iov_base) + pieces_.back().iov_len ==
+                   item.bytes) {
+      pieces_.back().iov_len += item.size;
+    } else {
+      pieces_.push_back({const_cast<uint8_t*>(item.bytes), item.size});
+    }
     data_bytes_ += item.size;
     if (items_ % 2 == 0) {
       states_.push_back(item.state);
@@ -101,17 +119,19 @@ class ChunkWriter final : public SegmentSink {
     h.data_bytes = data_bytes_;
     h.state_bytes = any_state_ ? static_cast<uint32_t>(states_.size()) : 0;
     h.times = segment_.times;
+    if (data_ != nullptr) pieces_.assign(1, {data_.get(), data_bytes_});
     uint32_t crc = Crc32c(run_table_.data(), run_table_.size());
-    crc = Crc32c(data_.get(), data_bytes_, crc);
+    for (const iovec& piece : pieces_) {
+      crc = Crc32c(static_cast<const uint8_t*>(piece.iov_base), piece.iov_len, crc);
+    }
     crc = Crc32c(states_.data(), h.state_bytes, crc);
     h.payload_crc = crc;
     uint8_t header[kChunkHeaderBytes];
     EncodeChunkHeader(h, header);
-    iovec iov[4] = {{header, sizeof(header)},
-                    {run_table_.data(), run_table_.size()},
-                    {data_.get(), data_bytes_},
-                    {states_.data(), h.state_bytes}};
-    if (!WriteAll(fd_, iov, 4)) {
+    pieces_.insert(pieces_.begin(),
+                   {{header, sizeof(header)}, {run_table_.data(), run_table_.size()}});
+    pieces_.push_back({states_.data(), h.state_bytes});
+    if (!WriteAll(fd_, pieces_.data(), pieces_.size())) {
       error_ = Errno("write");
       return false;
     }
@@ -143,7 +163,8 @@ class ChunkWriter final : public SegmentSink {
   static constexpr uint64_t kWritebackStep = uint64_t{32} << 20;
 
   const int fd_;
-  std::unique_ptr<uint8_t[]> data_;  // one segment's live bytes, packed
+  std::unique_ptr<uint8_t[]> data_;  // one segment's live bytes, packed (null: in place)
+  std::vector<iovec> pieces_;        // what a chunk is written from
   std::vector<std::pair<uint32_t, uint32_t>> runs_;
   std::vector<uint8_t> run_table_;
   std::vector<uint8_t> states_;  // two items' state bits per byte, low nibble first
@@ -173,7 +194,7 @@ std::string DirectoryOf(const std::string& path) {
 }  // namespace
 
 SaveResult SaveSnapshot(Store& store, const SnapshotMeta& meta, uint32_t now,
-                        const std::string& path, const std::atomic<bool>* cancel) {
+                        const std::string& path, const std::atomic<bool>* cancel, ExportMode mode) {
   SaveResult result;
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -193,9 +214,10 @@ SaveResult SaveSnapshot(Store& store, const SnapshotMeta& meta, uint32_t now,
   iovec hv = {header, sizeof(header)};
   if (!WriteAll(fd, &hv, 1)) return fail(Errno("write " + tmp));
 
-  ChunkWriter chunks(fd, store.segment_size(), store.shard_count(), cancel);
+  ChunkWriter chunks(fd, store.segment_size(), store.shard_count(), cancel,
+                     /*in_place=*/mode != ExportMode::kServing);
   uint64_t next_epoch = 0;
-  if (!store.Export(chunks, now, &next_epoch)) {
+  if (!store.Export(chunks, now, &next_epoch, mode)) {
     return fail(chunks.error() == "cancelled" ? "cancelled" : chunks.error() + " " + tmp);
   }
   std::vector<uint8_t> directory;

@@ -321,7 +321,9 @@ class Store {
   // segment at a time) and each item copied under its shard lock. While writes go on, it is not
   // a point-in-time copy: a key written or moved during the walk may come twice, the later copy
   // being the newer. False when the sink stopped it; *next_epoch is above every exported epoch.
-  bool Export(SegmentSink& sink, uint32_t now, uint64_t* next_epoch);
+  // `mode` (segment_export.h) says what else runs meanwhile.
+  bool Export(SegmentSink& sink, uint32_t now, uint64_t* next_epoch,
+              ExportMode mode = ExportMode::kServing);
 
   // Restoring, before the store is shared with other threads: size the index, then for each
   // saved segment take one, fill its bytes, restore its items and seal it; FinishRestore last.
@@ -564,8 +566,8 @@ class Store {
   };
   // The segments to export, oldest first in each queue, then the open ones.
   std::vector<ExportSegment> ListForExport();
-  bool ExportGroup(const ExportSegment* group, size_t n, uint32_t now, SegmentSink& sink,
-                   ExportScratch& scratch);
+  bool ExportGroup(const ExportSegment* group, size_t n, uint32_t now, ExportMode mode,
+                   SegmentSink& sink, ExportScratch& scratch);
   // Where an index entry keeps its location and state bits (the same in every shard).
   struct EntryBits {
     uint64_t location, accessed, fetched, stale, token;

@@ -9,7 +9,10 @@
 // is still the one listed. Items are copied under their shard lock, which also orders the only
 // in-place write (touch's exptime).
 #include <algorithm>
+#include <bit>
+#include <cstring>
 #include <unordered_set>
+#include <utility>
 
 #include "storage/store.h"
 
@@ -18,6 +21,32 @@ namespace cachet::storage {
 namespace {
 using Queue = SegmentPool::Queue;
 bool Expired(uint32_t exptime, uint32_t now) { return exptime != 0 && exptime <= now; }
+
+// Sorts v[0, n) by the field at bits [shift, shift + bits) (all other bits of the values equal
+// or irrelevant), with tmp[0, n) as room: LSD radix, 11 bits a pass. A segment's few thousand
+// items, in random order as the index holds them, sort several times faster than by std::sort,
+// which was a quarter of a save.
+void RadixSortByField(uint64_t* v, uint64_t* tmp, size_t n, int shift, int bits) {
+  constexpr int kDigit = 11;
+  if (n < 64) {
+    std::sort(v, v + n);
+    return;
+  }
+  size_t count[size_t{1} << kDigit];
+  uint64_t* from = v;
+  uint64_t* to = tmp;
+  for (int low = 0; low < bits; low += kDigit) {
+    const int at = shift + low;
+    const uint64_t mask = (uint64_t{1} << std::min(kDigit, bits - low)) - 1;
+    std::memset(count, 0, sizeof(count));
+    for (size_t i = 0; i < n; ++i) ++count[(from[i] >> at) & mask];
+    size_t sum = 0;
+    for (size_t d = 0; d <= mask; ++d) sum += std::exchange(count[d], sum);
+    for (size_t i = 0; i < n; ++i) to[count[(from[i] >> at) & mask]++] = from[i];
+    std::swap(from, to);
+  }
+  if (from != v) std::memcpy(v, from, n * sizeof(uint64_t));
+}
 }  // namespace
 
 Store::EntryBits Store::EntryBitsOf(const Shard& shard) const {
@@ -75,8 +104,8 @@ std::vector<Store::ExportSegment> Store::ListForExport() {
   return out;
 }
 
-bool Store::ExportGroup(const ExportSegment* group, size_t n, uint32_t now, SegmentSink& sink,
-                        ExportScratch& scratch) {
+bool Store::ExportGroup(const ExportSegment* group, size_t n, uint32_t now, ExportMode mode,
+                        SegmentSink& sink, ExportScratch& scratch) {
   // One sequential pass over the index finds the group's live items: far cheaper than looking
   // each item of a segment up at random. An entry packs (group slot, offset, shard, state).
   constexpr int kStateBits = 4;
@@ -132,8 +161,9 @@ bool Store::ExportGroup(const ExportSegment* group, size_t n, uint32_t now, Segm
     const ExportSegment& seg = group[k];
     const size_t first = scratch.bucket[k];
     const size_t next = scratch.bucket[k + 1];
-    std::sort(scratch.sorted.begin() + static_cast<ptrdiff_t>(first),
-              scratch.sorted.begin() + static_cast<ptrdiff_t>(next));
+    // `live` is free once scattered: room for the sort.
+    RadixSortByField(scratch.sorted.data() + first, scratch.live.data() + first, next - first,
+                     kOffsetShift, std::bit_width(seg.used));
     {
       common::MutexLock lock(evict_mu_);
       // Evicted since it was listed: its items were dropped or moved (the second round finds
@@ -175,28 +205,33 @@ bool Store::ExportGroup(const ExportSegment* group, size_t n, uint32_t now, Segm
     }
     scratch.exported.insert(seg.epoch);
     if (!sink.EndSegment()) return false;
+    if (mode == ExportMode::kFinal) pool_.DiscardBytes(seg.segment);
   }
   return true;
 }
 
-bool Store::Export(SegmentSink& sink, uint32_t now, uint64_t* next_epoch) {
+bool Store::Export(SegmentSink& sink, uint32_t now, uint64_t* next_epoch, ExportMode mode) {
   ExportScratch scratch;
   scratch.slot_of.assign(pool_.segment_count(), -1);
-  // Segments per index pass: about a million live items, so the entries stay within ~8 MiB.
+  // Segments per index pass: about a million live items, so the entries stay within ~8 MiB
+  // (twice: unsorted and sorted) while serving; four million when nothing else runs, as each
+  // pass reads the whole index.
+  const uint64_t pass_items = mode == ExportMode::kServing ? uint64_t{1} << 20 : uint64_t{1} << 22;
   const StoreStats stats = Stats();
   const uint64_t per_segment =
       std::max<uint64_t>(1, stats.curr_items / std::max<uint64_t>(1, stats.segments_in_use));
-  const size_t group = static_cast<size_t>(std::clamp<uint64_t>((1u << 20) / per_segment, 1, 4096));
+  const size_t group = static_cast<size_t>(std::clamp<uint64_t>(pass_items / per_segment, 1, 4096));
   static_assert(4096 <= (uint64_t{1} << (64 - 4 - kMaxShardBits - 32)));
   scratch.live.reserve(
-      static_cast<size_t>(std::min<uint64_t>(group * per_segment * 5 / 4, 2u << 20)));
+      static_cast<size_t>(std::min<uint64_t>(group * per_segment * 5 / 4, pass_items * 2)));
   // Twice: the second round takes what was sealed or renewed during the first (nothing, when
   // nothing is being written).
   for (int round = 0; round < 2; ++round) {
     std::vector<ExportSegment> list = ListForExport();
     std::erase_if(list, [&](const ExportSegment& s) { return scratch.exported.contains(s.epoch); });
     for (size_t at = 0; at < list.size(); at += group) {
-      if (!ExportGroup(list.data() + at, std::min(group, list.size() - at), now, sink, scratch)) {
+      if (!ExportGroup(list.data() + at, std::min(group, list.size() - at), now, mode, sink,
+                       scratch)) {
         return false;
       }
     }
