@@ -188,13 +188,20 @@ bool Store::ExportGroup(const ExportSegment* group, size_t n, uint32_t now, Expo
         const Shard& shard = *shards_[shard_id];
         common::MutexLock shard_lock(shard.mu);
         if (Expired(LoadExptime(item), now)) continue;
-        switch (RuleLocked(shard, item, start + offset)) {
+        const PrefixRule* rule = nullptr;
+        switch (RuleLocked(shard, item, start + offset, &rule)) {
           case RuleEffect::kDrop:
             continue;
           case RuleEffect::kStale:  // what the rule would mark on a read comes back stale
             if ((out.state & item_state::kStale) == 0) {
               out.state =
                   static_cast<uint8_t>((out.state | item_state::kStale) & ~item_state::kToken);
+              // With the rule's TTL, written in place as the read would (the read that marks
+              // it later writes the same value); an item without the field has no room for it.
+              if (rule->exptime && item.exptime_offset != 0) {
+                StoreExptime(item, *rule->exptime);
+                if (Expired(*rule->exptime, now)) continue;
+              }
             }
             break;
           case RuleEffect::kNone:

@@ -370,6 +370,37 @@ TEST_F(SnapshotTest, OnlineExportWhileWritingLoadsOnlyWholeValues) {
   for (std::thread& t : writers) t.join();
 }
 
+// An mp I T rule not yet applied to an item: the file holds it as a read would leave it, stale
+// and with the rule's TTL where the item has an exptime field (one stored without has no room
+// for it: stale, never expiring, as in the store until the sweep rewrites it).
+TEST_F(SnapshotTest, ItemsUnderAStaleRuleAreSavedStaleWithItsTtl) {
+  for (const ExportMode mode : {ExportMode::kServing, ExportMode::kStopped}) {
+    Store before(Config());
+    {
+      Store::Writer w(before);
+      ASSERT_EQ(before.Put(w, StoreMode::kSet, "p:ttl", "1", 0, kNow + 1000, 0, kNow),
+                Outcome::kStored);
+      ASSERT_EQ(before.Put(w, StoreMode::kSet, "p:none", "2", 0, 0, 0, kNow), Outcome::kStored);
+      ASSERT_EQ(before.Put(w, StoreMode::kSet, "q:other", "3", 0, kNow + 1000, 0, kNow),
+                Outcome::kStored);
+    }
+    ASSERT_NE(before.FlushPrefix("p:", /*stale=*/true, kNow + 30), 0u);
+    ASSERT_TRUE(SaveSnapshot(before, Meta(), kNow, path_, nullptr, mode).ok);
+    LoadResult r = Load();
+    ASSERT_NE(r.store, nullptr) << r.reason;
+    const auto ttl = Peek(*r.store, "p:ttl");
+    const auto none = Peek(*r.store, "p:none");
+    const auto other = Peek(*r.store, "q:other");
+    ASSERT_TRUE(ttl && none && other);
+    EXPECT_TRUE(ttl->stale);
+    EXPECT_EQ(ttl->exptime, kNow + 30);
+    EXPECT_TRUE(none->stale);
+    EXPECT_EQ(none->exptime, 0u);
+    EXPECT_FALSE(other->stale);
+    EXPECT_EQ(other->exptime, kNow + 1000);
+  }
+}
+
 // The save at a stop writes items from where they lie (here in more pieces than one writev
 // takes: every other item is deleted) and gives their memory back as it goes; the file must be
 // the very one a save while serving writes.
