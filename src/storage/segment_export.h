@@ -36,7 +36,7 @@ struct ExportedItem {
 enum class ExportMode {
   kServing,  // workers read and write meanwhile (an online snapshot)
   // Nothing else uses the store until the export returns (the save at a stop): fewer, larger
-  // index passes (about 64 MiB of scratch instead of 16), and an item's bytes stay valid after
+  // index passes (up to 80 MiB of scratch instead of 20), and an item's bytes stay valid after
   // AddItem until the export ends, so a sink may keep pointers instead of copying.
   kStopped,
   // As kStopped, and the store is destroyed after: each segment's memory goes back to the

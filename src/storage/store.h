@@ -560,8 +560,8 @@ class Store {
   struct ExportScratch {
     std::vector<int32_t> slot_of;  // segment -> its place in the group being exported, or -1
     std::vector<uint64_t> live;    // the group's live items, packed (see ExportGroup)
-    std::vector<uint64_t> sorted;  // the same, by segment and offset
-    std::vector<size_t> bucket;    // where each segment's items start in `sorted`
+    std::vector<uint64_t> room;    // for sorting one segment's
+    std::vector<size_t> bucket;    // where each segment's items start in `live`, once sorted
     std::unordered_set<uint64_t> exported;  // epochs done
   };
   // The segments to export, oldest first in each queue, then the open ones.

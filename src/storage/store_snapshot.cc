@@ -147,23 +147,33 @@ bool Store::ExportGroup(const ExportSegment* group, size_t n, uint32_t now, Expo
     }
   }
   for (size_t k = 0; k < n; ++k) scratch.slot_of[group[k].segment] = -1;
-  // Into offset order: by segment first (counting), then each segment's few thousand in cache.
+  // Into offset order, in place: by segment first (counting, then each entry swapped into its
+  // segment's run, so no second array), then each segment's few thousand by offset.
   scratch.bucket.assign(n + 1, 0);
   for (const uint64_t v : scratch.live) ++scratch.bucket[(v >> kSlotShift) + 1];
-  for (size_t k = 0; k < n; ++k) scratch.bucket[k + 1] += scratch.bucket[k];
-  scratch.sorted.resize(scratch.live.size());
+  size_t largest = 0;
+  for (size_t k = 0; k < n; ++k) {
+    largest = std::max(largest, scratch.bucket[k + 1]);
+    scratch.bucket[k + 1] += scratch.bucket[k];
+  }
   {
     std::vector<size_t> at(scratch.bucket.begin(), scratch.bucket.end() - 1);
-    for (const uint64_t v : scratch.live) scratch.sorted[at[v >> kSlotShift]++] = v;
+    uint64_t* live = scratch.live.data();
+    for (size_t k = 0; k < n; ++k) {
+      while (at[k] < scratch.bucket[k + 1]) {
+        uint64_t v = live[at[k]];
+        for (size_t t = v >> kSlotShift; t != k; t = v >> kSlotShift) std::swap(v, live[at[t]++]);
+        live[at[k]++] = v;
+      }
+    }
   }
-
+  scratch.room.resize(largest);
   for (size_t k = 0; k < n; ++k) {
     const ExportSegment& seg = group[k];
     const size_t first = scratch.bucket[k];
     const size_t next = scratch.bucket[k + 1];
-    // `live` is free once scattered: room for the sort.
-    RadixSortByField(scratch.sorted.data() + first, scratch.live.data() + first, next - first,
-                     kOffsetShift, std::bit_width(seg.used));
+    RadixSortByField(scratch.live.data() + first, scratch.room.data(), next - first, kOffsetShift,
+                     std::bit_width(seg.used));
     {
       common::MutexLock lock(evict_mu_);
       // Evicted since it was listed: its items were dropped or moved (the second round finds
@@ -172,7 +182,7 @@ bool Store::ExportGroup(const ExportSegment* group, size_t n, uint32_t now, Expo
       sink.BeginSegment({seg.queue, seg.epoch, pool_.Times(seg.segment)});
       const uint64_t start = pool_.SegmentStart(seg.segment);
       for (size_t j = first; j < next; ++j) {
-        const uint64_t v = scratch.sorted[j];
+        const uint64_t v = scratch.live[j];
         const uint32_t offset = static_cast<uint32_t>(v >> kOffsetShift);
         const uint32_t shard_id = static_cast<uint32_t>(v >> kStateBits) & ((1u << kShardBits) - 1);
         const uint8_t state = static_cast<uint8_t>(v & ((1u << kStateBits) - 1));
@@ -220,10 +230,9 @@ bool Store::ExportGroup(const ExportSegment* group, size_t n, uint32_t now, Expo
 bool Store::Export(SegmentSink& sink, uint32_t now, uint64_t* next_epoch, ExportMode mode) {
   ExportScratch scratch;
   scratch.slot_of.assign(pool_.segment_count(), -1);
-  // Segments per index pass: about a million live items, so the entries stay within ~8 MiB
-  // (twice: unsorted and sorted) while serving; four million when nothing else runs, as each
-  // pass reads the whole index.
-  const uint64_t pass_items = mode == ExportMode::kServing ? uint64_t{1} << 20 : uint64_t{1} << 22;
+  // Segments per index pass: about two million live items, so the entries stay within ~16 MiB
+  // while serving; eight million when nothing else runs, as each pass reads the whole index.
+  const uint64_t pass_items = mode == ExportMode::kServing ? uint64_t{2} << 20 : uint64_t{8} << 20;
   const StoreStats stats = Stats();
   const uint64_t per_segment =
       std::max<uint64_t>(1, stats.curr_items / std::max<uint64_t>(1, stats.segments_in_use));
