@@ -72,7 +72,8 @@ bench:
 	$(PYTHON) bench/run_bench.py $(if $(BENCH_QUICK),--quick,) $(BENCH_ARGS)
 
 # Issue 17's hostile patterns together under a normal load, cachet then memcached, 10 minutes
-# each (SOAK_ARGS="--minutes 2" for a short one); not part of make test.
+# each (SOAK_ARGS="--minutes 2" for a short one; SOAK_ARGS=--patterns: each pattern alone, 1000
+# connections, 3 rounds); not part of make test.
 soak:
 	@scripts/install-deps.sh bench
 	$(MAKE) build BENCH=ON
