@@ -20,11 +20,11 @@ import sys
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchkit import cpu, density, hitratio, latency, prefix, report, restart, tls  # noqa: E402
+from benchkit import cpu, density, hitratio, large, latency, prefix, report, restart, tls  # noqa: E402
 from benchkit.servers import Server  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-STEPS = ["cpu", "latency", "tls", "hitratio", "density", "restart", "prefix", "micro"]
+STEPS = ["cpu", "latency", "large", "tls", "hitratio", "density", "restart", "prefix", "micro"]
 
 
 def parse_args():
@@ -55,6 +55,9 @@ def parse_args():
     g.add_argument("--lat-connections", type=int, default=4)
     g.add_argument("--lat-duration", type=float, help="seconds per run (default 5, quick 1)")
     g.add_argument("--lat-rounds", type=int, help="default 3, quick 1")
+    g = ap.add_argument_group("large values (100 KB, 1 MB), -t as above")
+    g.add_argument("--large-rounds", type=int, help="default 2, quick 1")
+    g.add_argument("--large-duration", type=float, help="seconds per run (default 2, quick 0.5)")
     g = ap.add_argument_group("TLS (-Z): cachet and memcached only")
     g.add_argument("--tls-workloads", default=",".join(tls.WORKLOADS),
                    help="comma-separated, from: " + ", ".join(tls.WORKLOADS))
@@ -85,7 +88,8 @@ def parse_args():
     a = ap.parse_args()
     q = a.quick
     for name, full, quick in (("rounds", 4, 1), ("duration", 3.0, 1.0), ("lat_duration", 5.0, 1.0),
-                              ("lat_rounds", 3, 1), ("hit_requests", 3000000, 400000),
+                              ("lat_rounds", 3, 1), ("large_rounds", 2, 1),
+                              ("large_duration", 2.0, 0.5), ("hit_requests", 3000000, 400000),
                               ("hit_warmup", 1000000, 400000), ("density_memory", 64, 16),
                               ("restart_memory", 1024, 64), ("restart_rounds", 3, 1),
                               ("online_duration", 9.0, 3.0),
@@ -180,6 +184,8 @@ def main():
     try:
         if not {"cpu", "latency"} <= a.skip:
             run_cpu_and_latency(a, results, log)
+        if "large" not in a.skip:
+            results["large"] = large.run(a, log)
         if "tls" not in a.skip:
             results["tls"] = tls.run(a, log)
         if "hitratio" not in a.skip:

@@ -56,14 +56,17 @@ def measure(server, loadgen, args):
     }
 
 
-def run_interleaved(servers, loadgen, names, rounds, common_args, log=sys.stderr):
-    """samples[workload][server] = [measure(), ...], rounds * 2 per server."""
+def run_interleaved(servers, loadgen, names, rounds, common_args, log=sys.stderr,
+                    workloads=None):
+    """samples[workload][server] = [measure(), ...], rounds * 2 per server; `workloads` maps
+    names to load generator arguments (default WORKLOADS)."""
+    workloads = WORKLOADS if workloads is None else workloads
     samples = {w: {s.name: [] for s in servers} for w in names}
     order = servers + servers[::-1]
     for rnd in range(rounds):
         for w in names:
             for s in order:
-                args = WORKLOADS[w] + common_args + ["--seed", rnd + 1]
+                args = workloads[w] + common_args + ["--seed", rnd + 1]
                 m = measure(s, loadgen, args)
                 samples[w][s.name].append(m)
                 print(f"  round {rnd + 1}/{rounds} {w:<13} {s.name:<10} "

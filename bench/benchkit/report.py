@@ -3,7 +3,7 @@ ratios (matplotlib, Agg backend: no display needed)."""
 import json
 import os
 
-from . import prefix, restart
+from . import large, prefix, restart
 
 
 def _f(v, fmt):
@@ -35,6 +35,10 @@ def table(results):
             lines.append(f"ERRORS in replies: {errs}")
         if mism:
             lines.append(f"loadgen ops and server cmd_get+cmd_set differ: {mism}")
+    lv = results.get("large")
+    if lv:
+        lines.append("")
+        lines.extend(large.table_lines(lv))
     t = results.get("tls")
     if t:
         lines.append("")
