@@ -1,18 +1,28 @@
 #pragma once
 // A growable byte buffer with a read cursor: bytes are appended at the back and consumed from the
 // front. Memory is reused across requests; Compact() moves unread bytes to the front instead of
-// reallocating, and Shrink() gives a large buffer back once it is empty.
+// reallocating, and Shrink() gives a large buffer back once it is empty: to its BufferPool, if
+// it has one, which hands it to the next buffer of its thread that grows as large.
 #include <cstddef>
 #include <cstring>
 #include <memory>
 #include <string_view>
+#include <utility>
+
+#include "common/buffer_pool.h"
 
 namespace cachet::common {
 
 class ByteBuffer {
  public:
-  explicit ByteBuffer(size_t initial_capacity = 4096)
-      : data_(new char[initial_capacity]), capacity_(initial_capacity) {}
+  // `pool`, if any, must outlive the buffer and be used by the same thread only.
+  explicit ByteBuffer(size_t initial_capacity = 4096, BufferPool* pool = nullptr)
+      : data_(Allocate(pool, initial_capacity)), capacity_(initial_capacity), pool_(pool) {}
+  ~ByteBuffer() {
+    if (pool_ != nullptr) pool_->Give(std::move(data_), capacity_);
+  }
+  ByteBuffer(const ByteBuffer&) = delete;
+  ByteBuffer& operator=(const ByteBuffer&) = delete;
 
   std::string_view readable() const { return {data_.get() + read_, write_ - read_}; }
   size_t size() const { return write_ - read_; }
@@ -61,10 +71,7 @@ class ByteBuffer {
 
   // Frees a buffer that grew past `limit` once it holds nothing.
   void ShrinkIfEmpty(size_t limit, size_t to) {
-    if (empty() && capacity_ > limit) {
-      data_.reset(new char[to]);
-      capacity_ = to;
-    }
+    if (empty() && capacity_ > limit) Replace(Allocate(pool_, to), to);
   }
 
  private:
@@ -75,17 +82,26 @@ class ByteBuffer {
     } else {
       size_t cap = capacity_ * 2;
       while (cap < used + n) cap *= 2;
-      std::unique_ptr<char[]> bigger(new char[cap]);
+      std::unique_ptr<char[]> bigger = Allocate(pool_, cap);
       std::memcpy(bigger.get(), data_.get() + read_, used);
-      data_ = std::move(bigger);
-      capacity_ = cap;
+      Replace(std::move(bigger), cap);
     }
     read_ = 0;
     write_ = used;
   }
 
+  static std::unique_ptr<char[]> Allocate(BufferPool* pool, size_t capacity) {
+    return pool != nullptr ? pool->Take(capacity) : std::unique_ptr<char[]>(new char[capacity]);
+  }
+  void Replace(std::unique_ptr<char[]> block, size_t capacity) {
+    std::swap(data_, block);
+    if (pool_ != nullptr) pool_->Give(std::move(block), capacity_);
+    capacity_ = capacity;
+  }
+
   std::unique_ptr<char[]> data_;
   size_t capacity_;
+  BufferPool* pool_;
   size_t read_ = 0;
   size_t write_ = 0;
 };

@@ -22,8 +22,8 @@ Connection::Connection(std::unique_ptr<Transport> transport, server::ServerConte
       info_(info),
       charge_(server.buffer_budget()),
       session_(server, worker),
-      in_(kIdleBufferSize),
-      out_(kIdleBufferSize),
+      in_(kIdleBufferSize, &worker.buffers),
+      out_(kIdleBufferSize, &worker.buffers),
       // Enough for the longest accepted line plus the largest value; a client cannot make the
       // server buffer more than this however it sends.
       input_limit_(server.settings().input_limit()) {

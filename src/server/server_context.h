@@ -10,6 +10,7 @@
 #include <optional>
 #include <vector>
 
+#include "common/buffer_pool.h"
 #include "common/clock.h"
 #include "common/mutex.h"
 #include "server/auth_file.h"
@@ -65,6 +66,10 @@ struct WorkerContext {
   ThreadGauges gauges;
   storage::Store::Writer writer;
   Waker* waker = nullptr;  // wakes this worker's loop (set by net/ before it starts)
+  // Large connection buffers kept for reuse (common/buffer_pool.h): per worker, outside the
+  // buffer budget, so bounded on its own.
+  common::BufferPool buffers{kKeptBufferBytes};
+  static constexpr size_t kKeptBufferBytes = 4 << 20;
 };
 
 class ServerContext {

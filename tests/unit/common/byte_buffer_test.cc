@@ -62,5 +62,37 @@ TEST(ByteBuffer, ReserveInPlaceCompactsWithoutGrowing) {
   EXPECT_EQ(b.readable(), "abcdefghijklmnop");
 }
 
+// A buffer that grew for one large request gives its block to the pool when it shrinks (or
+// goes), and the next one of that size reuses it: the same memory, no fresh pages.
+TEST(ByteBuffer, LargeBlocksGoBackToThePoolAndAreReused) {
+  BufferPool pool(4 << 20);
+  const char* first = nullptr;
+  {
+    ByteBuffer b(4096, &pool);
+    first = b.Reserve(1 << 20);
+    b.Commit(1 << 20);
+    b.Consume(1 << 20);
+    b.ShrinkIfEmpty(16 * 1024, 4096);
+    EXPECT_EQ(b.capacity(), 4096u);
+    EXPECT_EQ(pool.kept_bytes(), size_t{1} << 20);
+    EXPECT_EQ(b.Reserve(1 << 20), first);  // taken back
+    EXPECT_EQ(pool.kept_bytes(), 0u);
+  }
+  EXPECT_EQ(pool.kept_bytes(), size_t{1} << 20);  // given back when the buffer went
+  ByteBuffer other(4096, &pool);
+  EXPECT_EQ(other.Reserve(1 << 20), first);
+}
+
+TEST(BufferPool, KeepsOnlyLargeBlocksAndAtMostItsBound) {
+  BufferPool pool(3 << 20);
+  pool.Give(std::unique_ptr<char[]>(new char[16 * 1024]), 16 * 1024);
+  EXPECT_EQ(pool.kept_bytes(), 0u);  // malloc's heap keeps small ones
+  for (int i = 0; i < 4; ++i) pool.Give(std::unique_ptr<char[]>(new char[1 << 20]), 1 << 20);
+  EXPECT_EQ(pool.kept_bytes(), size_t{3} << 20);           // the fourth was freed
+  const std::unique_ptr<char[]> two = pool.Take(2 << 20);  // no block of that size: a new one
+  EXPECT_NE(two, nullptr);
+  EXPECT_EQ(pool.kept_bytes(), size_t{3} << 20);
+}
+
 }  // namespace
 }  // namespace cachet::common
