@@ -21,7 +21,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchkit import cpu, density, hitratio, large, latency, prefix, report, restart, tls  # noqa: E402
-from benchkit.servers import Server  # noqa: E402
+from benchkit.servers import Server, check_alive, stop_all  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STEPS = ["cpu", "latency", "large", "tls", "hitratio", "density", "restart", "prefix", "micro"]
@@ -152,12 +152,9 @@ def run_cpu_and_latency(a, results, log):
                   file=log, flush=True)
             results["latency"] = latency.run(servers, a.loadgen, a.lat_rounds, a.rate,
                                              a.lat_connections, a.lat_duration, common, log)
-        for s in servers:
-            if not s.alive():
-                raise RuntimeError(f"{s.name} died during the run")
+        check_alive(servers)
     finally:
-        for s in servers:
-            s.stop()
+        stop_all(servers)
 
 
 def run_micro(a, log):

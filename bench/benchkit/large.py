@@ -8,7 +8,7 @@ import sys
 
 from . import cpu
 from . import loadgen as lg
-from .servers import Server
+from .servers import Server, check_alive, stop_all
 
 SIZES = (100_000, 1_000_000)
 KEYS = 100  # 100 MB of 1 MB values: all hits at -m 256
@@ -43,12 +43,9 @@ def run(a, log=sys.stderr):
             samples = cpu.run_interleaved(servers, a.loadgen, list(WORKLOADS), a.large_rounds,
                                           common, log, WORKLOADS)
             out["sizes"][size] = cpu.summarize(samples, servers)
-            for s in servers:
-                if not s.alive():
-                    raise RuntimeError(f"{s.name} died during the run")
+            check_alive(servers)
         finally:
-            for s in servers:
-                s.stop()
+            stop_all(servers)
     return out
 
 

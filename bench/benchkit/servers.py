@@ -99,3 +99,15 @@ class Server:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def check_alive(servers):
+    """After a run: every server still up (a crash would otherwise look like a slow run)."""
+    for s in servers:
+        if not s.alive():
+            raise RuntimeError(f"{s.name} died during the run")
+
+
+def stop_all(servers):
+    for s in servers:
+        s.stop()

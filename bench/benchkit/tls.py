@@ -13,7 +13,7 @@ import tempfile
 
 from . import cpu
 from . import loadgen as lg
-from .servers import Server
+from .servers import Server, check_alive, stop_all
 
 WORKLOADS = ["get p1", "set p1", "get p16", "set p16", "multiget 16"]
 
@@ -94,11 +94,8 @@ def run(a, log=sys.stderr):
         print(f"TLS handshakes: {a.rounds} rounds x 4 runs of {a.handshakes}", file=log,
               flush=True)
         result["handshakes"] = handshakes(servers, a.loadgen, a.rounds, a.handshakes, log)
-        for s in servers:
-            if not s.alive():
-                raise RuntimeError(f"{s.name} died during the TLS run")
+        check_alive(servers)
         return result
     finally:
-        for s in servers:
-            s.stop()
+        stop_all(servers)
         shutil.rmtree(tmp, ignore_errors=True)
