@@ -12,6 +12,7 @@ writes bench/results/latest.json and bench/results/ratios.png. See bench/README.
 """
 import argparse
 import datetime
+import importlib.util
 import json
 import os
 import platform
@@ -215,11 +216,12 @@ def main():
     report.write_json(results, json_path)
     print()
     print(report.table(results))
-    if "cpu" in results:
+    if "cpu" in results and importlib.util.find_spec("matplotlib") is not None:
         png = os.path.join(a.out, "ratios.png")
         report.plot(results, png)
         print(f"\nwrote {json_path} and {png}")
     else:
+        # By hand without python3-matplotlib (make bench installs it): the figures, no plot.
         print(f"\nwrote {json_path}")
     if failed:
         print(f"FAILED: {results['error']}")
