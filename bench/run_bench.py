@@ -21,11 +21,12 @@ import sys
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchkit import cpu, density, hitratio, large, latency, prefix, report, restart, tls  # noqa: E402
+from benchkit import (cpu, density, hitratio, large, latency, prefix, report, restart,  # noqa: E402
+                      scaling, tls)
 from benchkit.servers import Server, check_alive, stop_all  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-STEPS = ["cpu", "latency", "large", "tls", "hitratio", "density", "restart", "prefix", "micro"]
+STEPS = ["cpu", "latency", "large", "scaling", "tls", "hitratio", "density", "restart", "prefix", "micro"]
 
 
 def parse_args():
@@ -184,6 +185,8 @@ def main():
             run_cpu_and_latency(a, results, log)
         if "large" not in a.skip:
             results["large"] = large.run(a, log)
+        if "scaling" not in a.skip:
+            results["scaling"] = scaling.run(a, log)
         if "tls" not in a.skip:
             results["tls"] = tls.run(a, log)
         if "hitratio" not in a.skip:

@@ -3,7 +3,7 @@ ratios (matplotlib, Agg backend: no display needed)."""
 import json
 import os
 
-from . import large, prefix, restart
+from . import large, prefix, restart, scaling
 
 
 def _f(v, fmt):
@@ -39,6 +39,10 @@ def table(results):
     if lv:
         lines.append("")
         lines.extend(large.table_lines(lv))
+    sc = results.get("scaling")
+    if sc:
+        lines.append("")
+        lines.extend(scaling.table_lines(sc))
     t = results.get("tls")
     if t:
         lines.append("")
