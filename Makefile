@@ -5,7 +5,7 @@ PYTHON ?= /usr/bin/python3
 CMAKE_FLAGS ?=
 
 FUZZ_SECONDS ?= 60
-# make bench: BENCH_QUICK=1 for the ~1-minute version; BENCH_ARGS passes options to run_bench.py.
+# make bench: BENCH_QUICK=1 for the ~3-minute version; BENCH_ARGS passes options to run_bench.py.
 BENCH ?= OFF
 BENCH_QUICK ?=
 BENCH_ARGS ?=
@@ -65,7 +65,7 @@ install: build
 	install -m 644 clients/python/cachet_django/*.py $(DESTDIR)$(PREFIX)/lib/python3/dist-packages/cachet_django/
 
 # Release build with the micro benches, then the interleaved comparison (bench/README.md):
-# ~10-15 minutes, or ~1 minute with BENCH_QUICK=1. Results in bench/results/.
+# ~15-20 minutes, or ~3 minutes with BENCH_QUICK=1. Results in bench/results/.
 bench:
 	@scripts/install-deps.sh bench
 	$(MAKE) build BENCH=ON

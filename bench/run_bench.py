@@ -33,7 +33,7 @@ def parse_args():
     b = os.path.join(ROOT, "build")
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="a ~1-minute smoke version")
+    ap.add_argument("--quick", action="store_true", help="a ~3-minute smoke version")
     ap.add_argument("--cachet", default=os.path.join(b, "cachet"))
     ap.add_argument("--memcached", default="/usr/bin/memcached")
     ap.add_argument("--noop", default=os.path.join(b, "bench", "noop_server"))
