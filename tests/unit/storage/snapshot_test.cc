@@ -370,6 +370,41 @@ TEST_F(SnapshotTest, OnlineExportWhileWritingLoadsOnlyWholeValues) {
   for (std::thread& t : writers) t.join();
 }
 
+// A segment past 4 MiB (-I 8m and up) has offsets of more than 22 bits: its items are put in
+// order by three radix passes, the last copied back.
+TEST_F(SnapshotTest, LargeSegmentsKeepEveryItem) {
+  StoreConfig c = Config(size_t{64} << 20);
+  c.segment_size = size_t{8} << 20;
+  c.size_rule.max_total = 1 << 20;
+  Store before(c);
+  const auto value = [](int i) {
+    return std::string(100 + i % 50, static_cast<char>('a' + i % 26));
+  };
+  {
+    Store::Writer w(before);
+    for (int i = 0; i < 50000; ++i) {
+      ASSERT_EQ(before.Put(w, StoreMode::kSet, "k" + std::to_string(i), value(i), 0, 0, 0, kNow),
+                Outcome::kStored);
+    }
+    for (int i = 0; i < 50000; i += 7) {
+      ASSERT_EQ(before.Delete("k" + std::to_string(i), kNow), Outcome::kDeleted);
+    }
+  }
+  ASSERT_TRUE(Save(before).ok);
+  LoadResult r = Load(c);
+  ASSERT_NE(r.store, nullptr) << r.reason;
+  EXPECT_EQ(r.loaded_items, before.Stats().curr_items);
+  for (int i = 0; i < 50000; ++i) {
+    const auto got = Peek(*r.store, "k" + std::to_string(i));
+    if (i % 7 == 0) {
+      ASSERT_FALSE(got) << i;
+    } else {
+      ASSERT_TRUE(got) << i;
+      ASSERT_EQ(got->value, value(i)) << i;
+    }
+  }
+}
+
 // An mp I T rule not yet applied to an item: the file holds it as a read would leave it, stale
 // and with the rule's TTL where the item has an exptime field (one stored without has no room
 // for it: stale, never expiring, as in the store until the sweep rewrites it).
