@@ -10,6 +10,14 @@ def _f(v, fmt):
     return format(v, fmt) if isinstance(v, (int, float)) else "-"
 
 
+def _section(lines, results, key, table_lines):
+    """A blank line and a step's own table, when the run has that step."""
+    r = results.get(key)
+    if r:
+        lines.append("")
+        lines.extend(table_lines(r))
+
+
 def table(results):
     lines = []
     cpu = results.get("cpu")
@@ -35,14 +43,8 @@ def table(results):
             lines.append(f"ERRORS in replies: {errs}")
         if mism:
             lines.append(f"loadgen ops and server cmd_get+cmd_set differ: {mism}")
-    lv = results.get("large")
-    if lv:
-        lines.append("")
-        lines.extend(large.table_lines(lv))
-    sc = results.get("scaling")
-    if sc:
-        lines.append("")
-        lines.extend(scaling.table_lines(sc))
+    _section(lines, results, "large", large.table_lines)
+    _section(lines, results, "scaling", scaling.table_lines)
     t = results.get("tls")
     if t:
         lines.append("")
@@ -95,14 +97,8 @@ def table(results):
                          f"{_f(m.get('items_per_mib'), ',.0f'):>7} ({_f(m.get('rss_bytes_per_item'), '.0f')} B)"
                          f"   cachet {_f(c.get('items_per_mib'), ',.0f'):>7} "
                          f"({_f(c.get('rss_bytes_per_item'), '.0f')} B)   ratio {_f(row['ratio'], '.2f')}x")
-    rs = results.get("restart")
-    if rs:
-        lines.append("")
-        lines.extend(restart.table_lines(rs))
-    pf = results.get("prefix")
-    if pf:
-        lines.append("")
-        lines.append(prefix.table(pf))
+    _section(lines, results, "restart", restart.table_lines)
+    _section(lines, results, "prefix", lambda pf: [prefix.table(pf)])
     micro = results.get("micro")
     if micro:
         lines.append("")
