@@ -13,6 +13,8 @@ import time
 
 import pytest
 
+import hostile_load
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CACHET_BIN = os.environ.get("CACHET_BIN", os.path.join(REPO, "build", "cachet"))
 IS_MEMCACHED = os.path.basename(CACHET_BIN).startswith("memcached")
@@ -115,11 +117,7 @@ class Server:
         return s
 
     def rss_kib(self):
-        with open(f"/proc/{self.proc.pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        return 0
+        return hostile_load.read_rss_kib(self.proc.pid)
 
     def output(self):
         """What the server printed so far."""
